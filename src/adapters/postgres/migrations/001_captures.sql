@@ -1,0 +1,43 @@
+-- One row per captured exchange. Bodies live in object storage; this is the index.
+CREATE TABLE captures (
+  id                         text PRIMARY KEY,
+  model                      text NOT NULL,
+  version                    text NOT NULL,
+  task                       text NOT NULL,
+  route                      text NOT NULL DEFAULT '',
+  cluster                    text NOT NULL DEFAULT '',
+  mode                       text NOT NULL,
+  method                     text NOT NULL DEFAULT '',
+  path                       text NOT NULL DEFAULT '',
+  received_at                timestamptz NOT NULL,
+  duration_ms                double precision NOT NULL,
+  ttfb_ms                    double precision NOT NULL,
+  upstream_ms                double precision,
+  status_code                integer NOT NULL,
+  complete                   boolean NOT NULL,
+  sample_rate                double precision NOT NULL,
+  request_content_type       text NOT NULL DEFAULT '',
+  request_content_encoding   text NOT NULL DEFAULT '',
+  request_size_bytes         bigint NOT NULL,
+  request_wire_size_bytes    bigint NOT NULL,
+  request_truncated          boolean NOT NULL,
+  request_decoded            boolean NOT NULL,
+  request_decode_error       text NOT NULL DEFAULT '',
+  request_object_key         text,
+  request_object_uri         text,
+  request_headers            jsonb NOT NULL DEFAULT '[]',
+  response_content_type      text NOT NULL DEFAULT '',
+  response_content_encoding  text NOT NULL DEFAULT '',
+  response_size_bytes        bigint NOT NULL,
+  response_wire_size_bytes   bigint NOT NULL,
+  response_truncated         boolean NOT NULL,
+  response_decoded           boolean NOT NULL,
+  response_decode_error      text NOT NULL DEFAULT '',
+  response_object_key        text,
+  response_object_uri        text,
+  response_headers           jsonb NOT NULL DEFAULT '[]',
+  persisted_at               timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX captures_model_received_at ON captures (model, received_at DESC);
+CREATE INDEX captures_received_at ON captures (received_at DESC);

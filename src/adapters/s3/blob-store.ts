@@ -1,0 +1,62 @@
+/** BlobStore on any S3-compatible service. Keys come from core/object-key.ts (already sanitized). */
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import type { BlobStore } from "../../core/ports.js";
+
+export interface S3Options {
+  endpoint: string;
+  bucket: string;
+  region: string;
+}
+
+export class S3BlobStore implements BlobStore {
+  private readonly client: S3Client;
+
+  constructor(private readonly options: S3Options) {
+    this.client = new S3Client({
+      region: options.region,
+      ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),
+      maxAttempts: 3,
+    });
+  }
+
+  async ensureBucket(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.options.bucket }));
+    } catch {
+      await this.client.send(new CreateBucketCommand({ Bucket: this.options.bucket })).catch((err: unknown) => {
+        if ((err as { name?: string }).name !== "BucketAlreadyOwnedByYou") throw err;
+      });
+    }
+  }
+
+  async put(key: string, body: Uint8Array, contentType: string): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.options.bucket, Key: key, Body: body, ContentType: contentType }),
+    );
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
+      return res.Body ? await res.Body.transformToByteArray() : undefined;
+    } catch (err) {
+      if (err instanceof NoSuchKey) return undefined;
+      throw err;
+    }
+  }
+
+  uri(key: string): string {
+    return `s3://${this.options.bucket}/${key}`;
+  }
+
+  destroy(): void {
+    this.client.destroy();
+  }
+}

@@ -1,0 +1,78 @@
+import { PostgresCaptureRepository } from "../../adapters/postgres/capture-repository.js";
+import { createPool } from "../../adapters/postgres/pool.js";
+import { loadConfig } from "../../config.js";
+import { ConfigError, ModeltapError } from "../../core/errors.js";
+import { captureJson, type CaptureRow } from "../../core/persist-plan.js";
+import { intFlag, parseArgs } from "../args.js";
+import type { Command } from "../main.js";
+
+function table(rows: CaptureRow[]): string {
+  const head = ["ID", "MODEL", "VERSION", "TASK", "RECEIVED", "MS", "STATUS", "REQ", "RESP"];
+  const size = (b: CaptureRow["request"]) => `${b.sizeBytes}${b.truncated ? "+" : ""}`;
+  const lines = rows.map((r) => [
+    r.id,
+    r.model,
+    r.version,
+    r.task,
+    r.receivedAt.toISOString(),
+    r.durationMs.toFixed(1),
+    String(r.statusCode),
+    size(r.request),
+    size(r.response),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  return [head, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i]!)).join("  ")).join("\n");
+}
+
+function detail(r: CaptureRow): string {
+  const body = (name: string, b: CaptureRow["request"]) =>
+    [
+      `${name}:`,
+      `  content_type:   ${b.contentType || "-"}${b.contentEncoding ? ` (${b.contentEncoding}${b.decoded ? ", decoded" : ""})` : ""}`,
+      `  size:           ${b.sizeBytes} bytes stored, ${b.wireSizeBytes} on the wire${b.truncated ? ", TRUNCATED" : ""}`,
+      ...(b.decodeError ? [`  decode_error:   ${b.decodeError}`] : []),
+      `  object:         ${b.objectUri ?? "-"}`,
+    ].join("\n");
+  return [
+    `id:          ${r.id}`,
+    `model:       ${r.model} version ${r.version} (${r.task})`,
+    `route:       ${r.route || "-"} -> cluster ${r.cluster || "-"} (${r.mode} mode)`,
+    `request:     ${r.method} ${r.path}`,
+    `received_at: ${r.receivedAt.toISOString()}`,
+    `duration:    ${r.durationMs.toFixed(2)} ms at the collector, upstream ${r.upstreamMs ?? "-"} ms (Envoy), status ${r.statusCode}${r.complete ? "" : ", INCOMPLETE"}`,
+    body("request", r.request),
+    body("response", r.response),
+  ].join("\n");
+}
+
+export const capturesCommand: Command = {
+  name: "captures",
+  usage: "captures list [--model M] [--limit N] [--json] | get <id> [--json]",
+  summary: "Query captured exchanges and where their bodies live in S3",
+  async run(args) {
+    const [sub, ...rest] = args;
+    const { flags, positional } = parseArgs(rest, { model: "string", limit: "string", json: "boolean" });
+    if (sub !== "list" && sub !== "get") throw new ConfigError([`captures: expected "list" or "get", got ${JSON.stringify(sub)}`]);
+    const config = loadConfig();
+    const pool = createPool(config.databaseUrl, 1);
+    const repo = new PostgresCaptureRepository(pool);
+    try {
+      if (sub === "list") {
+        const rows = await repo.listCaptures({
+          ...(typeof flags.model === "string" ? { model: flags.model } : {}),
+          limit: intFlag(flags, "limit", 20, 1, 10_000),
+        });
+        console.log(flags.json ? JSON.stringify(rows.map(captureJson), null, 2) : table(rows));
+        return 0;
+      }
+      const id = positional[0];
+      if (!id) throw new ConfigError(["captures get: needs a capture id"]);
+      const row = await repo.getCapture(id);
+      if (!row) throw new ModeltapError("NOT_FOUND", `no capture with id ${JSON.stringify(id)}`);
+      console.log(flags.json ? JSON.stringify(captureJson(row), null, 2) : detail(row));
+      return 0;
+    } finally {
+      await pool.end();
+    }
+  },
+};

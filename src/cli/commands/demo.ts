@@ -1,0 +1,91 @@
+import { PostgresCaptureRepository } from "../../adapters/postgres/capture-repository.js";
+import { createPool } from "../../adapters/postgres/pool.js";
+import { loadConfig } from "../../config.js";
+import { isSampled } from "../../core/sampler.js";
+import { irisBody, pool, send, sentimentBody, type SentExchange } from "../../demo/traffic.js";
+import { stackUp } from "../../stack/stack.js";
+import { parseArgs } from "../args.js";
+import type { Command } from "../main.js";
+
+const say = (line: string) => console.log(line);
+
+export const demoCommand: Command = {
+  name: "demo",
+  usage: "demo",
+  summary: "Bring the stack up, send a mix of inference traffic through Envoy, show what was captured",
+  async run(args) {
+    parseArgs(args, {});
+    const config = loadConfig();
+    say("== 1/4 starting the local stack (first run installs Envoy, NATS, SeaweedFS, Postgres) ==");
+    await stackUp(config, { progress: (l) => say(`  ${l}`) });
+    const obs = `http://127.0.0.1:${config.ports.envoy}`;
+    const normal = `http://127.0.0.1:${config.ports.envoyNormal}`;
+
+    say("\n== 2/4 sending traffic through Envoy ==");
+    const plan: Array<{ what: string; count: number; rate: number; run: (i: number) => Promise<SentExchange> }> = [
+      { what: "iris (tabular, sample_rate 1.0, observability mode)", count: 60, rate: 1, run: (i) => send(`${obs}/v2/models/iris/infer`, irisBody(i)) },
+      { what: "iris (normal mode with mode override)", count: 20, rate: 1, run: (i) => send(`${normal}/v2/models/iris/infer`, irisBody(i)) },
+      { what: "iris with a gzip-encoded response", count: 10, rate: 1, run: (i) => send(`${obs}/v2/models/iris/infer`, irisBody(i), { headers: { "accept-encoding": "gzip", "x-demo-gzip": "1" } }) },
+      { what: "sentiment (text, sample_rate 0.25)", count: 80, rate: 0.25, run: (i) => send(`${obs}/v2/models/sentiment/infer`, sentimentBody(i), { headers: { authorization: "Bearer demo-token" } }) },
+      { what: "shadow (sample_rate 0)", count: 20, rate: 0, run: (i) => send(`${obs}/v2/models/shadow/infer`, irisBody(i)) },
+      { what: "echo, 600 KB body (travels via the JetStream object store)", count: 2, rate: 1, run: () => send(`${obs}/v2/models/echo/infer`, Buffer.alloc(600 * 1024, 7), { contentType: "application/octet-stream" }) },
+      { what: "echo, 3 MB body (over max_body_bytes: truncated)", count: 1, rate: 1, run: () => send(`${obs}/v2/models/echo/infer`, Buffer.alloc(3 * 1024 * 1024, 9), { contentType: "application/octet-stream" }) },
+    ];
+    const expected: string[] = [];
+    let failed = 0;
+    for (const step of plan) {
+      const sent = await pool(step.count, 8, step.run);
+      failed += sent.filter((s) => s.status !== 200).length;
+      const sampled = sent.filter((s) => isSampled(s.id, step.rate));
+      expected.push(...sampled.map((s) => s.id));
+      say(`  ${String(step.count).padStart(3)} x ${step.what}: ${sent.filter((s) => s.status === 200).length} ok, ${sampled.length} expected captured`);
+    }
+    if (failed) say(`  !! ${failed} requests failed`);
+
+    say("\n== 3/4 waiting for the worker to persist captures ==");
+    const pg = createPool(config.databaseUrl, 2);
+    const repo = new PostgresCaptureRepository(pg);
+    try {
+      const deadline = Date.now() + 60_000;
+      let found = 0;
+      while (Date.now() < deadline) {
+        const res = await pg.query<{ n: string }>("SELECT count(*) AS n FROM captures WHERE id = ANY($1)", [expected]);
+        found = Number(res.rows[0]!.n);
+        if (found >= expected.length) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      say(`  ${found} of ${expected.length} expected captures are in Postgres`);
+
+      say("\n== 4/4 what was captured ==");
+      const counts = await pg.query<{ model: string; n: string; truncated: string; bytes: string }>(
+        `SELECT model, count(*) AS n, count(*) FILTER (WHERE request_truncated OR response_truncated) AS truncated,
+                sum(request_size_bytes + response_size_bytes) AS bytes
+           FROM captures WHERE id = ANY($1) GROUP BY model ORDER BY model`,
+        [expected],
+      );
+      say("  model       captures  truncated  stored bytes");
+      for (const r of counts.rows) say(`  ${r.model.padEnd(10)}  ${r.n.padStart(8)}  ${r.truncated.padStart(9)}  ${r.bytes.padStart(12)}`);
+      const sample = (await repo.listCaptures({ limit: 500 })).filter((r) => expected.includes(r.id));
+      const show = [
+        sample.find((r) => r.model === "iris" && r.response.contentEncoding === "gzip"),
+        sample.find((r) => r.model === "sentiment"),
+        sample.find((r) => r.model === "echo" && r.request.truncated),
+      ].filter((r) => r !== undefined);
+      for (const r of show) {
+        say(`\n  ${r.id}  ${r.model} v${r.version} (${r.task})  ${r.method} ${r.path} -> ${r.statusCode}, upstream ${r.upstreamMs ?? "-"} ms`);
+        for (const [name, b] of [["request", r.request], ["response", r.response]] as const) {
+          const flags = [b.truncated ? "truncated" : "", b.decoded ? `${b.contentEncoding} decoded` : ""].filter(Boolean).join(", ");
+          say(`    ${name.padEnd(8)} ${b.contentType || "-"}, ${b.sizeBytes} bytes${flags ? ` (${flags})` : ""} -> ${b.objectUri}`);
+        }
+        const auth = r.request.headers.find((h) => h.name === "authorization");
+        if (auth) say(`    authorization header stored as ${auth.value}`);
+      }
+      say(`\nExplore: node bin/modeltap.js captures list --model iris | captures get <id> --json`);
+      say(`Envoy stats: curl -s 127.0.0.1:${config.ports.envoyAdmin}/stats | grep ext_proc`);
+      say(`Stop everything: node bin/modeltap.js stack down`);
+      return found >= expected.length && failed === 0 ? 0 : 1;
+    } finally {
+      await pg.end();
+    }
+  },
+};

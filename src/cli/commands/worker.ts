@@ -1,0 +1,64 @@
+import { startOpsServer } from "../../adapters/http/ops-server.js";
+import { connectNats } from "../../adapters/nats/connection.js";
+import { consumeCaptures } from "../../adapters/nats/consumer.js";
+import { JetStreamLargeBodyStore } from "../../adapters/nats/record-publisher.js";
+import { ensureTopology } from "../../adapters/nats/streams.js";
+import { PostgresCaptureRepository } from "../../adapters/postgres/capture-repository.js";
+import { assertMigrated } from "../../adapters/postgres/migrate.js";
+import { createPool } from "../../adapters/postgres/pool.js";
+import { S3BlobStore } from "../../adapters/s3/blob-store.js";
+import { loadConfig } from "../../config.js";
+import { createLogger } from "../../log.js";
+import { processBatch } from "../../worker/batch.js";
+import { createWorkerMetrics } from "../../worker/metrics.js";
+import { parseArgs } from "../args.js";
+import type { Command } from "../main.js";
+import { onShutdown } from "../shutdown.js";
+
+export const workerCommand: Command = {
+  name: "worker",
+  usage: "worker",
+  summary: "Persist captures from JetStream: bodies to S3, rows to Postgres",
+  async run(args) {
+    parseArgs(args, {});
+    const config = loadConfig();
+    const log = createLogger(config.logLevel, "worker");
+    const metrics = createWorkerMetrics();
+    const pool = createPool(config.databaseUrl, 8);
+    await assertMigrated(pool);
+    const blobs = new S3BlobStore(config.s3);
+    await blobs.ensureBucket();
+    let ready = false;
+    const ops = config.ports.workerMetrics
+      ? await startOpsServer(config.ports.workerMetrics, metrics.registry, () => ready)
+      : undefined;
+    const nc = await connectNats(config.natsUrl, "modeltap-worker", log);
+    await ensureTopology(await nc.jetstreamManager(), 30_000);
+    const deps = {
+      blobs,
+      repo: new PostgresCaptureRepository(pool),
+      largeBodies: new JetStreamLargeBodyStore(nc.jetstream()),
+      metrics,
+      log,
+      maxDeliver: config.worker.maxDeliver,
+      concurrency: config.worker.concurrency,
+    };
+    const abort = new AbortController();
+    ready = true;
+    log.info({ batch: config.worker.batch }, "worker consuming captures");
+    const loop = consumeCaptures(
+      nc,
+      { batch: config.worker.batch, lingerMs: 20 },
+      (batch) => processBatch(batch, deps),
+      log,
+      abort.signal,
+    );
+    await onShutdown(log);
+    abort.abort();
+    await loop;
+    await nc.drain();
+    await pool.end();
+    blobs.destroy();
+    ops?.close();
+  },
+};

@@ -1,0 +1,68 @@
+/** The collector's Prometheus metrics (documented in docs/metrics.md). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export function createCollectorMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "modeltap_collector_" });
+  const m = {
+    registry,
+    exchanges: new Counter({
+      name: "modeltap_exchanges_total",
+      help: "Exchanges seen by the collector, by decision (sampled, not_sampled, no_metadata, invalid_config)",
+      labelNames: ["decision", "mode"] as const,
+      registers: [registry],
+    }),
+    captured: new Counter({
+      name: "modeltap_captures_total",
+      help: "Capture records built, by completeness",
+      labelNames: ["model", "complete"] as const,
+      registers: [registry],
+    }),
+    published: new Counter({
+      name: "modeltap_captures_published_total",
+      help: "Capture records acknowledged by JetStream",
+      registers: [registry],
+    }),
+    bytes: new Counter({
+      name: "modeltap_captured_body_bytes_total",
+      help: "Body bytes seen on the wire for sampled exchanges, by direction",
+      labelNames: ["direction"] as const,
+      registers: [registry],
+    }),
+    drops: new Counter({
+      name: "modeltap_capture_drops_total",
+      help: "Capture records dropped, by reason (buffer_full, shutdown)",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    publishErrors: new Counter({
+      name: "modeltap_publish_errors_total",
+      help: "Failed publish attempts (the record stays buffered and is retried)",
+      registers: [registry],
+    }),
+    bufferDepth: new Gauge({
+      name: "modeltap_publish_buffer_records",
+      help: "Records waiting in the publish buffer",
+      registers: [registry],
+    }),
+    bufferBytes: new Gauge({
+      name: "modeltap_publish_buffer_bytes",
+      help: "Body bytes waiting in the publish buffer",
+      registers: [registry],
+    }),
+    publishLatency: new Histogram({
+      name: "modeltap_publish_seconds",
+      help: "Time from enqueue to JetStream ack",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    streamErrors: new Counter({
+      name: "modeltap_stream_errors_total",
+      help: "ext_proc streams that ended in an error other than a normal cancel",
+      registers: [registry],
+    }),
+  };
+  return m;
+}
+
+export type CollectorMetrics = ReturnType<typeof createCollectorMetrics>;

@@ -1,0 +1,166 @@
+/**
+ * The stream owner: runs the ext_proc Process loop for one HTTP exchange. On request headers it
+ * decides (route config, sample or not) and creates the Exchange; every later message goes to
+ * it; when the exchange ends the record leaves through `finish`, exactly once.
+ *
+ * In normal mode every message gets exactly one response, in order, and unsampled exchanges get
+ * a mode_override that stops Envoy sending bodies. In observability mode nothing is answered, and
+ * unsampled streams are closed at once ("no more messages needed").
+ */
+import { Exchange, parseEnvoyTime } from "../core/exchange.js";
+import type { CaptureRecord } from "../core/record.js";
+import type { RouteResolver } from "../core/route-resolver.js";
+import { NAMESPACE } from "../core/route-resolver.js";
+import { isSampled } from "../core/sampler.js";
+import type { Logger } from "../log.js";
+import {
+  attribute,
+  structToJson,
+  toHeaderList,
+  type ProcessCall,
+  type ProcessingRequest,
+  type ProcessingResponse,
+} from "./ext-proc.js";
+import type { CollectorMetrics } from "./metrics.js";
+
+export interface StreamDeps {
+  resolver: RouteResolver;
+  secretHeaders: ReadonlySet<string>;
+  metrics: CollectorMetrics;
+  log: Logger;
+  /** Where finished records go (the publish buffer); must not block. */
+  onRecord(record: CaptureRecord): void;
+  /** Microsecond wall clock (injectable for tests). */
+  nowUs(): number;
+}
+
+const SKIP_EVERYTHING: ProcessingResponse["mode_override"] = {
+  request_body_mode: "NONE",
+  response_body_mode: "NONE",
+  response_header_mode: "SKIP",
+  request_trailer_mode: "SKIP",
+  response_trailer_mode: "SKIP",
+};
+
+function envoyStart(time: string | undefined): { envoyStartUs?: number } {
+  const us = parseEnvoyTime(time);
+  return us === undefined ? {} : { envoyStartUs: us };
+}
+
+export function handleProcessStream(call: ProcessCall, deps: StreamDeps): void {
+  let exchange: Exchange | undefined;
+  let log = deps.log;
+  let finished = false;
+
+  const finish = (reason: string) => {
+    if (finished || !exchange) return;
+    finished = true;
+    const record = exchange.toRecord(deps.nowUs());
+    deps.metrics.captured.inc({ model: record.model, complete: String(record.complete) });
+    deps.metrics.bytes.inc({ direction: "request" }, record.request.wireSizeBytes);
+    deps.metrics.bytes.inc({ direction: "response" }, record.response.wireSizeBytes);
+    if (!record.complete) log.info({ reason }, "exchange ended before the response completed");
+    exchange = undefined;
+    deps.onRecord(record);
+  };
+
+  const reply = (req: ProcessingRequest, extra?: Partial<ProcessingResponse>) => {
+    if (req.observability_mode || !req.request) return;
+    call.write({ [req.request]: {}, ...extra });
+  };
+
+  const onHeaders = (req: ProcessingRequest) => {
+    const mode = req.observability_mode ? "observability" : "normal";
+    const headers = toHeaderList(req.request_headers?.headers);
+    const requestId = headers.find((h) => h.name === "x-request-id")?.value ?? "";
+    log = deps.log.child({ request_id: requestId });
+    const dynamic = req.metadata_context?.filter_metadata?.[NAMESPACE];
+    const { result, firstSeen } = deps.resolver.resolve(
+      attribute(req, "xds.route_metadata"),
+      dynamic ? structToJson(dynamic) : undefined,
+    );
+    let decision: "sampled" | "not_sampled" | "no_metadata" | "invalid_config";
+    if (!result) decision = "no_metadata";
+    else if (!result.ok) {
+      decision = "invalid_config";
+      if (firstSeen || dynamic) log.warn({ problems: result.problems }, "route modeltap metadata is invalid; not capturing");
+    } else if (!requestId) decision = "not_sampled";
+    else decision = isSampled(requestId, result.config.sampleRate) ? "sampled" : "not_sampled";
+    deps.metrics.exchanges.inc({ decision, mode });
+
+    if (decision !== "sampled" || !result?.ok) {
+      if (req.observability_mode) call.end();
+      else reply(req, { mode_override: SKIP_EVERYTHING });
+      return;
+    }
+    exchange = new Exchange(
+      {
+        requestId,
+        config: result.config,
+        mode,
+        route: attribute(req, "xds.route_name") ?? "",
+        cluster: attribute(req, "xds.cluster_name") ?? "",
+        headers,
+        nowUs: deps.nowUs(),
+        ...envoyStart(attribute(req, "request.time")),
+      },
+      { secretHeaders: deps.secretHeaders },
+    );
+    if (log.isLevelEnabled("debug")) log.debug({ model: result.config.model, mode }, "capturing exchange");
+    reply(req);
+  };
+
+  call.on("data", (req: ProcessingRequest) => {
+    try {
+      switch (req.request) {
+        case "request_headers":
+          onHeaders(req);
+          return;
+        case "request_body":
+          exchange?.requestBody(req.request_body?.body ?? Buffer.alloc(0), req.request_body?.end_of_stream === true);
+          break;
+        case "response_headers":
+          exchange?.responseHeaders(
+            toHeaderList(req.response_headers?.headers),
+            req.response_headers?.end_of_stream === true,
+            deps.nowUs(),
+          );
+          break;
+        case "response_body":
+          exchange?.responseBody(
+            req.response_body?.body ?? Buffer.alloc(0),
+            req.response_body?.end_of_stream === true,
+            deps.nowUs(),
+          );
+          break;
+        default:
+          break;
+      }
+      reply(req);
+      if (exchange?.complete) finish("complete");
+    } catch (err) {
+      // A bug here must not hold the exchange: answer (normal mode) and stop capturing it.
+      log.error({ err }, "error while handling an ext_proc message; exchange not captured");
+      exchange = undefined;
+      try {
+        reply(req);
+      } catch {
+        /* stream already gone */
+      }
+    }
+  });
+  call.on("end", () => {
+    finish("stream half-closed by envoy");
+    call.end();
+  });
+  call.on("cancelled", () => finish("stream cancelled"));
+  call.on("error", (err: Error & { code?: number }) => {
+    // CANCELLED (1) is Envoy's normal way to end observability-mode streams.
+    if (err.code !== 1) {
+      deps.metrics.streamErrors.inc();
+      log.warn({ err }, "ext_proc stream error");
+    }
+    finish("stream error");
+  });
+  call.on("close", () => finish("stream closed"));
+}

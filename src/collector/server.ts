@@ -1,0 +1,70 @@
+/** The collector process: ext_proc gRPC server + publish buffer + health/metrics endpoint. */
+import * as grpc from "@grpc/grpc-js";
+import type { RecordPublisher } from "../core/ports.js";
+import { RouteResolver } from "../core/route-resolver.js";
+import type { Logger } from "../log.js";
+import { loadExternalProcessorService, type ProcessCall } from "./ext-proc.js";
+import type { CollectorMetrics } from "./metrics.js";
+import { handleProcessStream } from "./process-stream.js";
+import { PublishQueue } from "./publish-queue.js";
+
+export interface CollectorOptions {
+  host: string;
+  port: number;
+  secretHeaders: ReadonlySet<string>;
+  buffer: { maxRecords: number; maxBytes: number };
+}
+
+export interface Collector {
+  readonly port: number;
+  readonly queue: PublishQueue;
+  stop(drainMs: number): Promise<void>;
+}
+
+export async function startCollector(
+  options: CollectorOptions,
+  publisher: RecordPublisher,
+  metrics: CollectorMetrics,
+  log: Logger,
+): Promise<Collector> {
+  const queue = new PublishQueue(publisher, { ...options.buffer, concurrency: 64 }, metrics, log);
+  const resolver = new RouteResolver();
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": 64 * 1024 * 1024,
+    "grpc.keepalive_time_ms": 30_000,
+  });
+  server.addService(loadExternalProcessorService(), {
+    Process: (call: ProcessCall) =>
+      handleProcessStream(call, {
+        resolver,
+        secretHeaders: options.secretHeaders,
+        metrics,
+        log,
+        onRecord: (record) => queue.enqueue(record),
+        nowUs: () => Math.round((performance.timeOrigin + performance.now()) * 1000),
+      }),
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  log.info({ port }, "collector listening for Envoy ext_proc");
+  return {
+    port,
+    queue,
+    async stop(drainMs: number) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 2000);
+        server.tryShutdown(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+      await queue.drain(drainMs);
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * Typed errors. Every error modeltap raises on purpose is a ModeltapError with a stable code from
+ * ERROR_CODES; docs/errors.md documents the same table and a unit test keeps the two in sync.
+ */
+export const ERROR_CODES = {
+  CONFIG_INVALID: "configuration (environment or flags) failed validation",
+  ROUTE_CONFIG_INVALID: "the modeltap metadata on an Envoy route failed validation; the route is not captured",
+  ROUTE_METADATA_UNPARSABLE: "Envoy's xds.route_metadata attribute could not be parsed",
+  RECORD_DECODE_FAILED: "a capture record on JetStream could not be decoded",
+  MIGRATIONS_PENDING: "the database schema is older than this build; run `modeltap migrate`",
+  STORAGE_FAILED: "a write to object storage or the database failed",
+  STACK_FAILED: "a local-stack service could not be installed or started",
+  NOT_FOUND: "the requested capture does not exist",
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class ModeltapError extends Error {
+  override name = "ModeltapError";
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+export class ConfigError extends ModeltapError {
+  override name = "ConfigError";
+  /** Every problem found, each as "path: what is wrong". */
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[], code: ErrorCode = "CONFIG_INVALID") {
+    super(code, `invalid configuration:\n  - ${problems.join("\n  - ")}`);
+    this.problems = problems;
+  }
+}
+
+export class RecordDecodeError extends ModeltapError {
+  override name = "RecordDecodeError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("RECORD_DECODE_FAILED", message, options);
+  }
+}
+
+export class StorageError extends ModeltapError {
+  override name = "StorageError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("STORAGE_FAILED", message, options);
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

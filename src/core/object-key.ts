@@ -1,0 +1,52 @@
+/**
+ * Object keys for captured bodies:
+ *   <model>/<version>/yyyy/mm/dd/hh/<capture-id>/<name>.<ext>
+ * Every segment comes from traffic or route metadata, so each is sanitized: only [A-Za-z0-9._-]
+ * survive, dot-only segments are replaced, and length is capped. No path tricks get through.
+ */
+const EXTENSIONS: Record<string, string> = {
+  "application/json": "json",
+  "text/plain": "txt",
+  "text/csv": "csv",
+  "text/event-stream": "sse",
+  "text/html": "html",
+  "image/png": "png",
+  "image/jpeg": "jpg",
+  "image/webp": "webp",
+  "image/gif": "gif",
+  "multipart/form-data": "multipart",
+  "application/x-www-form-urlencoded": "form",
+  "application/octet-stream": "bin",
+};
+
+export function sanitizeSegment(s: string, maxLength = 128): string {
+  const cleaned = s.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, maxLength);
+  if (cleaned === "" || /^\.+$/.test(cleaned)) return "_";
+  return cleaned;
+}
+
+export function extensionFor(contentType: string): string {
+  const base = contentType.split(";")[0]!.trim().toLowerCase();
+  if (EXTENSIONS[base]) return EXTENSIONS[base];
+  if (base.endsWith("+json")) return "json";
+  return "bin";
+}
+
+export function bodyObjectKey(
+  parts: { model: string; version: string; id: string; startedAtUs: number },
+  name: string,
+  contentType: string,
+): string {
+  const t = new Date(Math.floor(parts.startedAtUs / 1000));
+  const p2 = (n: number) => String(n).padStart(2, "0");
+  return [
+    sanitizeSegment(parts.model),
+    sanitizeSegment(parts.version),
+    String(t.getUTCFullYear()),
+    p2(t.getUTCMonth() + 1),
+    p2(t.getUTCDate()),
+    p2(t.getUTCHours()),
+    sanitizeSegment(parts.id, 200),
+    `${sanitizeSegment(name)}.${extensionFor(contentType)}`,
+  ].join("/");
+}

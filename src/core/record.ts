@@ -1,0 +1,57 @@
+/** The capture record, mirroring proto/modeltap/v1/capture.proto (see record-codec.ts). */
+import type { HeaderList } from "./redact.js";
+
+export const RECORD_SCHEMA_VERSION = 1;
+
+export interface CapturedBody {
+  contentType: string;
+  contentEncoding: string;
+  wireSizeBytes: number;
+  truncated: boolean;
+  /** Stored bytes; empty when objectRef points at a JetStream object-store entry instead. */
+  data: Uint8Array;
+  sizeBytes: number;
+  decoded: boolean;
+  decodeError: string;
+  objectRef: string;
+  headers: HeaderList;
+}
+
+export interface CaptureRecord {
+  id: string;
+  model: string;
+  version: string;
+  task: string;
+  route: string;
+  cluster: string;
+  mode: "observability" | "normal";
+  method: string;
+  path: string;
+  authority: string;
+  startedAtUs: number;
+  ttfbUs: number;
+  durationUs: number;
+  statusCode: number;
+  complete: boolean;
+  request: CapturedBody;
+  response: CapturedBody;
+  sampleRate: number;
+  schemaVersion: number;
+  /** null when Envoy did not report x-envoy-upstream-service-time. */
+  upstreamUs: number | null;
+}
+
+export function emptyBody(): CapturedBody {
+  return {
+    contentType: "",
+    contentEncoding: "",
+    wireSizeBytes: 0,
+    truncated: false,
+    data: new Uint8Array(0),
+    sizeBytes: 0,
+    decoded: false,
+    decodeError: "",
+    objectRef: "",
+    headers: [],
+  };
+}

@@ -1,0 +1,16 @@
+/** Secret-header redaction, applied before a header reaches a record, a log line or storage. */
+export const DEFAULT_SECRET_HEADERS = [
+  "authorization",
+  "proxy-authorization",
+  "cookie",
+  "set-cookie",
+  "x-api-key",
+] as const;
+
+export const REDACTED = "[REDACTED]";
+
+export type HeaderList = Array<{ name: string; value: string }>;
+
+export function redactHeaders(headers: HeaderList, secret: ReadonlySet<string>): HeaderList {
+  return headers.map((h) => (secret.has(h.name.toLowerCase()) ? { name: h.name, value: REDACTED } : h));
+}

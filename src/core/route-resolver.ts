@@ -1,0 +1,54 @@
+/**
+ * Turns what Envoy sends about a route (the printed xds.route_metadata attribute) plus the
+ * per-request dynamic metadata into a compiled RouteConfig. Route metadata is the same string for
+ * every request on a route, so compiled results are cached by it.
+ */
+import { errorMessage } from "./errors.js";
+import { compileRouteConfig, type RouteConfigResult } from "./route-config.js";
+import { readMetadata } from "./text-format.js";
+
+export const NAMESPACE = "modeltap";
+const CACHE_MAX = 1024;
+
+export interface Resolution {
+  /** undefined: the route carries no modeltap metadata and is not captured. */
+  result: RouteConfigResult | undefined;
+  /** True the first time this route metadata is seen (so an invalid one is logged once). */
+  firstSeen: boolean;
+}
+
+export class RouteResolver {
+  private readonly cache = new Map<string, RouteConfigResult | undefined>();
+
+  resolve(routeMetadataText: string | undefined, dynamic: Record<string, unknown> | undefined): Resolution {
+    const text = routeMetadataText ?? "";
+    let firstSeen = false;
+    let base: RouteConfigResult | undefined;
+    if (this.cache.has(text)) base = this.cache.get(text);
+    else {
+      firstSeen = true;
+      base = this.compileRoute(text);
+      if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(text, base);
+    }
+    if (!dynamic || Object.keys(dynamic).length === 0) return { result: base, firstSeen };
+    // Overrides need the raw route values again; they are rare enough not to cache.
+    const route = text ? safeRead(text) : undefined;
+    return { result: compileRouteConfig(route?.ok ? route.value : undefined, dynamic), firstSeen };
+  }
+
+  private compileRoute(text: string): RouteConfigResult | undefined {
+    if (!text) return undefined;
+    const route = safeRead(text);
+    if (!route.ok) return { ok: false, problems: [route.problem] };
+    return compileRouteConfig(route.value, undefined);
+  }
+}
+
+function safeRead(text: string): { ok: true; value: Record<string, unknown> | undefined } | { ok: false; problem: string } {
+  try {
+    return { ok: true, value: readMetadata(text)[NAMESPACE] };
+  } catch (err) {
+    return { ok: false, problem: `xds.route_metadata: ${errorMessage(err)}` };
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * The local real stack, one entry per service, started in this order and stopped in reverse:
+ * Postgres, NATS, S3 (SeaweedFS), demo inference server, collector, worker, Envoy.
+ * Everything listens on 127.0.0.1; state, logs and pids live under MODELTAP_HOME.
+ */
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { PACKAGE_ROOT, type Config } from "../config.js";
+import { httpOk, portOpen, run, sleep, startDetached, stopPid, isAlive, readPid } from "./process.js";
+
+export interface StackContext {
+  config: Config;
+  /** Envoy config file to run (already rendered). */
+  envoyConfigFile: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface Service {
+  name: string;
+  port(c: Config): number;
+  start(ctx: StackContext): Promise<void>;
+  ready(ctx: StackContext): Promise<boolean>;
+  stop(ctx: StackContext): Promise<void>;
+  pid(ctx: StackContext): number | undefined;
+}
+
+export const paths = (c: Config) => ({
+  venvBin: path.join(c.home, "venv", "bin"),
+  logs: path.join(c.home, "logs"),
+  pids: path.join(c.home, "pids"),
+  data: path.join(c.home, "data"),
+  credentials: path.join(c.home, "s3-credentials.json"),
+});
+
+const logFile = (c: Config, name: string) => path.join(paths(c).logs, `${name}.log`);
+const pidFile = (c: Config, name: string) => path.join(paths(c).pids, `${name}.pid`);
+
+/** Local S3 credentials, generated once per MODELTAP_HOME and never committed. */
+export function s3Credentials(c: Config): { accessKeyId: string; secretAccessKey: string } {
+  const file = paths(c).credentials;
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(c.home, { recursive: true });
+    const creds = { accessKeyId: `mt${randomBytes(8).toString("hex")}`, secretAccessKey: randomBytes(24).toString("hex") };
+    fs.writeFileSync(file, JSON.stringify(creds), { mode: 0o600 });
+  }
+  return JSON.parse(fs.readFileSync(file, "utf8")) as { accessKeyId: string; secretAccessKey: string };
+}
+
+function pidService(
+  name: string,
+  port: (c: Config) => number,
+  command: (ctx: StackContext) => { cmd: string; args: string[]; cwd?: string },
+  ready: (ctx: StackContext) => Promise<boolean>,
+): Service {
+  return {
+    name,
+    port,
+    ready,
+    pid: (ctx) => {
+      const pid = readPid(pidFile(ctx.config, name));
+      return pid && isAlive(pid) ? pid : undefined;
+    },
+    async start(ctx) {
+      const { cmd, args, cwd } = command(ctx);
+      startDetached(cmd, args, {
+        logFile: logFile(ctx.config, name),
+        pidFile: pidFile(ctx.config, name),
+        env: ctx.env,
+        ...(cwd ? { cwd } : {}),
+      });
+    },
+    async stop(ctx) {
+      const pid = readPid(pidFile(ctx.config, name));
+      if (pid) await stopPid(pid);
+      fs.rmSync(pidFile(ctx.config, name), { force: true });
+    },
+  };
+}
+
+const node = (command: string) => (_ctx: StackContext) => ({
+  cmd: process.execPath,
+  args: [path.join(PACKAGE_ROOT, "dist", "cli", "main.js"), command],
+});
+
+// --- Postgres: a private cluster run as an unprivileged user when we are root. ---
+
+function pgBin(tool: string): string {
+  const base = "/usr/lib/postgresql";
+  const versions = fs.existsSync(base) ? fs.readdirSync(base).sort((a, b) => Number(b) - Number(a)) : [];
+  for (const v of versions) {
+    const p = path.join(base, v, "bin", tool);
+    if (fs.existsSync(p)) return p;
+  }
+  throw new Error(`PostgreSQL ${tool} not found under ${base}; run scripts/install.sh services`);
+}
+
+interface PgUser {
+  uid?: number;
+  gid?: number;
+}
+
+function pgUser(): PgUser {
+  if (process.getuid?.() !== 0) return {};
+  const line = fs
+    .readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("postgres:"));
+  if (!line) throw new Error("running as root but there is no postgres user; install postgresql");
+  const [, , uid, gid] = line.split(":");
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+/** The data directory must be reachable by the postgres user; a 0700 checkout may not be. */
+function pgDataDir(c: Config, user: PgUser): string {
+  const local = path.join(paths(c).data, "postgres");
+  if (user.uid === undefined) return local;
+  let dir = path.dirname(local);
+  fs.mkdirSync(dir, { recursive: true });
+  let reachable = true;
+  for (; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if ((fs.statSync(dir).mode & 0o001) === 0) reachable = false;
+  }
+  if (reachable) return local;
+  const hash = Buffer.from(c.home).toString("base64url").slice(-24);
+  return path.join(os.tmpdir(), `modeltap-pg-${hash}`);
+}
+
+const postgres: Service = {
+  name: "postgres",
+  port: (c) => c.ports.postgres,
+  pid(ctx) {
+    const user = pgUser();
+    const pid = readPid(path.join(pgDataDir(ctx.config, user), "postmaster.pid"));
+    return pid && isAlive(pid) ? pid : undefined;
+  },
+  async start(ctx) {
+    const c = ctx.config;
+    const user = pgUser();
+    const dir = pgDataDir(c, user);
+    const sock = path.join(dir, "run");
+    if (!fs.existsSync(path.join(dir, "PG_VERSION"))) {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      if (user.uid !== undefined) fs.chownSync(dir, user.uid, user.gid!);
+      run(pgBin("initdb"), ["-D", dir, "-U", "modeltap", "-A", "trust", "-E", "UTF8", "--no-instructions"], {
+        ...user,
+        env: { ...process.env, LC_ALL: "C.UTF-8" },
+      });
+    }
+    fs.mkdirSync(sock, { recursive: true });
+    if (user.uid !== undefined) fs.chownSync(sock, user.uid, user.gid!);
+    fs.mkdirSync(paths(c).logs, { recursive: true });
+    const log = path.join(dir, "postgres.log");
+    run(
+      pgBin("pg_ctl"),
+      ["-D", dir, "-l", log, "-w", "-t", "60", "start", "-o",
+        `-p ${c.ports.postgres} -k ${sock} -c listen_addresses=127.0.0.1 -c max_connections=200`],
+      user,
+    );
+    fs.rmSync(logFile(c, "postgres"), { force: true });
+    fs.symlinkSync(log, logFile(c, "postgres"));
+    // Create the database on first start.
+    const admin = new pg.Client({ host: "127.0.0.1", port: c.ports.postgres, user: "modeltap", database: "postgres" });
+    await admin.connect();
+    try {
+      const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = 'modeltap'");
+      if (exists.rowCount === 0) await admin.query("CREATE DATABASE modeltap");
+    } finally {
+      await admin.end();
+    }
+  },
+  ready: (ctx) => portOpen(ctx.config.ports.postgres),
+  async stop(ctx) {
+    const user = pgUser();
+    const dir = pgDataDir(ctx.config, user);
+    if (!fs.existsSync(path.join(dir, "postmaster.pid"))) return;
+    try {
+      run(pgBin("pg_ctl"), ["-D", dir, "-m", "fast", "-w", "stop"], user);
+    } catch {
+      /* already stopped */
+    }
+  },
+};
+
+const nats = pidService(
+  "nats",
+  (c) => c.ports.nats,
+  (ctx) => ({
+    cmd: path.join(paths(ctx.config).venvBin, "nats-server"),
+    args: ["-js", "-a", "127.0.0.1", "-p", String(ctx.config.ports.nats), "-sd", path.join(paths(ctx.config).data, "nats")],
+  }),
+  (ctx) => portOpen(ctx.config.ports.nats),
+);
+
+const s3 = pidService(
+  "s3",
+  (c) => c.ports.s3,
+  (ctx) => {
+    const dir = path.join(paths(ctx.config).data, "s3");
+    fs.mkdirSync(dir, { recursive: true });
+    return {
+      cmd: path.join(paths(ctx.config).venvBin, "weed"),
+      args: ["mini", `-dir=${dir}`, "-ip=127.0.0.1", "-ip.bind=127.0.0.1", `-s3.port=${ctx.config.ports.s3}`],
+      cwd: dir,
+    };
+  },
+  async (ctx) => {
+    if (!(await portOpen(ctx.config.ports.s3))) return false;
+    // The bucket is created by SeaweedFS from S3_BUCKET once the filer is up.
+    try {
+      const res = await fetch(`http://127.0.0.1:${ctx.config.ports.s3}/healthz`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      return res.status < 500;
+    } catch {
+      return false;
+    }
+  },
+);
+
+const demo = pidService("demo-server", (c) => c.ports.demo, node("demo-server"), (ctx) =>
+  httpOk(`http://127.0.0.1:${ctx.config.ports.demo}/healthz`),
+);
+
+const collector = pidService("collector", (c) => c.ports.collector, node("collector"), (ctx) =>
+  httpOk(`http://127.0.0.1:${ctx.config.ports.collectorMetrics}/readyz`),
+);
+
+const worker = pidService("worker", (c) => c.ports.workerMetrics, node("worker"), (ctx) =>
+  httpOk(`http://127.0.0.1:${ctx.config.ports.workerMetrics}/readyz`),
+);
+
+const envoy = pidService(
+  "envoy",
+  (c) => c.ports.envoy,
+  (ctx) => ({
+    cmd: path.join(paths(ctx.config).venvBin, "envoy"),
+    args: ["-c", ctx.envoyConfigFile, "--disable-hot-restart", "-l", "info", "--drain-time-s", "1"],
+  }),
+  (ctx) => httpOk(`http://127.0.0.1:${ctx.config.ports.envoyAdmin}/ready`),
+);
+
+export const SERVICES: readonly Service[] = [postgres, nats, s3, demo, collector, worker, envoy];
+
+export async function waitGone(port: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline && (await portOpen(port))) await sleep(100);
+}

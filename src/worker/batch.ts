@@ -1,0 +1,142 @@
+/**
+ * Persists one batch of capture messages: bodies to the BlobStore, rows to the CaptureRepository,
+ * then acks. A message is acked only after both writes committed; writes are idempotent, so a
+ * redelivery adds nothing. A message that keeps failing goes to the dead-letter subject once it has
+ * been delivered maxDeliver times; one that cannot be decoded goes there at once.
+ */
+import { errorMessage } from "../core/errors.js";
+import { planPersist, type PersistPlan } from "../core/persist-plan.js";
+import type { BlobStore, CaptureRepository, LargeBodyStore } from "../core/ports.js";
+import { decodeRecord } from "../core/record-codec.js";
+import type { CaptureRecord } from "../core/record.js";
+import type { Logger } from "../log.js";
+import type { WorkerMetrics } from "./metrics.js";
+
+/** A delivered message, independent of the broker client. */
+export interface InboundMessage {
+  readonly data: Uint8Array;
+  readonly subject: string;
+  /** 1 on first delivery. */
+  readonly deliveryCount: number;
+  ack(): Promise<void>;
+  nak(delayMs: number): void;
+  /** Publish to the dead-letter subject with the reason, then terminate this message. */
+  deadLetter(reason: string): Promise<void>;
+}
+
+export interface BatchDeps {
+  blobs: BlobStore;
+  repo: CaptureRepository;
+  largeBodies: LargeBodyStore;
+  metrics: WorkerMetrics;
+  log: Logger;
+  maxDeliver: number;
+  concurrency: number;
+}
+
+interface Item {
+  msg: InboundMessage;
+  record: CaptureRecord;
+  plan: PersistPlan;
+}
+
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const run = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
+}
+
+function backoffMs(deliveryCount: number): number {
+  return Math.min(250 * 2 ** (deliveryCount - 1), 10_000);
+}
+
+export async function processBatch(messages: readonly InboundMessage[], deps: BatchDeps): Promise<void> {
+  const started = performance.now();
+  deps.metrics.batchSize.observe(messages.length);
+  const items: Item[] = [];
+  for (const msg of messages) {
+    try {
+      const record = decodeRecord(msg.data);
+      items.push({ msg, record, plan: planPersist(record, (k) => deps.blobs.uri(k)) });
+    } catch (err) {
+      deps.metrics.deadLettered.inc({ reason: "undecodable" });
+      deps.log.error({ err, subject: msg.subject }, "undecodable capture record; dead-lettered");
+      await msg.deadLetter(`undecodable: ${errorMessage(err)}`).catch((e: unknown) => {
+        deps.log.error({ err: e }, "dead-letter publish failed; will be redelivered");
+        msg.nak(backoffMs(msg.deliveryCount));
+      });
+    }
+  }
+  if (items.length === 0) return;
+  try {
+    await persist(items, deps);
+    await settle(items, deps);
+  } catch (err) {
+    // Find the culprit: retry one by one, so one poison record cannot hold the batch back.
+    deps.log.warn({ err, batch: items.length }, "batch persist failed; retrying records one by one");
+    for (const item of items) {
+      try {
+        await persist([item], deps);
+        await settle([item], deps);
+      } catch (itemErr) {
+        await retryOrDeadLetter(item, itemErr, deps);
+      }
+    }
+  }
+  deps.metrics.persistSeconds.observe((performance.now() - started) / 1000);
+}
+
+async function persist(items: readonly Item[], deps: BatchDeps): Promise<void> {
+  const objects = items.flatMap((it) => it.plan.objects.map((o) => ({ item: it, o })));
+  await mapLimit(objects, deps.concurrency, async ({ item, o }) => {
+    let bytes: Uint8Array | undefined;
+    if ("inline" in o.source) bytes = o.source.inline;
+    else {
+      bytes = await deps.largeBodies.get(o.source.ref);
+      if (!bytes) {
+        // Deleted after an earlier, committed delivery whose ack was lost: nothing left to do.
+        if (await deps.repo.getCapture(item.record.id)) return;
+        throw new Error(`large body ${o.source.ref} is missing from the object store`);
+      }
+    }
+    await deps.blobs.put(o.key, bytes, o.contentType);
+  });
+  const inserted = await deps.repo.insertCaptures(items.map((it) => it.plan.row));
+  deps.metrics.persisted.inc(inserted);
+  deps.metrics.duplicates.inc(items.length - inserted);
+  const now = Date.now();
+  for (const it of items) {
+    const endMs = (it.record.startedAtUs + it.record.durationUs) / 1000;
+    deps.metrics.lagSeconds.observe(Math.max(0, now - endMs) / 1000);
+  }
+}
+
+async function settle(items: readonly Item[], deps: BatchDeps): Promise<void> {
+  await Promise.all(items.map((it) => it.msg.ack()));
+  for (const it of items) {
+    for (const o of it.plan.objects) {
+      if ("ref" in o.source) {
+        await deps.largeBodies.delete(o.source.ref).catch((err: unknown) => {
+          deps.log.warn({ err, ref: o.source }, "could not delete large body from the object store");
+        });
+      }
+    }
+  }
+}
+
+async function retryOrDeadLetter(item: Item, err: unknown, deps: BatchDeps): Promise<void> {
+  const log = deps.log.child({ request_id: item.record.id });
+  if (item.msg.deliveryCount >= deps.maxDeliver) {
+    deps.metrics.deadLettered.inc({ reason: "max_deliver" });
+    log.error({ err, deliveries: item.msg.deliveryCount }, "capture failed too often; dead-lettered");
+    await item.msg.deadLetter(`failed ${item.msg.deliveryCount} deliveries: ${errorMessage(err)}`).catch(() => {
+      item.msg.nak(backoffMs(item.msg.deliveryCount));
+    });
+    return;
+  }
+  deps.metrics.redeliveries.inc();
+  log.warn({ err, deliveries: item.msg.deliveryCount }, "capture persist failed; redelivery scheduled");
+  item.msg.nak(backoffMs(item.msg.deliveryCount));
+}
