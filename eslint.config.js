@@ -11,5 +11,8 @@ export default tseslint.config(
       "no-console": ["error", { allow: [] }],
     },
   },
-  { files: ["src/cli/**", "src/demo/**", "scripts/**", "test/**", "bench/**"], rules: { "no-console": "off" } },
+  {
+    files: ["src/cli/**", "src/demo/**", "scripts/**", "test/**", "bench/**"],
+    rules: { "no-console": "off" },
+  },
 );

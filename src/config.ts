@@ -21,29 +21,94 @@ interface Setting {
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 export const SETTINGS = [
-  { env: "MODELTAP_HOME", kind: "string", default: path.join(PACKAGE_ROOT, ".modeltap"), doc: "Local-stack state: venv, data, logs, pids" },
+  {
+    env: "MODELTAP_HOME",
+    kind: "string",
+    default: path.join(PACKAGE_ROOT, ".modeltap"),
+    doc: "Local-stack state: venv, data, logs, pids",
+  },
   { env: "MODELTAP_LOG_LEVEL", kind: "level", default: "info", doc: "pino log level" },
-  { env: "MODELTAP_ENVOY_PORT", kind: "port", default: "10000", doc: "Envoy listener, observability-mode filter" },
-  { env: "MODELTAP_ENVOY_NORMAL_PORT", kind: "port", default: "10001", doc: "Envoy listener, normal-mode filter with mode override" },
+  {
+    env: "MODELTAP_ENVOY_PORT",
+    kind: "port",
+    default: "10000",
+    doc: "Envoy listener, observability-mode filter",
+  },
+  {
+    env: "MODELTAP_ENVOY_NORMAL_PORT",
+    kind: "port",
+    default: "10001",
+    doc: "Envoy listener, normal-mode filter with mode override",
+  },
   { env: "MODELTAP_ENVOY_ADMIN_PORT", kind: "port", default: "9901", doc: "Envoy admin (stats)" },
   { env: "MODELTAP_COLLECTOR_PORT", kind: "port", default: "50051", doc: "Collector ext_proc gRPC" },
-  { env: "MODELTAP_COLLECTOR_METRICS_PORT", kind: "port", default: "9464", doc: "Collector /metrics, /healthz, /readyz" },
-  { env: "MODELTAP_WORKER_METRICS_PORT", kind: "port", default: "9465", doc: "Worker /metrics, /healthz, /readyz (0: off)" },
+  {
+    env: "MODELTAP_COLLECTOR_METRICS_PORT",
+    kind: "port",
+    default: "9464",
+    doc: "Collector /metrics, /healthz, /readyz",
+  },
+  {
+    env: "MODELTAP_WORKER_METRICS_PORT",
+    kind: "port",
+    default: "9465",
+    doc: "Worker /metrics, /healthz, /readyz (0: off)",
+  },
   { env: "MODELTAP_NATS_PORT", kind: "port", default: "4222", doc: "NATS (local stack)" },
   { env: "MODELTAP_PG_PORT", kind: "port", default: "5432", doc: "Postgres (local stack)" },
   { env: "MODELTAP_S3_PORT", kind: "port", default: "8333", doc: "S3 endpoint (local stack, SeaweedFS)" },
   { env: "MODELTAP_DEMO_PORT", kind: "port", default: "8081", doc: "Demo inference server" },
-  { env: "MODELTAP_NATS_URL", kind: "string", default: "nats://127.0.0.1:${MODELTAP_NATS_PORT}", doc: "NATS server URL(s), comma-separated" },
-  { env: "MODELTAP_DATABASE_URL", kind: "string", default: "postgres://modeltap@127.0.0.1:${MODELTAP_PG_PORT}/modeltap", doc: "Postgres connection URL" },
-  { env: "MODELTAP_S3_ENDPOINT", kind: "string", default: "http://127.0.0.1:${MODELTAP_S3_PORT}", doc: "S3 endpoint URL (empty: AWS default)" },
+  {
+    env: "MODELTAP_NATS_URL",
+    kind: "string",
+    default: "nats://127.0.0.1:${MODELTAP_NATS_PORT}",
+    doc: "NATS server URL(s), comma-separated",
+  },
+  {
+    env: "MODELTAP_DATABASE_URL",
+    kind: "string",
+    default: "postgres://modeltap@127.0.0.1:${MODELTAP_PG_PORT}/modeltap",
+    doc: "Postgres connection URL",
+  },
+  {
+    env: "MODELTAP_S3_ENDPOINT",
+    kind: "string",
+    default: "http://127.0.0.1:${MODELTAP_S3_PORT}",
+    doc: "S3 endpoint URL (empty: AWS default)",
+  },
   { env: "MODELTAP_S3_BUCKET", kind: "string", default: "modeltap", doc: "Bucket for bodies" },
   { env: "MODELTAP_S3_REGION", kind: "string", default: "us-east-1", doc: "S3 region" },
-  { env: "MODELTAP_SECRET_HEADERS", kind: "list", default: DEFAULT_SECRET_HEADERS.join(","), doc: "Headers whose values are redacted" },
-  { env: "MODELTAP_BUFFER_MAX_RECORDS", kind: "int", default: "10000", doc: "Collector publish buffer, records; past it captures are dropped and counted" },
-  { env: "MODELTAP_BUFFER_MAX_BYTES", kind: "int", default: String(256 * 1024 * 1024), doc: "Collector publish buffer, bytes" },
-  { env: "MODELTAP_INLINE_MAX_BYTES", kind: "int", default: String(256 * 1024), doc: "Bodies larger than this travel as JetStream object-store entries" },
+  {
+    env: "MODELTAP_SECRET_HEADERS",
+    kind: "list",
+    default: DEFAULT_SECRET_HEADERS.join(","),
+    doc: "Headers whose values are redacted",
+  },
+  {
+    env: "MODELTAP_BUFFER_MAX_RECORDS",
+    kind: "int",
+    default: "10000",
+    doc: "Collector publish buffer, records; past it captures are dropped and counted",
+  },
+  {
+    env: "MODELTAP_BUFFER_MAX_BYTES",
+    kind: "int",
+    default: String(256 * 1024 * 1024),
+    doc: "Collector publish buffer, bytes",
+  },
+  {
+    env: "MODELTAP_INLINE_MAX_BYTES",
+    kind: "int",
+    default: String(256 * 1024),
+    doc: "Bodies larger than this travel as JetStream object-store entries",
+  },
   { env: "MODELTAP_WORKER_BATCH", kind: "int", default: "128", doc: "Worker fetch batch size" },
-  { env: "MODELTAP_WORKER_MAX_DELIVER", kind: "int", default: "5", doc: "Deliveries before a failing message goes to the dead-letter subject" },
+  {
+    env: "MODELTAP_WORKER_MAX_DELIVER",
+    kind: "int",
+    default: "5",
+    doc: "Deliveries before a failing message goes to the dead-letter subject",
+  },
   { env: "MODELTAP_WORKER_CONCURRENCY", kind: "int", default: "16", doc: "Concurrent S3 puts per worker" },
 ] as const satisfies readonly Setting[];
 
@@ -84,7 +149,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const raw: Record<string, string> = {};
   for (const s of SETTINGS) {
     const given = env[s.env];
-    raw[s.env] = given !== undefined ? given : s.default.replace(/\$\{(\w+)\}/g, (_, n: string) => raw[n] ?? "");
+    raw[s.env] =
+      given !== undefined ? given : s.default.replace(/\$\{(\w+)\}/g, (_, n: string) => raw[n] ?? "");
   }
   const int = (name: SettingName, min: number, max: number): number => {
     const v = raw[name]!;
@@ -115,7 +181,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     natsUrl: raw.MODELTAP_NATS_URL!,
     databaseUrl: raw.MODELTAP_DATABASE_URL!,
-    s3: { endpoint: raw.MODELTAP_S3_ENDPOINT!, bucket: raw.MODELTAP_S3_BUCKET!, region: raw.MODELTAP_S3_REGION! },
+    s3: {
+      endpoint: raw.MODELTAP_S3_ENDPOINT!,
+      bucket: raw.MODELTAP_S3_BUCKET!,
+      region: raw.MODELTAP_S3_REGION!,
+    },
     secretHeaders: new Set(
       raw
         .MODELTAP_SECRET_HEADERS!.split(",")
@@ -136,7 +206,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^postgres(ql)?:\/\//.test(config.databaseUrl)) {
     problems.push("MODELTAP_DATABASE_URL: must start with postgres://");
   }
-  if (!/^(nats|tls|wss?):\/\//.test(config.natsUrl)) problems.push("MODELTAP_NATS_URL: must start with nats://");
+  if (!/^(nats|tls|wss?):\/\//.test(config.natsUrl))
+    problems.push("MODELTAP_NATS_URL: must start with nats://");
   if (config.s3.bucket !== "" && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(config.s3.bucket)) {
     problems.push("MODELTAP_S3_BUCKET: not a valid bucket name");
   }

@@ -18,7 +18,14 @@ export function parseArgs(args: string[], spec: Record<string, "string" | "boole
     }
     const [key, inline] = a.slice(2).split("=", 2) as [string, string | undefined];
     const kind = spec[key];
-    if (!kind) problems.push(`--${key}: unknown option (known: ${Object.keys(spec).map((k) => `--${k}`).join(", ") || "none"})`);
+    if (!kind)
+      problems.push(
+        `--${key}: unknown option (known: ${
+          Object.keys(spec)
+            .map((k) => `--${k}`)
+            .join(", ") || "none"
+        })`,
+      );
     else if (kind === "boolean") flags[key] = true;
     else {
       const v = inline ?? args[++i];
@@ -30,7 +37,13 @@ export function parseArgs(args: string[], spec: Record<string, "string" | "boole
   return { flags, positional };
 }
 
-export function intFlag(flags: ParsedArgs["flags"], name: string, fallback: number, min = 1, max = 1_000_000): number {
+export function intFlag(
+  flags: ParsedArgs["flags"],
+  name: string,
+  fallback: number,
+  min = 1,
+  max = 1_000_000,
+): number {
   const v = flags[name];
   if (v === undefined) return fallback;
   const n = Number(v);

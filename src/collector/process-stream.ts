@@ -83,7 +83,8 @@ export function handleProcessStream(call: ProcessCall, deps: StreamDeps): void {
     if (!result) decision = "no_metadata";
     else if (!result.ok) {
       decision = "invalid_config";
-      if (firstSeen || dynamic) log.warn({ problems: result.problems }, "route modeltap metadata is invalid; not capturing");
+      if (firstSeen || dynamic)
+        log.warn({ problems: result.problems }, "route modeltap metadata is invalid; not capturing");
     } else if (!requestId) decision = "not_sampled";
     else decision = isSampled(requestId, result.config.sampleRate) ? "sampled" : "not_sampled";
     deps.metrics.exchanges.inc({ decision, mode });
@@ -117,7 +118,10 @@ export function handleProcessStream(call: ProcessCall, deps: StreamDeps): void {
           onHeaders(req);
           return;
         case "request_body":
-          exchange?.requestBody(req.request_body?.body ?? Buffer.alloc(0), req.request_body?.end_of_stream === true);
+          exchange?.requestBody(
+            req.request_body?.body ?? Buffer.alloc(0),
+            req.request_body?.end_of_stream === true,
+          );
           break;
         case "response_headers":
           exchange?.responseHeaders(

@@ -44,7 +44,10 @@ export class PublishQueue {
     const bytes = record.request.data.byteLength + record.response.data.byteLength;
     if (this.items.length >= this.options.maxRecords || this.bytes + bytes > this.options.maxBytes) {
       this.metrics.drops.inc({ reason: "buffer_full" });
-      this.log.warn({ request_id: record.id, depth: this.items.length }, "publish buffer full; capture dropped");
+      this.log.warn(
+        { request_id: record.id, depth: this.items.length },
+        "publish buffer full; capture dropped",
+      );
       return false;
     }
     this.items.push({ record, bytes, enqueuedAt: performance.now() });
@@ -80,7 +83,10 @@ export class PublishQueue {
       this.metrics.publishErrors.inc();
       this.items.unshift(item);
       this.backoffMs = Math.min(Math.max(this.backoffMs * 2, 50), 2000);
-      this.log.warn({ err, request_id: item.record.id, retry_in_ms: this.backoffMs }, "publish failed; will retry");
+      this.log.warn(
+        { err, request_id: item.record.id, retry_in_ms: this.backoffMs },
+        "publish failed; will retry",
+      );
       if (!this.timer) {
         this.timer = setTimeout(() => {
           this.timer = undefined;

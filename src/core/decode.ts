@@ -26,7 +26,10 @@ export function decodeBody(data: Buffer, contentEncoding: string, maxDecodedByte
       else return { ok: false, reason: `unsupported content-encoding ${JSON.stringify(enc)}` };
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (code === "ERR_BUFFER_TOO_LARGE" || (err instanceof RangeError && /Cannot create a Buffer/i.test(err.message))) {
+      if (
+        code === "ERR_BUFFER_TOO_LARGE" ||
+        (err instanceof RangeError && /Cannot create a Buffer/i.test(err.message))
+      ) {
         return { ok: false, reason: `decompressed size over cap of ${maxDecodedBytes} bytes` };
       }
       return { ok: false, reason: `${enc} decode failed: ${(err as Error).message}` };

@@ -4,7 +4,8 @@
  */
 export const ERROR_CODES = {
   CONFIG_INVALID: "configuration (environment or flags) failed validation",
-  ROUTE_CONFIG_INVALID: "the modeltap metadata on an Envoy route failed validation; the route is not captured",
+  ROUTE_CONFIG_INVALID:
+    "the modeltap metadata on an Envoy route failed validation; the route is not captured",
   ROUTE_METADATA_UNPARSABLE: "Envoy's xds.route_metadata attribute could not be parsed",
   RECORD_DECODE_FAILED: "a capture record on JetStream could not be decoded",
   MIGRATIONS_PENDING: "the database schema is older than this build; run `modeltap migrate`",

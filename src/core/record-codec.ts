@@ -55,15 +55,33 @@ function readBody(b: CapturedBody, r: BinaryReader): void {
   while (r.nextField()) {
     if (r.isEndGroup()) break;
     switch (r.getFieldNumber()) {
-      case 1: b.contentType = r.readString(); break;
-      case 2: b.contentEncoding = r.readString(); break;
-      case 3: b.wireSizeBytes = r.readUint64(); break;
-      case 4: b.truncated = r.readBool(); break;
-      case 5: b.data = r.readBytes(); break;
-      case 6: b.sizeBytes = r.readUint64(); break;
-      case 7: b.decoded = r.readBool(); break;
-      case 8: b.decodeError = r.readString(); break;
-      case 9: b.objectRef = r.readString(); break;
+      case 1:
+        b.contentType = r.readString();
+        break;
+      case 2:
+        b.contentEncoding = r.readString();
+        break;
+      case 3:
+        b.wireSizeBytes = r.readUint64();
+        break;
+      case 4:
+        b.truncated = r.readBool();
+        break;
+      case 5:
+        b.data = r.readBytes();
+        break;
+      case 6:
+        b.sizeBytes = r.readUint64();
+        break;
+      case 7:
+        b.decoded = r.readBool();
+        break;
+      case 8:
+        b.decodeError = r.readString();
+        break;
+      case 9:
+        b.objectRef = r.readString();
+        break;
       case 10: {
         const h = { name: "", value: "" };
         r.readMessage(h, (hv: { name: string; value: string }, hr: BinaryReader) => {
@@ -77,47 +95,108 @@ function readBody(b: CapturedBody, r: BinaryReader): void {
         b.headers.push(h);
         break;
       }
-      default: r.skipField();
+      default:
+        r.skipField();
     }
   }
 }
 
 export function decodeRecord(bytes: Uint8Array): CaptureRecord {
   const rec: CaptureRecord = {
-    id: "", model: "", version: "", task: "", route: "", cluster: "", mode: "observability",
-    method: "", path: "", authority: "", startedAtUs: 0, ttfbUs: 0, durationUs: 0, statusCode: 0,
-    complete: false, request: emptyBody(), response: emptyBody(), sampleRate: 0, schemaVersion: 0, upstreamUs: null,
+    id: "",
+    model: "",
+    version: "",
+    task: "",
+    route: "",
+    cluster: "",
+    mode: "observability",
+    method: "",
+    path: "",
+    authority: "",
+    startedAtUs: 0,
+    ttfbUs: 0,
+    durationUs: 0,
+    statusCode: 0,
+    complete: false,
+    request: emptyBody(),
+    response: emptyBody(),
+    sampleRate: 0,
+    schemaVersion: 0,
+    upstreamUs: null,
   };
   try {
     const r = new BinaryReader(bytes);
     while (r.nextField()) {
       if (r.isEndGroup()) break;
       switch (r.getFieldNumber()) {
-        case 1: rec.id = r.readString(); break;
-        case 2: rec.model = r.readString(); break;
-        case 3: rec.version = r.readString(); break;
-        case 4: rec.task = r.readString(); break;
-        case 5: rec.route = r.readString(); break;
-        case 6: rec.cluster = r.readString(); break;
-        case 7: rec.mode = r.readString() === "normal" ? "normal" : "observability"; break;
-        case 8: rec.method = r.readString(); break;
-        case 9: rec.path = r.readString(); break;
-        case 10: rec.authority = r.readString(); break;
-        case 11: rec.startedAtUs = r.readInt64(); break;
-        case 12: rec.ttfbUs = r.readInt64(); break;
-        case 13: rec.durationUs = r.readInt64(); break;
-        case 14: rec.statusCode = r.readUint32(); break;
-        case 15: rec.complete = r.readBool(); break;
-        case 16: r.readMessage(rec.request, readBody); break;
-        case 17: r.readMessage(rec.response, readBody); break;
-        case 18: rec.sampleRate = r.readDouble(); break;
-        case 19: rec.schemaVersion = r.readUint32(); break;
-        case 20: rec.upstreamUs = r.readInt64(); break;
-        default: r.skipField();
+        case 1:
+          rec.id = r.readString();
+          break;
+        case 2:
+          rec.model = r.readString();
+          break;
+        case 3:
+          rec.version = r.readString();
+          break;
+        case 4:
+          rec.task = r.readString();
+          break;
+        case 5:
+          rec.route = r.readString();
+          break;
+        case 6:
+          rec.cluster = r.readString();
+          break;
+        case 7:
+          rec.mode = r.readString() === "normal" ? "normal" : "observability";
+          break;
+        case 8:
+          rec.method = r.readString();
+          break;
+        case 9:
+          rec.path = r.readString();
+          break;
+        case 10:
+          rec.authority = r.readString();
+          break;
+        case 11:
+          rec.startedAtUs = r.readInt64();
+          break;
+        case 12:
+          rec.ttfbUs = r.readInt64();
+          break;
+        case 13:
+          rec.durationUs = r.readInt64();
+          break;
+        case 14:
+          rec.statusCode = r.readUint32();
+          break;
+        case 15:
+          rec.complete = r.readBool();
+          break;
+        case 16:
+          r.readMessage(rec.request, readBody);
+          break;
+        case 17:
+          r.readMessage(rec.response, readBody);
+          break;
+        case 18:
+          rec.sampleRate = r.readDouble();
+          break;
+        case 19:
+          rec.schemaVersion = r.readUint32();
+          break;
+        case 20:
+          rec.upstreamUs = r.readInt64();
+          break;
+        default:
+          r.skipField();
       }
     }
   } catch (err) {
-    throw new RecordDecodeError(`capture record is not valid protobuf: ${(err as Error).message}`, { cause: err });
+    throw new RecordDecodeError(`capture record is not valid protobuf: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   if (!rec.id || !rec.model) throw new RecordDecodeError("capture record lacks id or model");
   return rec;

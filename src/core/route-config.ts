@@ -101,9 +101,17 @@ export function compileRouteConfig(
   }
   const sampleRate = raw.sample_rate === undefined ? ROUTE_DEFAULTS.sampleRate : num(raw.sample_rate);
   if (sampleRate === undefined || !(sampleRate >= 0 && sampleRate <= 1)) {
-    problems.push(`modeltap.sample_rate: must be a number from 0 to 1, got ${JSON.stringify(raw.sample_rate)}`);
+    problems.push(
+      `modeltap.sample_rate: must be a number from 0 to 1, got ${JSON.stringify(raw.sample_rate)}`,
+    );
   }
-  const maxBodyBytes = intInRange(raw, "max_body_bytes", ROUTE_DEFAULTS.maxBodyBytes, ROUTE_LIMITS.maxBodyBytes, problems);
+  const maxBodyBytes = intInRange(
+    raw,
+    "max_body_bytes",
+    ROUTE_DEFAULTS.maxBodyBytes,
+    ROUTE_LIMITS.maxBodyBytes,
+    problems,
+  );
   const maxDecodedBytes = intInRange(
     raw,
     "max_decoded_bytes",

@@ -45,7 +45,9 @@ export class RouteResolver {
   }
 }
 
-function safeRead(text: string): { ok: true; value: Record<string, unknown> | undefined } | { ok: false; problem: string } {
+function safeRead(
+  text: string,
+): { ok: true; value: Record<string, unknown> | undefined } | { ok: false; problem: string } {
   try {
     return { ok: true, value: readMetadata(text)[NAMESPACE] };
   } catch (err) {

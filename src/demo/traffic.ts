@@ -17,32 +17,52 @@ export interface SendOptions {
   contentType?: string;
 }
 
-export async function send(url: string, body: Buffer | string, opts: SendOptions = {}): Promise<SentExchange> {
+export async function send(
+  url: string,
+  body: Buffer | string,
+  opts: SendOptions = {},
+): Promise<SentExchange> {
   const id = opts.id ?? randomUUID();
   const requestBody = Buffer.isBuffer(body) ? body : Buffer.from(body);
   const model = /\/v2\/models\/([^/]+)\//.exec(url)?.[1] ?? "";
   try {
     const res = await fetch(url, {
       method: "POST",
-      headers: { "x-request-id": id, "content-type": opts.contentType ?? "application/json", ...opts.headers },
+      headers: {
+        "x-request-id": id,
+        "content-type": opts.contentType ?? "application/json",
+        ...opts.headers,
+      },
       body: requestBody,
       signal: AbortSignal.timeout(30_000),
     });
     const responseBody = Buffer.from(await res.arrayBuffer());
     return { id, model, url, status: res.status, requestBody, responseBody };
   } catch (err) {
-    return { id, model, url, status: 0, requestBody, responseBody: Buffer.alloc(0), error: (err as Error).message };
+    return {
+      id,
+      model,
+      url,
+      status: 0,
+      requestBody,
+      responseBody: Buffer.alloc(0),
+      error: (err as Error).message,
+    };
   }
 }
 
 export function irisBody(i: number): string {
   const row = [5.1 + (i % 7) * 0.3, 3.5 - (i % 3) * 0.2, 1.4 + (i % 5) * 1.1, 0.2 + (i % 4) * 0.5];
-  return JSON.stringify({ inputs: [{ name: "features", datatype: "FP32", shape: [1, 4], data: row.map((x) => +x.toFixed(2)) }] });
+  return JSON.stringify({
+    inputs: [{ name: "features", datatype: "FP32", shape: [1, 4], data: row.map((x) => +x.toFixed(2)) }],
+  });
 }
 
 export function sentimentBody(i: number): string {
   const texts = ["I love this product", "terrible support", "great value, excellent", "it broke after a day"];
-  return JSON.stringify({ inputs: [{ name: "text", datatype: "BYTES", shape: [1], data: [texts[i % texts.length]] }] });
+  return JSON.stringify({
+    inputs: [{ name: "text", datatype: "BYTES", shape: [1], data: [texts[i % texts.length]] }],
+  });
 }
 
 /** Run tasks with at most `limit` in flight. */

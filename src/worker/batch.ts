@@ -40,7 +40,11 @@ interface Item {
   plan: PersistPlan;
 }
 
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const run = async () => {
     while (next < items.length) await fn(items[next++]!);
@@ -131,9 +135,11 @@ async function retryOrDeadLetter(item: Item, err: unknown, deps: BatchDeps): Pro
   if (item.msg.deliveryCount >= deps.maxDeliver) {
     deps.metrics.deadLettered.inc({ reason: "max_deliver" });
     log.error({ err, deliveries: item.msg.deliveryCount }, "capture failed too often; dead-lettered");
-    await item.msg.deadLetter(`failed ${item.msg.deliveryCount} deliveries: ${errorMessage(err)}`).catch(() => {
-      item.msg.nak(backoffMs(item.msg.deliveryCount));
-    });
+    await item.msg
+      .deadLetter(`failed ${item.msg.deliveryCount} deliveries: ${errorMessage(err)}`)
+      .catch(() => {
+        item.msg.nak(backoffMs(item.msg.deliveryCount));
+      });
     return;
   }
   deps.metrics.redeliveries.inc();

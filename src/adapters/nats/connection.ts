@@ -14,7 +14,8 @@ export async function connectNats(url: string, name: string, log: Logger): Promi
   log.info({ server: nc.getServer() }, "connected to NATS");
   void (async () => {
     for await (const s of nc.status()) {
-      if (s.type === "disconnect" || s.type === "reconnect") log.warn({ event: s.type, data: s.data }, "NATS connection");
+      if (s.type === "disconnect" || s.type === "reconnect")
+        log.warn({ event: s.type, data: s.data }, "NATS connection");
     }
   })();
   return nc;

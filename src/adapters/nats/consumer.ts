@@ -57,7 +57,9 @@ export async function consumeCaptures(
     if (pending.length === 0) return chain;
     const batch = pending;
     pending = [];
-    chain = chain.then(() => handle(batch)).catch((err: unknown) => log.error({ err }, "batch handler failed"));
+    chain = chain
+      .then(() => handle(batch))
+      .catch((err: unknown) => log.error({ err }, "batch handler failed"));
     return chain;
   };
   while (!signal.aborted) {

@@ -28,7 +28,11 @@ export class JetStreamRecordPublisher implements RecordPublisher {
     return this.bodies;
   }
 
-  private async park(record: CaptureRecord, name: "request" | "response", body: CapturedBody): Promise<CapturedBody> {
+  private async park(
+    record: CaptureRecord,
+    name: "request" | "response",
+    body: CapturedBody,
+  ): Promise<CapturedBody> {
     if (body.data.byteLength <= this.inlineMaxBytes) return body;
     const ref = `${record.id}/${name}`;
     await (await this.objectStore()).putBlob({ name: ref }, body.data);

@@ -30,9 +30,11 @@ export class S3BlobStore implements BlobStore {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.options.bucket }));
     } catch {
-      await this.client.send(new CreateBucketCommand({ Bucket: this.options.bucket })).catch((err: unknown) => {
-        if ((err as { name?: string }).name !== "BucketAlreadyOwnedByYou") throw err;
-      });
+      await this.client
+        .send(new CreateBucketCommand({ Bucket: this.options.bucket }))
+        .catch((err: unknown) => {
+          if ((err as { name?: string }).name !== "BucketAlreadyOwnedByYou") throw err;
+        });
     }
   }
 

@@ -52,7 +52,8 @@ export const capturesCommand: Command = {
   async run(args) {
     const [sub, ...rest] = args;
     const { flags, positional } = parseArgs(rest, { model: "string", limit: "string", json: "boolean" });
-    if (sub !== "list" && sub !== "get") throw new ConfigError([`captures: expected "list" or "get", got ${JSON.stringify(sub)}`]);
+    if (sub !== "list" && sub !== "get")
+      throw new ConfigError([`captures: expected "list" or "get", got ${JSON.stringify(sub)}`]);
     const config = loadConfig();
     const pool = createPool(config.databaseUrl, 1);
     const repo = new PostgresCaptureRepository(pool);

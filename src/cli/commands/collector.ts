@@ -23,15 +23,25 @@ export const collectorCommand: Command = {
     // Serve Envoy at once; NATS may come later. Until it does, records wait in the bounded buffer.
     let publisher: JetStreamRecordPublisher | undefined;
     const lazy: RecordPublisher = {
-      publish: (r) => (publisher ? publisher.publish(r) : Promise.reject(new Error("NATS not connected yet"))),
+      publish: (r) =>
+        publisher ? publisher.publish(r) : Promise.reject(new Error("NATS not connected yet")),
     };
     const collector = await startCollector(
-      { host: "127.0.0.1", port: config.ports.collector, secretHeaders: config.secretHeaders, buffer: config.buffer },
+      {
+        host: "127.0.0.1",
+        port: config.ports.collector,
+        secretHeaders: config.secretHeaders,
+        buffer: config.buffer,
+      },
       lazy,
       metrics,
       log,
     );
-    const ops = await startOpsServer(config.ports.collectorMetrics, metrics.registry, () => publisher !== undefined);
+    const ops = await startOpsServer(
+      config.ports.collectorMetrics,
+      metrics.registry,
+      () => publisher !== undefined,
+    );
     const nc = connectNats(config.natsUrl, "modeltap-collector", log).then(async (conn) => {
       await ensureTopology(await conn.jetstreamManager(), 30_000);
       publisher = new JetStreamRecordPublisher(conn, config.inlineMaxBytes);

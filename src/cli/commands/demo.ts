@@ -22,14 +22,66 @@ export const demoCommand: Command = {
     const normal = `http://127.0.0.1:${config.ports.envoyNormal}`;
 
     say("\n== 2/4 sending traffic through Envoy ==");
-    const plan: Array<{ what: string; count: number; rate: number; run: (i: number) => Promise<SentExchange> }> = [
-      { what: "iris (tabular, sample_rate 1.0, observability mode)", count: 60, rate: 1, run: (i) => send(`${obs}/v2/models/iris/infer`, irisBody(i)) },
-      { what: "iris (normal mode with mode override)", count: 20, rate: 1, run: (i) => send(`${normal}/v2/models/iris/infer`, irisBody(i)) },
-      { what: "iris with a gzip-encoded response", count: 10, rate: 1, run: (i) => send(`${obs}/v2/models/iris/infer`, irisBody(i), { headers: { "accept-encoding": "gzip", "x-demo-gzip": "1" } }) },
-      { what: "sentiment (text, sample_rate 0.25)", count: 80, rate: 0.25, run: (i) => send(`${obs}/v2/models/sentiment/infer`, sentimentBody(i), { headers: { authorization: "Bearer demo-token" } }) },
-      { what: "shadow (sample_rate 0)", count: 20, rate: 0, run: (i) => send(`${obs}/v2/models/shadow/infer`, irisBody(i)) },
-      { what: "echo, 600 KB body (travels via the JetStream object store)", count: 2, rate: 1, run: () => send(`${obs}/v2/models/echo/infer`, Buffer.alloc(600 * 1024, 7), { contentType: "application/octet-stream" }) },
-      { what: "echo, 3 MB body (over max_body_bytes: truncated)", count: 1, rate: 1, run: () => send(`${obs}/v2/models/echo/infer`, Buffer.alloc(3 * 1024 * 1024, 9), { contentType: "application/octet-stream" }) },
+    const plan: Array<{
+      what: string;
+      count: number;
+      rate: number;
+      run: (i: number) => Promise<SentExchange>;
+    }> = [
+      {
+        what: "iris (tabular, sample_rate 1.0, observability mode)",
+        count: 60,
+        rate: 1,
+        run: (i) => send(`${obs}/v2/models/iris/infer`, irisBody(i)),
+      },
+      {
+        what: "iris (normal mode with mode override)",
+        count: 20,
+        rate: 1,
+        run: (i) => send(`${normal}/v2/models/iris/infer`, irisBody(i)),
+      },
+      {
+        what: "iris with a gzip-encoded response",
+        count: 10,
+        rate: 1,
+        run: (i) =>
+          send(`${obs}/v2/models/iris/infer`, irisBody(i), {
+            headers: { "accept-encoding": "gzip", "x-demo-gzip": "1" },
+          }),
+      },
+      {
+        what: "sentiment (text, sample_rate 0.25)",
+        count: 80,
+        rate: 0.25,
+        run: (i) =>
+          send(`${obs}/v2/models/sentiment/infer`, sentimentBody(i), {
+            headers: { authorization: "Bearer demo-token" },
+          }),
+      },
+      {
+        what: "shadow (sample_rate 0)",
+        count: 20,
+        rate: 0,
+        run: (i) => send(`${obs}/v2/models/shadow/infer`, irisBody(i)),
+      },
+      {
+        what: "echo, 600 KB body (travels via the JetStream object store)",
+        count: 2,
+        rate: 1,
+        run: () =>
+          send(`${obs}/v2/models/echo/infer`, Buffer.alloc(600 * 1024, 7), {
+            contentType: "application/octet-stream",
+          }),
+      },
+      {
+        what: "echo, 3 MB body (over max_body_bytes: truncated)",
+        count: 1,
+        rate: 1,
+        run: () =>
+          send(`${obs}/v2/models/echo/infer`, Buffer.alloc(3 * 1024 * 1024, 9), {
+            contentType: "application/octet-stream",
+          }),
+      },
     ];
     const expected: string[] = [];
     let failed = 0;
@@ -38,7 +90,9 @@ export const demoCommand: Command = {
       failed += sent.filter((s) => s.status !== 200).length;
       const sampled = sent.filter((s) => isSampled(s.id, step.rate));
       expected.push(...sampled.map((s) => s.id));
-      say(`  ${String(step.count).padStart(3)} x ${step.what}: ${sent.filter((s) => s.status === 200).length} ok, ${sampled.length} expected captured`);
+      say(
+        `  ${String(step.count).padStart(3)} x ${step.what}: ${sent.filter((s) => s.status === 200).length} ok, ${sampled.length} expected captured`,
+      );
     }
     if (failed) say(`  !! ${failed} requests failed`);
 
@@ -49,7 +103,9 @@ export const demoCommand: Command = {
       const deadline = Date.now() + 60_000;
       let found = 0;
       while (Date.now() < deadline) {
-        const res = await pg.query<{ n: string }>("SELECT count(*) AS n FROM captures WHERE id = ANY($1)", [expected]);
+        const res = await pg.query<{ n: string }>("SELECT count(*) AS n FROM captures WHERE id = ANY($1)", [
+          expected,
+        ]);
         found = Number(res.rows[0]!.n);
         if (found >= expected.length) break;
         await new Promise((r) => setTimeout(r, 250));
@@ -64,7 +120,10 @@ export const demoCommand: Command = {
         [expected],
       );
       say("  model       captures  truncated  stored bytes");
-      for (const r of counts.rows) say(`  ${r.model.padEnd(10)}  ${r.n.padStart(8)}  ${r.truncated.padStart(9)}  ${r.bytes.padStart(12)}`);
+      for (const r of counts.rows)
+        say(
+          `  ${r.model.padEnd(10)}  ${r.n.padStart(8)}  ${r.truncated.padStart(9)}  ${r.bytes.padStart(12)}`,
+        );
       const sample = (await repo.listCaptures({ limit: 500 })).filter((r) => expected.includes(r.id));
       const show = [
         sample.find((r) => r.model === "iris" && r.response.contentEncoding === "gzip"),
@@ -72,10 +131,19 @@ export const demoCommand: Command = {
         sample.find((r) => r.model === "echo" && r.request.truncated),
       ].filter((r) => r !== undefined);
       for (const r of show) {
-        say(`\n  ${r.id}  ${r.model} v${r.version} (${r.task})  ${r.method} ${r.path} -> ${r.statusCode}, upstream ${r.upstreamMs ?? "-"} ms`);
-        for (const [name, b] of [["request", r.request], ["response", r.response]] as const) {
-          const flags = [b.truncated ? "truncated" : "", b.decoded ? `${b.contentEncoding} decoded` : ""].filter(Boolean).join(", ");
-          say(`    ${name.padEnd(8)} ${b.contentType || "-"}, ${b.sizeBytes} bytes${flags ? ` (${flags})` : ""} -> ${b.objectUri}`);
+        say(
+          `\n  ${r.id}  ${r.model} v${r.version} (${r.task})  ${r.method} ${r.path} -> ${r.statusCode}, upstream ${r.upstreamMs ?? "-"} ms`,
+        );
+        for (const [name, b] of [
+          ["request", r.request],
+          ["response", r.response],
+        ] as const) {
+          const flags = [b.truncated ? "truncated" : "", b.decoded ? `${b.contentEncoding} decoded` : ""]
+            .filter(Boolean)
+            .join(", ");
+          say(
+            `    ${name.padEnd(8)} ${b.contentType || "-"}, ${b.sizeBytes} bytes${flags ? ` (${flags})` : ""} -> ${b.objectUri}`,
+          );
         }
         const auth = r.request.headers.find((h) => h.name === "authorization");
         if (auth) say(`    authorization header stored as ${auth.value}`);

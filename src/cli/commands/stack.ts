@@ -30,7 +30,9 @@ export const stackCommand: Command = {
       if (flags.json) console.log(JSON.stringify(status, null, 2));
       else {
         for (const s of status) {
-          console.log(`${s.name.padEnd(12)} ${s.ready ? "ready  " : s.pid ? "STARTING" : "stopped"} ${s.pid ? `pid ${s.pid}` : ""} port ${s.port}`);
+          console.log(
+            `${s.name.padEnd(12)} ${s.ready ? "ready  " : s.pid ? "STARTING" : "stopped"} ${s.pid ? `pid ${s.pid}` : ""} port ${s.port}`,
+          );
         }
       }
       return status.every((s) => s.ready) ? 0 : 3;

@@ -1,0 +1,166 @@
+/**
+ * End to end through the real Envoy binary: client → Envoy → (ext_proc) collector → JetStream →
+ * worker → Postgres + S3, on the local real stack.
+ */
+import { randomUUID } from "node:crypto";
+import zlib from "node:zlib";
+import { afterAll, describe, expect, it } from "vitest";
+import { isSampled } from "../../src/core/sampler.js";
+import { irisBody, pool, send, sentimentBody } from "../../src/demo/traffic.js";
+import { NORMAL, OBS, blobs, db, envoyStats, expectBytes, rowsFor, stat, waitForRows } from "./helpers.js";
+
+const pg = db();
+const s3 = blobs();
+afterAll(async () => {
+  await pg.end();
+  s3.destroy();
+});
+
+/** Send a captured request last and wait for it: everything sent before has been processed too. */
+async function barrier(): Promise<void> {
+  const s = await send(`${OBS}/v2/models/iris/infer`, irisBody(0));
+  expect(await waitForRows(pg, [s.id])).toHaveLength(1);
+}
+
+describe.each([
+  { mode: "observability", base: OBS },
+  { mode: "normal", base: NORMAL },
+])("$mode mode", ({ mode, base }) => {
+  it("captures every exchange at sample_rate 1.0, with bodies byte-identical in S3", async () => {
+    const N = 40;
+    const sent = await pool(N, 8, (i) => send(`${base}/v2/models/iris/infer`, irisBody(i)));
+    expect(sent.map((s) => s.status)).toEqual(new Array(N).fill(200));
+    const rows = await waitForRows(
+      pg,
+      sent.map((s) => s.id),
+    );
+    expect(rows).toHaveLength(N);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    for (const s of sent) {
+      const row = byId.get(s.id)!;
+      expect(row.model).toBe("iris");
+      expect(row.mode).toBe(mode);
+      expect(row.status_code).toBe(200);
+      expect(row.complete).toBe(true);
+      expectBytes(await s3.get(row.request_object_key!), s.requestBody);
+      expectBytes(await s3.get(row.response_object_key!), s.responseBody);
+    }
+  });
+
+  it("captures nothing at sample_rate 0", async () => {
+    const sent = await pool(30, 8, (i) => send(`${base}/v2/models/shadow/infer`, irisBody(i)));
+    expect(sent.every((s) => s.status === 200)).toBe(true);
+    await barrier();
+    expect(
+      await rowsFor(
+        pg,
+        sent.map((s) => s.id),
+      ),
+    ).toHaveLength(0);
+  });
+});
+
+it("samples 0.25 deterministically by x-request-id, within binomial bounds", async () => {
+  const N = 400;
+  const sent = await pool(N, 16, (i) => send(`${OBS}/v2/models/sentiment/infer`, sentimentBody(i)));
+  expect(sent.every((s) => s.status === 200)).toBe(true);
+  const predicted = sent.filter((s) => isSampled(s.id, 0.25)).map((s) => s.id);
+  const rows = await waitForRows(
+    pg,
+    sent.map((s) => s.id),
+    predicted.length,
+  );
+  await barrier();
+  const captured = (
+    await rowsFor(
+      pg,
+      sent.map((s) => s.id),
+    )
+  ).map((r) => r.id);
+  // 4 standard deviations of Binomial(400, 0.25): 100 ± 34.6.
+  expect(captured.length).toBeGreaterThanOrEqual(66);
+  expect(captured.length).toBeLessThanOrEqual(134);
+  expect(new Set(captured)).toEqual(new Set(predicted));
+  expect(rows.every((r) => r.model === "sentiment" && r.version === "3")).toBe(true);
+});
+
+it("does not capture routes without modeltap metadata", async () => {
+  const sent = await pool(20, 8, () => send(`${OBS}/v2/models/unlisted/infer`, irisBody(1)));
+  expect(sent.every((s) => s.status === 200)).toBe(true);
+  await barrier();
+  expect(
+    await rowsFor(
+      pg,
+      sent.map((s) => s.id),
+    ),
+  ).toHaveLength(0);
+});
+
+it("normal mode switches unsampled exchanges to NONE: Envoy sends only the request headers", async () => {
+  const before = await envoyStats();
+  const K = 20;
+  await pool(K, 4, (i) => send(`${NORMAL}/v2/models/shadow/infer`, irisBody(i)));
+  const after = await envoyStats();
+  const sentMsgs =
+    stat(after, "inference_normal", "stream_msgs_sent") -
+    stat(before, "inference_normal", "stream_msgs_sent");
+  // One message (request headers) per exchange; without the override there would be at least 4.
+  expect(sentMsgs).toBe(K);
+  expect(
+    stat(after, "inference_normal", "streams_failed") - stat(before, "inference_normal", "streams_failed"),
+  ).toBe(0);
+});
+
+it("stores a gzip-encoded response decoded, and redacts secret headers", async () => {
+  const s = await send(`${OBS}/v2/models/iris/infer`, irisBody(3), {
+    headers: { "accept-encoding": "gzip", "x-demo-gzip": "1", authorization: "Bearer sekrit", cookie: "a=b" },
+  });
+  expect(s.status).toBe(200);
+  const [row] = await waitForRows(pg, [s.id]);
+  expect(row!.response_content_encoding).toBe("gzip");
+  expect(row!.response_decoded).toBe(true);
+  const stored = Buffer.from((await s3.get(row!.response_object_key!))!);
+  // fetch() decodes gzip too, so the client's view is the decoded body.
+  expectBytes(stored, s.responseBody);
+  expect(() => zlib.gunzipSync(stored)).toThrow();
+  const reqHeaders = Object.fromEntries(row!.request_headers.map((h) => [h.name, h.value]));
+  const resHeaders = Object.fromEntries(row!.response_headers.map((h) => [h.name, h.value]));
+  expect(reqHeaders.authorization).toBe("[REDACTED]");
+  expect(reqHeaders.cookie).toBe("[REDACTED]");
+  expect(resHeaders["set-cookie"]).toBe("[REDACTED]");
+  expect(JSON.stringify(row)).not.toContain("sekrit");
+});
+
+it("flags a body over max_body_bytes as truncated and keeps the first max_body_bytes", async () => {
+  const body = Buffer.alloc(3 * 1024 * 1024);
+  for (let i = 0; i < body.length; i++) body[i] = i % 251;
+  const s = await send(`${OBS}/v2/models/echo/infer`, body, { contentType: "application/octet-stream" });
+  expect(s.status).toBe(200);
+  expectBytes(s.responseBody, body);
+  const [row] = await waitForRows(pg, [s.id]);
+  expect(row!.request_truncated).toBe(true);
+  expect(row!.response_truncated).toBe(true);
+  expect(Number(row!.request_wire_size_bytes)).toBe(body.length);
+  expect(Number(row!.request_size_bytes)).toBe(2 * 1024 * 1024);
+  expectBytes(await s3.get(row!.request_object_key!), body.subarray(0, 2 * 1024 * 1024));
+});
+
+it("carries a body larger than one NATS message through the JetStream object store", async () => {
+  const body = Buffer.from(Array.from({ length: 700 * 1024 }, (_, i) => (i * 7) % 256));
+  const s = await send(`${OBS}/v2/models/echo/infer`, body, { contentType: "application/octet-stream" });
+  const [row] = await waitForRows(pg, [s.id]);
+  expect(row!.request_truncated).toBe(false);
+  expectBytes(await s3.get(row!.request_object_key!), body);
+  expectBytes(await s3.get(row!.response_object_key!), body);
+});
+
+it("lets dynamic metadata in the modeltap namespace override route values per request", async () => {
+  const id = randomUUID();
+  const s = await send(`${OBS}/v2/models/iris/infer`, irisBody(2), {
+    id,
+    headers: { "x-model-version": "7" },
+  });
+  expect(s.status).toBe(200);
+  const [row] = await waitForRows(pg, [id]);
+  expect(row!.version).toBe("7");
+});

@@ -1,0 +1,90 @@
+/** Shared helpers for tests against the real stack. */
+import pg from "pg";
+import { expect } from "vitest";
+import { S3BlobStore } from "../../src/adapters/s3/blob-store.js";
+import { loadConfig } from "../../src/config.js";
+import { s3Credentials } from "../../src/stack/services.js";
+
+export const config = loadConfig();
+export const OBS = `http://127.0.0.1:${config.ports.envoy}`;
+export const NORMAL = `http://127.0.0.1:${config.ports.envoyNormal}`;
+
+export function db(): pg.Pool {
+  return new pg.Pool({ connectionString: config.databaseUrl, max: 2 });
+}
+
+export function blobs(): S3BlobStore {
+  const creds = s3Credentials(config);
+  process.env.AWS_ACCESS_KEY_ID = creds.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = creds.secretAccessKey;
+  return new S3BlobStore(config.s3);
+}
+
+export interface Row {
+  id: string;
+  model: string;
+  version: string;
+  mode: string;
+  status_code: number;
+  complete: boolean;
+  request_object_key: string | null;
+  response_object_key: string | null;
+  request_truncated: boolean;
+  response_truncated: boolean;
+  request_size_bytes: string;
+  request_wire_size_bytes: string;
+  response_decoded: boolean;
+  response_content_encoding: string;
+  request_headers: Array<{ name: string; value: string }>;
+  response_headers: Array<{ name: string; value: string }>;
+}
+
+export async function rowsFor(pool: pg.Pool, ids: readonly string[]): Promise<Row[]> {
+  const res = await pool.query<Row>("SELECT * FROM captures WHERE id = ANY($1)", [ids]);
+  return res.rows;
+}
+
+/** Poll until `want` of the ids have rows (or the timeout passes); returns the rows found. */
+export async function waitForRows(
+  pool: pg.Pool,
+  ids: readonly string[],
+  want = ids.length,
+  timeoutMs = 30_000,
+): Promise<Row[]> {
+  const deadline = Date.now() + timeoutMs;
+  let rows: Row[] = [];
+  while (Date.now() < deadline) {
+    rows = await rowsFor(pool, ids);
+    if (rows.length >= want) return rows;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return rows;
+}
+
+/** Envoy admin counters, by full stat name. */
+export async function envoyStats(): Promise<Map<string, number>> {
+  const res = await fetch(`http://127.0.0.1:${config.ports.envoyAdmin}/stats?filter=ext_proc`);
+  const text = await res.text();
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const m = /^([^:]+): (\d+)$/.exec(line.trim());
+    if (m) out.set(m[1]!, Number(m[2]));
+  }
+  return out;
+}
+
+export function stat(
+  stats: Map<string, number>,
+  listener: "inference" | "inference_normal",
+  name: string,
+): number {
+  return stats.get(`http.${listener}.ext_proc.modeltap.${name}`) ?? 0;
+}
+
+/** Byte equality without vitest's element-wise diff (which is very slow on megabyte buffers). */
+export function expectBytes(actual: Uint8Array | undefined, expected: Uint8Array): void {
+  expect(actual, "object missing").toBeDefined();
+  const a = Buffer.from(actual!);
+  expect(a.length).toBe(expected.byteLength);
+  expect(a.equals(Buffer.from(expected)), "bytes differ").toBe(true);
+}
