@@ -8,11 +8,11 @@ export default tseslint.config(
   {
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
-      "no-console": ["error", { allow: [] }],
+      "no-console": "error",
     },
   },
   {
-    files: ["src/cli/**", "src/demo/**", "scripts/**", "test/**", "bench/**"],
+    files: ["src/cli/**", "src/demo/**", "src/bench/**", "scripts/**", "test/**", "bench/**"],
     rules: { "no-console": "off" },
   },
 );

@@ -40,6 +40,12 @@ export const SETTINGS = [
     default: "10001",
     doc: "Envoy listener, normal-mode filter with mode override",
   },
+  {
+    env: "MODELTAP_ENVOY_BASELINE_PORT",
+    kind: "port",
+    default: "10002",
+    doc: "Envoy listener without the modeltap filter (benchmark baseline)",
+  },
   { env: "MODELTAP_ENVOY_ADMIN_PORT", kind: "port", default: "9901", doc: "Envoy admin (stats)" },
   { env: "MODELTAP_COLLECTOR_PORT", kind: "port", default: "50051", doc: "Collector ext_proc gRPC" },
   {
@@ -120,6 +126,7 @@ export interface Config {
   readonly ports: {
     readonly envoy: number;
     readonly envoyNormal: number;
+    readonly envoyBaseline: number;
     readonly envoyAdmin: number;
     readonly collector: number;
     readonly collectorMetrics: number;
@@ -170,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ports: {
       envoy: port("MODELTAP_ENVOY_PORT"),
       envoyNormal: port("MODELTAP_ENVOY_NORMAL_PORT"),
+      envoyBaseline: port("MODELTAP_ENVOY_BASELINE_PORT"),
       envoyAdmin: port("MODELTAP_ENVOY_ADMIN_PORT"),
       collector: port("MODELTAP_COLLECTOR_PORT"),
       collectorMetrics: port("MODELTAP_COLLECTOR_METRICS_PORT"),

@@ -1,5 +1,6 @@
 /** The `modeltap` CLI: one table of commands; each module wires config, logger and adapters. */
 import { ConfigError, ModeltapError } from "../core/errors.js";
+import type { Command } from "./command.js";
 import { capturesCommand } from "./commands/captures.js";
 import { collectorCommand } from "./commands/collector.js";
 import { demoCommand } from "./commands/demo.js";
@@ -7,13 +8,6 @@ import { demoServerCommand } from "./commands/demo-server.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { stackCommand } from "./commands/stack.js";
 import { workerCommand } from "./commands/worker.js";
-
-export interface Command {
-  name: string;
-  usage: string;
-  summary: string;
-  run(args: string[]): Promise<number | void>;
-}
 
 const COMMANDS: readonly Command[] = [
   collectorCommand,

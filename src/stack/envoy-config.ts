@@ -12,6 +12,7 @@ export const SHIPPED_ENVOY_CONFIG = path.join(PACKAGE_ROOT, "envoy", "envoy.yaml
 const DEFAULT_PORTS = {
   envoy: 10000,
   envoyNormal: 10001,
+  envoyBaseline: 10002,
   envoyAdmin: 9901,
   collector: 50051,
   demo: 8081,

@@ -4,7 +4,7 @@ import { loadConfig } from "../../config.js";
 import { ConfigError, ModeltapError } from "../../core/errors.js";
 import { captureJson, type CaptureRow } from "../../core/persist-plan.js";
 import { intFlag, parseArgs } from "../args.js";
-import type { Command } from "../main.js";
+import type { Command } from "../command.js";
 
 function table(rows: CaptureRow[]): string {
   const head = ["ID", "MODEL", "VERSION", "TASK", "RECEIVED", "MS", "STATUS", "REQ", "RESP"];

@@ -8,7 +8,7 @@ import { loadConfig } from "../../config.js";
 import type { RecordPublisher } from "../../core/ports.js";
 import { createLogger } from "../../log.js";
 import { parseArgs } from "../args.js";
-import type { Command } from "../main.js";
+import type { Command } from "../command.js";
 import { onShutdown } from "../shutdown.js";
 
 export const collectorCommand: Command = {

@@ -2,7 +2,7 @@ import { loadConfig } from "../../config.js";
 import { createInferenceServer } from "../../demo/inference-server.js";
 import { createLogger } from "../../log.js";
 import { parseArgs } from "../args.js";
-import type { Command } from "../main.js";
+import type { Command } from "../command.js";
 import { onShutdown } from "../shutdown.js";
 
 export const demoServerCommand: Command = {

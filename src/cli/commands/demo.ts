@@ -5,7 +5,7 @@ import { isSampled } from "../../core/sampler.js";
 import { irisBody, pool, send, sentimentBody, type SentExchange } from "../../demo/traffic.js";
 import { stackUp } from "../../stack/stack.js";
 import { parseArgs } from "../args.js";
-import type { Command } from "../main.js";
+import type { Command } from "../command.js";
 
 const say = (line: string) => console.log(line);
 

@@ -2,7 +2,7 @@ import { migrate } from "../../adapters/postgres/migrate.js";
 import { createPool } from "../../adapters/postgres/pool.js";
 import { loadConfig } from "../../config.js";
 import { parseArgs } from "../args.js";
-import type { Command } from "../main.js";
+import type { Command } from "../command.js";
 
 export const migrateCommand: Command = {
   name: "migrate",

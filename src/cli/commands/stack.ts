@@ -2,7 +2,7 @@ import { loadConfig } from "../../config.js";
 import { ConfigError } from "../../core/errors.js";
 import { stackDown, stackStatus, stackUp } from "../../stack/stack.js";
 import { parseArgs } from "../args.js";
-import type { Command } from "../main.js";
+import type { Command } from "../command.js";
 
 const progress = (line: string) => console.error(`[stack] ${line}`);
 

@@ -12,7 +12,7 @@ import { createLogger } from "../../log.js";
 import { processBatch } from "../../worker/batch.js";
 import { createWorkerMetrics } from "../../worker/metrics.js";
 import { parseArgs } from "../args.js";
-import type { Command } from "../main.js";
+import type { Command } from "../command.js";
 import { onShutdown } from "../shutdown.js";
 
 export const workerCommand: Command = {
