@@ -85,10 +85,10 @@ export const SETTINGS = [
   { env: "MODELTAP_S3_BUCKET", kind: "string", default: "modeltap", doc: "Bucket for bodies" },
   { env: "MODELTAP_S3_REGION", kind: "string", default: "us-east-1", doc: "S3 region" },
   {
-    env: "MODELTAP_SECRET_HEADERS",
+    env: "MODELTAP_EXTRA_SECRET_HEADERS",
     kind: "list",
-    default: DEFAULT_SECRET_HEADERS.join(","),
-    doc: "Headers whose values are redacted",
+    default: "",
+    doc: "More headers to redact, comma-separated; always in addition to the built-in list",
   },
   {
     env: "MODELTAP_BUFFER_MAX_RECORDS",
@@ -194,12 +194,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       bucket: raw.MODELTAP_S3_BUCKET!,
       region: raw.MODELTAP_S3_REGION!,
     },
-    secretHeaders: new Set(
-      raw
-        .MODELTAP_SECRET_HEADERS!.split(",")
+    secretHeaders: new Set([
+      ...DEFAULT_SECRET_HEADERS,
+      ...raw
+        .MODELTAP_EXTRA_SECRET_HEADERS!.split(",")
         .map((h) => h.trim().toLowerCase())
         .filter(Boolean),
-    ),
+    ]),
     buffer: {
       maxRecords: int("MODELTAP_BUFFER_MAX_RECORDS", 1, 10_000_000),
       maxBytes: int("MODELTAP_BUFFER_MAX_BYTES", 1024, 2 ** 40),

@@ -1,0 +1,86 @@
+/** Docs that must match the code: error codes, settings, metrics, and docker-compose vs the native stack. */
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { createCollectorMetrics } from "../../src/collector/metrics.js";
+import { PACKAGE_ROOT, SETTINGS } from "../../src/config.js";
+import { ERROR_CODES } from "../../src/core/errors.js";
+import { TASKS } from "../../src/core/route-config.js";
+import { SERVICES } from "../../src/stack/services.js";
+import { createWorkerMetrics } from "../../src/worker/metrics.js";
+
+const read = (p: string) => fs.readFileSync(path.join(PACKAGE_ROOT, p), "utf8");
+
+/** First-column backticked names of every markdown table row. */
+function tableKeys(md: string): string[] {
+  return [...md.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!);
+}
+
+describe("docs stay in step with the code", () => {
+  it("docs/errors.md lists exactly the error codes", () => {
+    expect(tableKeys(read("docs/errors.md")).sort()).toEqual(Object.keys(ERROR_CODES).sort());
+  });
+
+  it("docs/config.md lists exactly the settings, plus the route keys", () => {
+    const keys = tableKeys(read("docs/config.md"));
+    const envKeys = keys.filter((k) => k.startsWith("MODELTAP_"));
+    expect(envKeys.sort()).toEqual(SETTINGS.map((s) => s.env).sort());
+    for (const routeKey of [
+      "model",
+      "version",
+      "task",
+      "sample_rate",
+      "max_body_bytes",
+      "max_decoded_bytes",
+    ]) {
+      expect(keys).toContain(routeKey);
+    }
+  });
+
+  it("docs/metrics.md lists exactly modeltap's metrics", async () => {
+    const names = new Set<string>();
+    for (const m of [createCollectorMetrics(), createWorkerMetrics()]) {
+      for (const metric of await m.registry.getMetricsAsJSON()) {
+        if (!/^modeltap_(collector|worker)_(process|nodejs)/.test(metric.name)) names.add(metric.name);
+      }
+    }
+    const documented = tableKeys(read("docs/metrics.md")).filter((k) => k.startsWith("modeltap_"));
+    expect(documented.sort()).toEqual([...names].sort());
+  });
+
+  it("README and docs/config.md name every task", () => {
+    for (const doc of ["README.md", "docs/config.md"]) {
+      for (const task of TASKS) expect(read(doc), `${doc} lacks ${task}`).toContain(`\`${task}\``);
+    }
+  });
+
+  it("README's test command is what CI runs", () => {
+    expect(read("README.md")).toMatch(/^npm test\b/m);
+    expect(read(".ci/run")).toMatch(/^npm test$/m);
+    expect(JSON.parse(read("package.json")).scripts.test).toBe("bash scripts/test.sh");
+  });
+});
+
+describe("docker-compose.yml mirrors the native stack", () => {
+  const compose = parse(read("docker-compose.yml")) as {
+    services: Record<string, { network_mode?: string; volumes?: string[]; command?: string[] }>;
+  };
+
+  it("has a service for every native stack service, on host networking", () => {
+    for (const svc of SERVICES) {
+      expect(Object.keys(compose.services)).toContain(svc.name);
+      expect(compose.services[svc.name]!.network_mode).toBe("host");
+    }
+  });
+
+  it("runs Envoy with the shipped envoy/envoy.yaml", () => {
+    expect(compose.services.envoy!.volumes).toContain("./envoy/envoy.yaml:/etc/envoy/envoy.yaml:ro");
+  });
+
+  it("uses the native stack's default ports", () => {
+    expect(compose.services.nats!.command).toContain("4222");
+    expect(compose.services.postgres!.command).toContain("5432");
+    expect(compose.services.s3!.command!.join(" ")).toContain("127.0.0.1:8333");
+  });
+});
