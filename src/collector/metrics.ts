@@ -56,6 +56,11 @@ export function createCollectorMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
+    activeExchanges: new Gauge({
+      name: "modeltap_active_exchanges",
+      help: "Sampled exchanges in progress (held in collector memory)",
+      registers: [registry],
+    }),
     streamErrors: new Counter({
       name: "modeltap_stream_errors_total",
       help: "ext_proc streams that ended in an error other than a normal cancel",

@@ -55,6 +55,7 @@ export function handleProcessStream(call: ProcessCall, deps: StreamDeps): void {
   const finish = (reason: string) => {
     if (finished || !exchange) return;
     finished = true;
+    deps.metrics.activeExchanges.dec();
     const record = exchange.toRecord(deps.nowUs());
     deps.metrics.captured.inc({ model: record.model, complete: String(record.complete) });
     deps.metrics.bytes.inc({ direction: "request" }, record.request.wireSizeBytes);
@@ -107,6 +108,7 @@ export function handleProcessStream(call: ProcessCall, deps: StreamDeps): void {
       },
       { secretHeaders: deps.secretHeaders },
     );
+    deps.metrics.activeExchanges.inc();
     if (log.isLevelEnabled("debug")) log.debug({ model: result.config.model, mode }, "capturing exchange");
     reply(req);
   };
@@ -141,10 +143,18 @@ export function handleProcessStream(call: ProcessCall, deps: StreamDeps): void {
           break;
       }
       reply(req);
-      if (exchange?.complete) finish("complete");
+      if (exchange?.complete) {
+        finish("complete");
+        // Observability mode: tell Envoy we need nothing more rather than wait for its deferred close.
+        if (req.observability_mode) call.end();
+      }
     } catch (err) {
       // A bug here must not hold the exchange: answer (normal mode) and stop capturing it.
       log.error({ err }, "error while handling an ext_proc message; exchange not captured");
+      if (exchange && !finished) {
+        finished = true;
+        deps.metrics.activeExchanges.dec();
+      }
       exchange = undefined;
       try {
         reply(req);

@@ -15,5 +15,5 @@ export async function setup(): Promise<void> {
 }
 
 export async function teardown(): Promise<void> {
-  if (startedHere && process.env.MODELTAP_KEEP_STACK !== "1") await stackDown(loadConfig());
+  if (startedHere && process.env.KEEP_STACK !== "1") await stackDown(loadConfig());
 }

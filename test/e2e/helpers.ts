@@ -88,3 +88,16 @@ export function expectBytes(actual: Uint8Array | undefined, expected: Uint8Array
   expect(a.length).toBe(expected.byteLength);
   expect(a.equals(Buffer.from(expected)), "bytes differ").toBe(true);
 }
+
+/** One sample of a Prometheus metric from the collector (sum over label sets matching `labels`). */
+export async function collectorMetric(name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${config.ports.collectorMetrics}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    const m = /^(\w+)(?:\{([^}]*)\})? ([-\d.e+]+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
+  }
+  return sum;
+}

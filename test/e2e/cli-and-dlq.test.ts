@@ -1,0 +1,170 @@
+/** The query CLI on real data, poison messages to the dead-letter subject, and reset exchanges. */
+import { execFile } from "node:child_process";
+import http from "node:http";
+import path from "node:path";
+import { randomUUID } from "node:crypto";
+import { promisify } from "node:util";
+import { connect, headers as natsHeaders } from "nats";
+import { afterAll, expect, it } from "vitest";
+import { DLQ_STREAM } from "../../src/adapters/nats/streams.js";
+import { PACKAGE_ROOT } from "../../src/config.js";
+import { encodeRecord } from "../../src/core/record-codec.js";
+import { emptyBody, RECORD_SCHEMA_VERSION } from "../../src/core/record.js";
+import { irisBody, send } from "../../src/demo/traffic.js";
+import { OBS, collectorMetric, config, db, waitForRows } from "./helpers.js";
+
+const pg = db();
+afterAll(() => pg.end());
+const run = promisify(execFile);
+const cli = (...args: string[]) =>
+  run(process.execPath, [path.join(PACKAGE_ROOT, "bin", "modeltap.js"), ...args]);
+
+it("`captures get --json` and `captures list --json` print the documented shape", async () => {
+  const s = await send(`${OBS}/v2/models/iris/infer`, irisBody(5));
+  await waitForRows(pg, [s.id]);
+  const got = JSON.parse((await cli("captures", "get", s.id, "--json")).stdout) as Record<string, unknown>;
+  expect(Object.keys(got)).toEqual(
+    expect.arrayContaining([
+      "id",
+      "model",
+      "version",
+      "task",
+      "route",
+      "received_at",
+      "duration_ms",
+      "status_code",
+    ]),
+  );
+  expect(got).toMatchObject({
+    id: s.id,
+    model: "iris",
+    version: "1",
+    task: "tabular_classification",
+    route: "iris",
+    status_code: 200,
+  });
+  const req = got.request as Record<string, unknown>;
+  expect(req).toMatchObject({
+    content_type: "application/json",
+    size_bytes: s.requestBody.length,
+    truncated: false,
+  });
+  expect(String(req.object_uri)).toMatch(
+    new RegExp(`^s3://${config.s3.bucket}/iris/1/\\d{4}/\\d\\d/\\d\\d/\\d\\d/${s.id}/request\\.json$`),
+  );
+  const list = JSON.parse(
+    (await cli("captures", "list", "--model", "iris", "--limit", "500", "--json")).stdout,
+  ) as Array<{ id: string }>;
+  expect(list.map((r) => r.id)).toContain(s.id);
+  await expect(cli("captures", "get", "no-such-id")).rejects.toMatchObject({
+    code: 1,
+    stderr: expect.stringContaining("[NOT_FOUND]"),
+  });
+  await expect(cli("captures", "list", "--bogus")).rejects.toMatchObject({
+    stderr: expect.stringContaining("--bogus: unknown option"),
+  });
+});
+
+async function dlqHas(
+  predicate: (reason: string, data: Uint8Array) => boolean,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  const nc = await connect({ servers: config.natsUrl });
+  try {
+    const jsm = await nc.jetstreamManager();
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const info = await jsm.streams.info(DLQ_STREAM);
+      for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+        const m = await jsm.streams.getMessage(DLQ_STREAM, { seq }).catch(() => undefined);
+        const reason = m?.header.get("Modeltap-Reason") ?? "";
+        if (m && predicate(reason, m.data)) return reason;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return undefined;
+  } finally {
+    await nc.close();
+  }
+}
+
+it("dead-letters an undecodable message at once, and a record that always fails after N deliveries", async () => {
+  const nc = await connect({ servers: config.natsUrl });
+  const js = nc.jetstream();
+  const garbage = Buffer.from(`not a protobuf ${randomUUID()}`);
+  await js.publish("modeltap.capture.poison", garbage);
+  // Postgres text cannot hold NUL: this record fails its insert on every delivery.
+  const id = `poison-${randomUUID()}\u0000`;
+  const rec = {
+    id,
+    model: "poison",
+    version: "1",
+    task: "unknown",
+    route: "",
+    cluster: "",
+    mode: "observability" as const,
+    method: "POST",
+    path: "/",
+    authority: "",
+    startedAtUs: Date.now() * 1000,
+    ttfbUs: 0,
+    durationUs: 1,
+    statusCode: 200,
+    complete: true,
+    request: emptyBody(),
+    response: emptyBody(),
+    sampleRate: 1,
+    schemaVersion: RECORD_SCHEMA_VERSION,
+    upstreamUs: null,
+  };
+  await js.publish("modeltap.capture.poison", encodeRecord(rec), {
+    msgID: randomUUID(),
+    headers: natsHeaders(),
+  });
+  // Healthy traffic keeps flowing meanwhile.
+  const healthy = await send(`${OBS}/v2/models/iris/infer`, irisBody(1));
+  expect(await waitForRows(pg, [healthy.id])).toHaveLength(1);
+  await nc.close();
+
+  const undecodable = await dlqHas((_, data) => Buffer.from(data).equals(garbage), 15_000);
+  expect(undecodable).toMatch(/^undecodable/);
+  const failing = await dlqHas(
+    (reason) => reason.startsWith(`failed ${config.worker.maxDeliver} deliveries`),
+    60_000,
+  );
+  expect(failing).toBeDefined();
+});
+
+it("an exchange the client aborts mid-upload leaves no exchange held in the collector", async () => {
+  const before = await collectorMetric("modeltap_captures_total", { model: "echo", complete: "false" });
+  await new Promise<void>((resolve) => {
+    const req = http.request({
+      host: "127.0.0.1",
+      port: config.ports.envoy,
+      path: "/v2/models/echo/infer",
+      method: "POST",
+      headers: {
+        "content-type": "application/octet-stream",
+        "content-length": 1_000_000,
+        "x-request-id": randomUUID(),
+      },
+    });
+    req.on("error", () => resolve());
+    req.write(Buffer.alloc(100_000, 1));
+    setTimeout(() => {
+      req.destroy();
+      resolve();
+    }, 300);
+  });
+  const deadline = Date.now() + 15_000;
+  while (
+    Date.now() < deadline &&
+    (await collectorMetric("modeltap_captures_total", { model: "echo", complete: "false" })) === before
+  ) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  expect(await collectorMetric("modeltap_captures_total", { model: "echo", complete: "false" })).toBe(
+    before + 1,
+  );
+  expect(await collectorMetric("modeltap_active_exchanges")).toBe(0);
+});
