@@ -53,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
+    // A failed command may leave pools or sockets open; do not wait for them to time out.
+    if (code !== 0) process.exit(code);
     process.exitCode = code;
   },
   (err: unknown) => {
