@@ -77,7 +77,7 @@ it("the shipped Envoy config, rendered with moved ports, is valid for the real E
   });
   const text = renderShippedEnvoyConfig(moved);
   for (const p of [20000, 20001, 20002, 29901, 25051, 28081]) expect(text).toContain(`port_value: ${p}`);
-  for (const p of [10000, 10001, 10002, 9901, 50051, 8081]) expect(text).not.toContain(`port_value: ${p}\n`);
+  expect(text).not.toMatch(/port_value: (10000|10001|10002|9901|50051|8081)\b/);
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "modeltap-envoy-")), "envoy.yaml");
   fs.writeFileSync(file, text);
   const envoy = path.join(paths(config).venvBin, "envoy");
