@@ -27,6 +27,12 @@ export const SETTINGS = [
     default: path.join(PACKAGE_ROOT, ".modeltap"),
     doc: "Local-stack state: venv, data, logs, pids",
   },
+  {
+    env: "MODELTAP_LISTEN_HOST",
+    kind: "string",
+    default: "127.0.0.1",
+    doc: "Address the collector, the ops endpoints and the demo server bind to (0.0.0.0 in a container)",
+  },
   { env: "MODELTAP_LOG_LEVEL", kind: "level", default: "info", doc: "pino log level" },
   {
     env: "MODELTAP_ENVOY_PORT",
@@ -123,6 +129,7 @@ export type SettingName = (typeof SETTINGS)[number]["env"];
 export interface Config {
   readonly home: string;
   readonly logLevel: string;
+  readonly listenHost: string;
   readonly ports: {
     readonly envoy: number;
     readonly envoyNormal: number;
@@ -174,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config: Config = {
     home: path.resolve(raw.MODELTAP_HOME!),
     logLevel: level,
+    listenHost: raw.MODELTAP_LISTEN_HOST!,
     ports: {
       envoy: port("MODELTAP_ENVOY_PORT"),
       envoyNormal: port("MODELTAP_ENVOY_NORMAL_PORT"),

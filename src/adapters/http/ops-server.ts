@@ -2,7 +2,12 @@
 import http from "node:http";
 import type { Registry } from "prom-client";
 
-export function startOpsServer(port: number, registry: Registry, ready: () => boolean): Promise<http.Server> {
+export function startOpsServer(
+  host: string,
+  port: number,
+  registry: Registry,
+  ready: () => boolean,
+): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     if (req.url === "/metrics") {
       registry
@@ -33,6 +38,6 @@ export function startOpsServer(port: number, registry: Registry, ready: () => bo
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => resolve(server));
+    server.listen(port, host, () => resolve(server));
   });
 }

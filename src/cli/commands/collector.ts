@@ -28,7 +28,7 @@ export const collectorCommand: Command = {
     };
     const collector = await startCollector(
       {
-        host: "127.0.0.1",
+        host: config.listenHost,
         port: config.ports.collector,
         secretHeaders: config.secretHeaders,
         buffer: config.buffer,
@@ -38,6 +38,7 @@ export const collectorCommand: Command = {
       log,
     );
     const ops = await startOpsServer(
+      config.listenHost,
       config.ports.collectorMetrics,
       metrics.registry,
       () => publisher !== undefined,

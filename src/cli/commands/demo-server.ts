@@ -14,7 +14,7 @@ export const demoServerCommand: Command = {
     const config = loadConfig();
     const log = createLogger(config.logLevel, "demo-server");
     const server = createInferenceServer();
-    await new Promise<void>((resolve) => server.listen(config.ports.demo, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => server.listen(config.ports.demo, config.listenHost, resolve));
     log.info({ port: config.ports.demo }, "demo inference server listening");
     await onShutdown(log);
     server.close();

@@ -30,7 +30,7 @@ export const workerCommand: Command = {
     await blobs.ensureBucket();
     let ready = false;
     const ops = config.ports.workerMetrics
-      ? await startOpsServer(config.ports.workerMetrics, metrics.registry, () => ready)
+      ? await startOpsServer(config.listenHost, config.ports.workerMetrics, metrics.registry, () => ready)
       : undefined;
     const nc = await connectNats(config.natsUrl, "modeltap-worker", log);
     await ensureTopology(await nc.jetstreamManager(), 30_000);
