@@ -1,0 +1,90 @@
+/**
+ * The canonical analysis of a capture: what the input was and what the model predicted, in one
+ * schema for every server and annotation format. Documented in docs/canonical-schema.md and
+ * schema/canonical-v1.schema.json (kept in step by a unit test). Versioned: fields are only added
+ * within a version.
+ */
+export const CANONICAL_SCHEMA_VERSION = 1;
+
+/** Geometry is in absolute pixels of the ORIGINAL image: [x1, y1, x2, y2]. */
+export type Xyxy = [number, number, number, number];
+
+export interface ClassScore {
+  label: string;
+  score: number;
+}
+
+export interface Box {
+  label: string;
+  score: number | null;
+  xyxy: Xyxy;
+}
+
+/** COCO run-length encoding, column-major, of an h×w binary mask. counts: uncompressed numbers. */
+export interface Rle {
+  size: [number, number];
+  counts: number[];
+}
+
+export interface SegmentInstance extends Box {
+  /** Polygons as flat [x1, y1, x2, y2, ...] lists in original-image pixels. */
+  polygons?: number[][];
+  /** The mask in original-image resolution. */
+  rle?: Rle;
+}
+
+export interface Entity {
+  start: number;
+  end: number;
+  label: string;
+  score: number | null;
+  text: string;
+}
+
+export interface ChatMessage {
+  role: string;
+  content: string;
+}
+
+export type Prediction =
+  | { kind: "classification"; label: string; score: number | null; classes?: ClassScore[] }
+  | { kind: "regression"; value: number }
+  | { kind: "detection"; boxes: Box[] }
+  | { kind: "segmentation"; instances: SegmentInstance[] }
+  | { kind: "entities"; entities: Entity[] }
+  | {
+      kind: "generation";
+      message: ChatMessage;
+      finish_reason: string | null;
+      usage: { prompt_tokens: number | null; completion_tokens: number | null; total_tokens: number | null };
+      streamed: boolean;
+      /** From the request's start to the first content token (streamed responses only). */
+      ttft_ms: number | null;
+      total_ms: number | null;
+    };
+
+export interface ImageInfo {
+  width: number;
+  height: number;
+  format: string;
+}
+
+export interface InstanceInput {
+  /** Tabular features by name. */
+  features?: Record<string, number | string | boolean | null>;
+  text?: string;
+  image?: ImageInfo;
+  messages?: ChatMessage[];
+}
+
+export interface Instance {
+  input: InstanceInput;
+  prediction: Prediction | null;
+}
+
+export interface Analysis {
+  schema_version: number;
+  task: string;
+  protocol: string;
+  instances: Instance[];
+}

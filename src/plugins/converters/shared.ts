@@ -1,0 +1,47 @@
+/** Small helpers shared by converters: reading loosely-typed model output safely. */
+import { ParseError, type ConvertContext } from "../../core/plugins.js";
+
+export function fail(message: string): never {
+  throw new ParseError(message);
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+export function asArray(v: unknown, what: string): unknown[] {
+  if (!Array.isArray(v)) fail(`${what}: expected a list, got ${describe(v)}`);
+  return v;
+}
+
+export function asNumber(v: unknown, what: string): number {
+  const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isFinite(n)) fail(`${what}: expected a number, got ${describe(v)}`);
+  return n;
+}
+
+export function optionalNumber(v: unknown, what: string): number | null {
+  return v === undefined || v === null ? null : asNumber(v, what);
+}
+
+/** A label from an id or a name, mapped through the route's labels when it is an id. */
+export function labelOf(v: unknown, ctx: ConvertContext): string {
+  if (typeof v === "number" || (typeof v === "string" && /^\d+$/.test(v))) {
+    return ctx.labels.get(String(v)) ?? String(v);
+  }
+  if (typeof v === "string") return v;
+  fail(`label: expected a name or an id, got ${describe(v)}`);
+}
+
+export function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (v === undefined) return "nothing";
+  if (Array.isArray(v)) return `a list of ${v.length}`;
+  if (typeof v === "string") return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  return typeof v === "object" ? "an object" : `${typeof v} ${String(v)}`;
+}
+
+/** Round geometry to 1/100 px: enough for pixels, stable in fixtures. */
+export function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}

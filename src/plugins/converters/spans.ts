@@ -1,0 +1,43 @@
+/** Helpers for span (NER) converters: entities are character offsets into the original text. */
+import type { Entity } from "../../core/canonical.js";
+import type { ConvertContext } from "../../core/plugins.js";
+import { fail } from "./shared.js";
+
+export function entity(
+  start: number,
+  end: number,
+  label: string,
+  score: number | null,
+  ctx: ConvertContext,
+  word?: string,
+): Entity {
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start) {
+    fail(`entity ${label}: bad offsets [${start}, ${end})`);
+  }
+  if (ctx.text !== undefined && end > ctx.text.length) {
+    fail(`entity ${label}: offsets [${start}, ${end}) past the end of the ${ctx.text.length}-character text`);
+  }
+  const text = ctx.text !== undefined ? ctx.text.slice(start, end) : (word ?? "");
+  return { start, end, label, score: score === null ? null : Math.round(score * 1e6) / 1e6, text };
+}
+
+/** Strip a BIO/IOB2 prefix: "B-PER" → ["B", "PER"], "O" → ["O", ""]. */
+export function bioTag(tag: string): [string, string] {
+  const m = /^([BIESLU])[-_](.+)$/.exec(tag);
+  if (m) return [m[1]!, m[2]!];
+  return tag === "O" ? ["O", ""] : ["B", tag];
+}
+
+/** Locate tokens in the text in order, for taggers that return words without offsets. */
+export function tokenOffsets(tokens: readonly string[], text: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let from = 0;
+  for (const t of tokens) {
+    const clean = t.replace(/^##/, "").replace(/^Ġ|^▁/, "");
+    const at = text.indexOf(clean, from);
+    if (at < 0) fail(`token ${JSON.stringify(t)} not found in the text after offset ${from}`);
+    out.push([at, at + clean.length]);
+    from = at + clean.length;
+  }
+  return out;
+}
