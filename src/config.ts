@@ -69,6 +69,12 @@ export const SETTINGS = [
   { env: "MODELTAP_NATS_PORT", kind: "port", default: "4222", doc: "NATS (local stack)" },
   { env: "MODELTAP_PG_PORT", kind: "port", default: "5432", doc: "Postgres (local stack)" },
   { env: "MODELTAP_S3_PORT", kind: "port", default: "8333", doc: "S3 endpoint (local stack, SeaweedFS)" },
+  {
+    env: "MODELTAP_MLSERVER_PORT",
+    kind: "port",
+    default: "8082",
+    doc: "MLServer (real OIP server with a scikit-learn iris model; also uses the next two ports)",
+  },
   { env: "MODELTAP_DEMO_PORT", kind: "port", default: "8081", doc: "Demo inference server" },
   {
     env: "MODELTAP_NATS_URL",
@@ -90,6 +96,12 @@ export const SETTINGS = [
   },
   { env: "MODELTAP_S3_BUCKET", kind: "string", default: "modeltap", doc: "Bucket for bodies" },
   { env: "MODELTAP_S3_REGION", kind: "string", default: "us-east-1", doc: "S3 region" },
+  {
+    env: "MODELTAP_PLUGINS",
+    kind: "list",
+    default: "",
+    doc: "User plugin modules (parsers, converters, scalers), comma-separated paths; see docs/plugins.md",
+  },
   {
     env: "MODELTAP_EXTRA_SECRET_HEADERS",
     kind: "list",
@@ -142,11 +154,13 @@ export interface Config {
     readonly postgres: number;
     readonly s3: number;
     readonly demo: number;
+    readonly mlserver: number;
   };
   readonly natsUrl: string;
   readonly databaseUrl: string;
   readonly s3: { readonly endpoint: string; readonly bucket: string; readonly region: string };
   readonly secretHeaders: ReadonlySet<string>;
+  readonly plugins: readonly string[];
   readonly buffer: { readonly maxRecords: number; readonly maxBytes: number };
   readonly inlineMaxBytes: number;
   readonly worker: { readonly batch: number; readonly maxDeliver: number; readonly concurrency: number };
@@ -194,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       postgres: port("MODELTAP_PG_PORT"),
       s3: port("MODELTAP_S3_PORT"),
       demo: port("MODELTAP_DEMO_PORT"),
+      mlserver: port("MODELTAP_MLSERVER_PORT"),
     },
     natsUrl: raw.MODELTAP_NATS_URL!,
     databaseUrl: raw.MODELTAP_DATABASE_URL!,
@@ -209,6 +224,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         .map((h) => h.trim().toLowerCase())
         .filter(Boolean),
     ]),
+    plugins: raw
+      .MODELTAP_PLUGINS!.split(",")
+      .map((p) => p.trim())
+      .filter(Boolean),
     buffer: {
       maxRecords: int("MODELTAP_BUFFER_MAX_RECORDS", 1, 10_000_000),
       maxBytes: int("MODELTAP_BUFFER_MAX_BYTES", 1024, 2 ** 40),

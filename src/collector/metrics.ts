@@ -61,6 +61,12 @@ export function createCollectorMetrics() {
       help: "Sampled exchanges in progress (held in collector memory)",
       registers: [registry],
     }),
+    parseErrors: new Counter({
+      name: "modeltap_parse_errors_total",
+      help: "Captured exchanges whose protocol or prediction could not be (fully) understood, by plugin",
+      labelNames: ["model", "protocol"] as const,
+      registers: [registry],
+    }),
     streamErrors: new Counter({
       name: "modeltap_stream_errors_total",
       help: "ext_proc streams that ended in an error other than a normal cancel",

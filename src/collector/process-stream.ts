@@ -7,7 +7,9 @@
  * a mode_override that stops Envoy sending bodies. In observability mode nothing is answered, and
  * unsampled streams are closed at once ("no more messages needed").
  */
+import { analyzeRecord } from "../core/analyze.js";
 import { Exchange, parseEnvoyTime } from "../core/exchange.js";
+import type { ProtocolParser } from "../core/plugins.js";
 import type { CaptureRecord } from "../core/record.js";
 import type { RouteResolver } from "../core/route-resolver.js";
 import { NAMESPACE } from "../core/route-resolver.js";
@@ -25,6 +27,8 @@ import type { CollectorMetrics } from "./metrics.js";
 
 export interface StreamDeps {
   resolver: RouteResolver;
+  /** Protocol parsers in detection order, for routes with protocol "auto". */
+  parsers: readonly ProtocolParser[];
   secretHeaders: ReadonlySet<string>;
   metrics: CollectorMetrics;
   log: Logger;
@@ -42,6 +46,11 @@ const SKIP_EVERYTHING: ProcessingResponse["mode_override"] = {
   response_trailer_mode: "SKIP",
 };
 
+/** The plugin named at the start of a parse error ("kserve_v2: ..."). */
+function protocolOf(parseError: string): string {
+  return /^([\w-]+):/.exec(parseError)?.[1] ?? "unknown";
+}
+
 function envoyStart(time: string | undefined): { envoyStartUs?: number } {
   const us = parseEnvoyTime(time);
   return us === undefined ? {} : { envoyStartUs: us };
@@ -57,6 +66,14 @@ export function handleProcessStream(call: ProcessCall, deps: StreamDeps): void {
     finished = true;
     deps.metrics.activeExchanges.dec();
     const record = exchange.toRecord(deps.nowUs());
+    const { task, analysis } = exchange.config;
+    if (task !== "unknown" && record.complete) {
+      analyzeRecord(record, task, analysis, deps.parsers, exchange.responseChunkTimes);
+      if (record.parseError) {
+        deps.metrics.parseErrors.inc({ model: record.model, protocol: protocolOf(record.parseError) });
+        log.info({ parse_error: record.parseError }, "exchange captured but not fully understood");
+      }
+    }
     deps.metrics.captured.inc({ model: record.model, complete: String(record.complete) });
     deps.metrics.bytes.inc({ direction: "request" }, record.request.wireSizeBytes);
     deps.metrics.bytes.inc({ direction: "response" }, record.response.wireSizeBytes);

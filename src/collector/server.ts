@@ -2,6 +2,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { RecordPublisher } from "../core/ports.js";
 import { RouteResolver } from "../core/route-resolver.js";
+import type { PluginRegistry } from "../plugins/registry.js";
 import type { Logger } from "../log.js";
 import { loadExternalProcessorService, type ProcessCall } from "./ext-proc.js";
 import type { CollectorMetrics } from "./metrics.js";
@@ -24,11 +25,13 @@ export interface Collector {
 export async function startCollector(
   options: CollectorOptions,
   publisher: RecordPublisher,
+  plugins: PluginRegistry,
   metrics: CollectorMetrics,
   log: Logger,
 ): Promise<Collector> {
   const queue = new PublishQueue(publisher, { ...options.buffer, concurrency: 64 }, metrics, log);
-  const resolver = new RouteResolver();
+  const resolver = new RouteResolver(plugins);
+  const parsers = plugins.detectionOrder();
   const server = new grpc.Server({
     "grpc.max_receive_message_length": 64 * 1024 * 1024,
     "grpc.keepalive_time_ms": 30_000,
@@ -37,6 +40,7 @@ export async function startCollector(
     Process: (call: ProcessCall) =>
       handleProcessStream(call, {
         resolver,
+        parsers,
         secretHeaders: options.secretHeaders,
         metrics,
         log,

@@ -47,6 +47,8 @@ export function parseEnvoyTime(s: string | undefined): number | undefined {
   return ms * 1000 + Math.floor(Number((m[2] ?? "0").padEnd(6, "0").slice(0, 6)));
 }
 
+const MAX_CHUNK_TIMES = 4096;
+
 class Direction {
   readonly body: BodyAssembler;
   headers: HeaderList = [];
@@ -61,6 +63,8 @@ export class Exchange {
   private readonly request: Direction;
   private readonly response: Direction;
   private responseHeadersAtUs = 0;
+  /** [end offset, µs] per response chunk, for time-to-first-token; bounded. */
+  private readonly chunkTimes: Array<[number, number]> = [];
   private endedAtUs = 0;
 
   constructor(
@@ -86,7 +90,18 @@ export class Exchange {
 
   responseBody(chunk: Uint8Array, endOfStream: boolean, nowUs: number): void {
     this.response.body.push(chunk);
+    if (chunk.byteLength > 0 && this.chunkTimes.length < MAX_CHUNK_TIMES) {
+      this.chunkTimes.push([this.response.body.wireSize, nowUs]);
+    }
     if (endOfStream) this.endResponse(nowUs);
+  }
+
+  get config(): RouteConfig {
+    return this.start.config;
+  }
+
+  get responseChunkTimes(): ReadonlyArray<readonly [number, number]> {
+    return this.chunkTimes;
   }
 
   /** True once the whole response has been seen: the record can be built. */
@@ -126,6 +141,8 @@ export class Exchange {
       sampleRate: config.sampleRate,
       schemaVersion: RECORD_SCHEMA_VERSION,
       upstreamUs: upstreamUs(this.response.headers),
+      analysisJson: new Uint8Array(0),
+      parseError: "",
     };
   }
 
@@ -135,7 +152,7 @@ export class Exchange {
     let data: Uint8Array = raw;
     let decoded = false;
     let decodeError = "";
-    if (encoding && raw.byteLength > 0) {
+    if (encoding && encoding.trim().toLowerCase() !== "identity" && raw.byteLength > 0) {
       if (d.body.truncated) {
         decodeError = "body truncated at max_body_bytes; stored as received";
       } else {

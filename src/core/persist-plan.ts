@@ -2,9 +2,11 @@
  * What the worker must write for one capture record: the body objects and the index row.
  * Pure, so the mapping from record to storage is unit-tested without S3 or Postgres.
  */
+import type { Analysis, Rle } from "./canonical.js";
 import { bodyObjectKey } from "./object-key.js";
 import type { CaptureRecord, CapturedBody } from "./record.js";
 import type { HeaderList } from "./redact.js";
+import { polygonsToRle } from "./rle.js";
 
 export interface BodyRow {
   contentType: string;
@@ -39,14 +41,25 @@ export interface CaptureRow {
   sampleRate: number;
   request: BodyRow;
   response: BodyRow;
+  protocol: string;
+  parseError: string;
+  /** The canonical analysis as stored (long texts and masks replaced by object URIs). */
+  analysis: Analysis | null;
+  /** Per-instance tabular features, for feature queries; null when there are none. */
+  features: Array<Record<string, unknown> | null> | null;
+  predictions: unknown[] | null;
 }
 
 export interface PlannedObject {
   key: string;
   contentType: string;
-  /** Where the bytes are: inline in the record, or parked in the large-body store. */
-  source: { inline: Uint8Array } | { ref: string };
+  /** Where the bytes are: inline in the record, parked in the large-body store, or a mask to render. */
+  source: { inline: Uint8Array } | { ref: string } | { mask: Rle };
 }
+
+/** Texts longer than this go to object storage; the row keeps the first part and the URI. */
+export const TEXT_INLINE_MAX_CHARS = 16 * 1024;
+const TEXT_PREFIX_CHARS = 1024;
 
 export interface PersistPlan {
   objects: PlannedObject[];
@@ -78,6 +91,7 @@ export function planPersist(rec: CaptureRecord, uriFor: (key: string) => string)
       headers: b.headers,
     };
   };
+  const analysis = storedAnalysis(rec, uriFor, objects);
   const row: CaptureRow = {
     id: rec.id,
     model: rec.model,
@@ -97,8 +111,55 @@ export function planPersist(rec: CaptureRecord, uriFor: (key: string) => string)
     sampleRate: rec.sampleRate,
     request: body("request", rec.request),
     response: body("response", rec.response),
+    protocol: analysis?.protocol ?? "",
+    parseError: rec.parseError,
+    analysis,
+    features: analysis?.instances.some((i) => i.input.features)
+      ? analysis.instances.map((i) => i.input.features ?? null)
+      : null,
+    predictions: analysis ? analysis.instances.map((i) => i.prediction) : null,
   };
   return { objects, row };
+}
+
+/** Parse the record's analysis and move what is too big for a row (long texts, masks) to objects. */
+function storedAnalysis(
+  rec: CaptureRecord,
+  uriFor: (key: string) => string,
+  objects: PlannedObject[],
+): Analysis | null {
+  if (rec.analysisJson.byteLength === 0) return null;
+  const analysis = JSON.parse(Buffer.from(rec.analysisJson).toString("utf8")) as Analysis;
+  analysis.instances.forEach((inst, i) => {
+    const text = inst.input.text;
+    if (text !== undefined && text.length > TEXT_INLINE_MAX_CHARS) {
+      const key = bodyObjectKey(rec, `text-${i}`, "text/plain");
+      objects.push({
+        key,
+        contentType: "text/plain; charset=utf-8",
+        source: { inline: Buffer.from(text, "utf8") },
+      });
+      Object.assign(inst.input, {
+        text: text.slice(0, TEXT_PREFIX_CHARS),
+        text_chars: text.length,
+        text_uri: uriFor(key),
+      });
+    }
+    const p = inst.prediction;
+    if (p?.kind !== "segmentation") return;
+    const image = inst.input.image;
+    p.instances.forEach((seg, j) => {
+      // Polygon-only instances get their mask rasterised at the original image's size.
+      const mask =
+        seg.rle ??
+        (seg.polygons && image ? polygonsToRle(seg.polygons, image.height, image.width) : undefined);
+      if (!mask) return;
+      const key = bodyObjectKey(rec, `mask-${i}-${j}`, "image/png");
+      objects.push({ key, contentType: "image/png", source: { mask } });
+      Object.assign(seg, { mask_uri: uriFor(key) });
+    });
+  });
+  return analysis;
 }
 
 /** The stable JSON shape of `modeltap captures list/get --json` (documented in docs/cli.md). */
@@ -130,5 +191,8 @@ export function captureJson(row: CaptureRow): Record<string, unknown> {
     complete: row.complete,
     request: body(row.request),
     response: body(row.response),
+    protocol: row.protocol || null,
+    parse_error: row.parseError || null,
+    analysis: row.analysis,
   };
 }

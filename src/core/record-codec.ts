@@ -48,6 +48,8 @@ export function encodeRecord(r: CaptureRecord): Uint8Array {
   w.writeDouble(18, r.sampleRate);
   w.writeUint32(19, r.schemaVersion);
   if (r.upstreamUs !== null) w.writeInt64(20, r.upstreamUs);
+  if (r.analysisJson.byteLength) w.writeBytes(21, r.analysisJson);
+  if (r.parseError) w.writeString(22, r.parseError);
   return w.getResultBuffer();
 }
 
@@ -123,6 +125,8 @@ export function decodeRecord(bytes: Uint8Array): CaptureRecord {
     sampleRate: 0,
     schemaVersion: 0,
     upstreamUs: null,
+    analysisJson: new Uint8Array(0),
+    parseError: "",
   };
   try {
     const r = new BinaryReader(bytes);
@@ -188,6 +192,12 @@ export function decodeRecord(bytes: Uint8Array): CaptureRecord {
           break;
         case 20:
           rec.upstreamUs = r.readInt64();
+          break;
+        case 21:
+          rec.analysisJson = r.readBytes();
+          break;
+        case 22:
+          rec.parseError = r.readString();
           break;
         default:
           r.skipField();

@@ -39,6 +39,9 @@ export interface CaptureRecord {
   schemaVersion: number;
   /** null when Envoy did not report x-envoy-upstream-service-time. */
   upstreamUs: number | null;
+  /** UTF-8 JSON of the canonical Analysis, or empty. */
+  analysisJson: Uint8Array;
+  parseError: string;
 }
 
 export function emptyBody(): CapturedBody {

@@ -7,6 +7,8 @@
  * namespace overrides them key by key for one request. Values may arrive as strings (Envoy's YAML
  * loader turns numbers into strings inside filter metadata), so numbers are coerced.
  */
+import type { Converter, ProtocolParser, Scaler, Size } from "./plugins.js";
+
 export const TASKS = [
   "tabular_classification",
   "tabular_regression",
@@ -30,6 +32,31 @@ export interface RouteConfig {
   readonly maxBodyBytes: number;
   /** Cap on a decompressed body; past it the raw bytes are kept and decode_error is set. */
   readonly maxDecodedBytes: number;
+  readonly analysis: AnalysisConfig;
+}
+
+/** How the exchange is understood: plugin names resolved to plugins, options checked. */
+export interface AnalysisConfig {
+  readonly parser: ProtocolParser | "auto";
+  /** undefined for task "unknown": bodies are stored, nothing is interpreted. */
+  readonly converter: Converter | undefined;
+  readonly scaler: Scaler | undefined;
+  readonly inputSize: Size | undefined;
+  readonly labels: ReadonlyMap<string, string>;
+  readonly features: readonly string[] | undefined;
+  readonly topK: number;
+  readonly scoreThreshold: number;
+  readonly maskThreshold: number;
+  readonly outputNames: Readonly<Record<string, string>>;
+}
+
+/** What plugins exist, by name (built in, plus user modules); see src/plugins/registry.ts. */
+export interface PluginCatalog {
+  readonly parsers: ReadonlyMap<string, ProtocolParser>;
+  readonly converters: ReadonlyMap<string, Converter>;
+  readonly scalers: ReadonlyMap<string, Scaler>;
+  /** The converter a task uses when the route names none. */
+  defaultConverter(task: Task): string | undefined;
 }
 
 export const ROUTE_DEFAULTS = {
@@ -45,7 +72,24 @@ export const ROUTE_LIMITS = { maxBodyBytes: 64 * 1024 * 1024, maxDecodedBytes: 2
 
 export type RouteConfigResult = { ok: true; config: RouteConfig } | { ok: false; problems: string[] };
 
-const KEYS = ["model", "version", "task", "sample_rate", "max_body_bytes", "max_decoded_bytes"] as const;
+const KEYS = [
+  "model",
+  "version",
+  "task",
+  "sample_rate",
+  "max_body_bytes",
+  "max_decoded_bytes",
+  "protocol",
+  "converter",
+  "scaler",
+  "input_size",
+  "labels",
+  "features",
+  "top_k",
+  "score_threshold",
+  "mask_threshold",
+  "output_names",
+] as const;
 
 function num(v: unknown): number | undefined {
   if (typeof v === "number") return v;
@@ -80,6 +124,7 @@ function intInRange(
  * Returns undefined when neither carries modeltap metadata (the route is not captured).
  */
 export function compileRouteConfig(
+  catalog: PluginCatalog,
   route: Record<string, unknown> | undefined,
   overrides?: Record<string, unknown>,
 ): RouteConfigResult | undefined {
@@ -119,6 +164,7 @@ export function compileRouteConfig(
     ROUTE_LIMITS.maxDecodedBytes,
     problems,
   );
+  const analysis = compileAnalysis(catalog, raw, task as Task, problems);
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -129,6 +175,113 @@ export function compileRouteConfig(
       sampleRate: sampleRate!,
       maxBodyBytes,
       maxDecodedBytes,
+      analysis,
     }),
   };
+}
+
+function pick<T>(
+  kind: string,
+  table: ReadonlyMap<string, T>,
+  name: unknown,
+  problems: string[],
+): T | undefined {
+  if (typeof name === "string" && table.has(name)) return table.get(name);
+  problems.push(
+    `modeltap.${kind}: unknown ${kind} ${JSON.stringify(name)} (known: ${[...table.keys()].join(", ")})`,
+  );
+  return undefined;
+}
+
+function numberIn(
+  raw: Record<string, unknown>,
+  key: string,
+  fallback: number,
+  min: number,
+  max: number,
+  problems: string[],
+) {
+  if (raw[key] === undefined) return fallback;
+  const n = num(raw[key]);
+  if (n === undefined || n < min || n > max) {
+    problems.push(`modeltap.${key}: must be a number from ${min} to ${max}, got ${JSON.stringify(raw[key])}`);
+    return fallback;
+  }
+  return n;
+}
+
+/** "640x480", [640, 480] or ["640", "480"] (Envoy turns numbers in metadata into strings). */
+function size(v: unknown, problems: string[]): Size | undefined {
+  if (v === undefined) return undefined;
+  const parts = typeof v === "string" ? v.toLowerCase().split("x") : Array.isArray(v) ? v : [];
+  const [w, h] = parts.map(num);
+  if (parts.length !== 2 || !w || !h || !Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1) {
+    problems.push(`modeltap.input_size: must be "WxH" or [W, H] in pixels, got ${JSON.stringify(v)}`);
+    return undefined;
+  }
+  return { width: w, height: h };
+}
+
+/** A list (index → name) or a map (id → name). */
+function labelMap(v: unknown, problems: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  if (v === undefined) return out;
+  if (Array.isArray(v)) v.forEach((name, i) => out.set(String(i), String(name)));
+  else if (v && typeof v === "object") for (const [k, name] of Object.entries(v)) out.set(k, String(name));
+  else problems.push(`modeltap.labels: must be a list of names or a map of id to name`);
+  return out;
+}
+
+function compileAnalysis(
+  catalog: PluginCatalog,
+  raw: Record<string, unknown>,
+  task: Task,
+  problems: string[],
+): AnalysisConfig {
+  const parser =
+    raw.protocol === undefined || raw.protocol === "auto"
+      ? "auto"
+      : pick("protocol", catalog.parsers, raw.protocol, problems);
+  const converterName = raw.converter ?? catalog.defaultConverter(task);
+  let converter: Converter | undefined;
+  if (converterName !== undefined) {
+    converter = pick("converter", catalog.converters, converterName, problems);
+    if (converter && !converter.tasks.includes(task)) {
+      problems.push(
+        `modeltap.converter: ${converter.name} does not convert task ${task} (it converts ${converter.tasks.join(", ")})`,
+      );
+    }
+  }
+  const inputSize = size(raw.input_size, problems);
+  let scaler: Scaler | undefined;
+  if (raw.scaler !== undefined && raw.scaler !== "none") {
+    scaler = pick("scaler", catalog.scalers, raw.scaler, problems);
+    if (!inputSize) problems.push("modeltap.scaler: needs modeltap.input_size, the model's input resolution");
+  }
+  const features =
+    raw.features === undefined
+      ? undefined
+      : Array.isArray(raw.features)
+        ? raw.features.map(String)
+        : undefined;
+  if (raw.features !== undefined && !features)
+    problems.push("modeltap.features: must be a list of feature names");
+  const outputNames: Record<string, string> = {};
+  if (raw.output_names !== undefined) {
+    if (raw.output_names && typeof raw.output_names === "object" && !Array.isArray(raw.output_names)) {
+      for (const [k, v] of Object.entries(raw.output_names)) outputNames[k] = String(v);
+    } else problems.push("modeltap.output_names: must be a map such as {boxes: detection_boxes}");
+  }
+  return Object.freeze({
+    parser: parser ?? "auto",
+    converter,
+    scaler,
+    inputSize,
+    labels: labelMap(raw.labels, problems),
+    features,
+    topK: numberIn(raw, "top_k", 5, 1, 1000, problems),
+    scoreThreshold: numberIn(raw, "score_threshold", 0, 0, 1, problems),
+    maskThreshold: numberIn(raw, "mask_threshold", 0.5, 0, 1, problems),
+    outputNames,
+  });
 }

@@ -4,7 +4,7 @@
  * every request on a route, so compiled results are cached by it.
  */
 import { errorMessage } from "./errors.js";
-import { compileRouteConfig, type RouteConfigResult } from "./route-config.js";
+import { compileRouteConfig, type PluginCatalog, type RouteConfigResult } from "./route-config.js";
 import { readMetadata } from "./text-format.js";
 
 export const NAMESPACE = "modeltap";
@@ -20,6 +20,8 @@ export interface Resolution {
 export class RouteResolver {
   private readonly cache = new Map<string, RouteConfigResult | undefined>();
 
+  constructor(private readonly catalog: PluginCatalog) {}
+
   resolve(routeMetadataText: string | undefined, dynamic: Record<string, unknown> | undefined): Resolution {
     const text = routeMetadataText ?? "";
     let firstSeen = false;
@@ -32,16 +34,18 @@ export class RouteResolver {
       this.cache.set(text, base);
     }
     if (!dynamic || Object.keys(dynamic).length === 0) return { result: base, firstSeen };
-    // Overrides need the raw route values again; they are rare enough not to cache.
+    // Overrides need the raw route values again; they are rare enough not to cache. An unreadable
+    // route stays an error: overrides cannot repair it.
     const route = text ? safeRead(text) : undefined;
-    return { result: compileRouteConfig(route?.ok ? route.value : undefined, dynamic), firstSeen };
+    if (route && !route.ok) return { result: { ok: false, problems: [route.problem] }, firstSeen };
+    return { result: compileRouteConfig(this.catalog, route?.value, dynamic), firstSeen };
   }
 
   private compileRoute(text: string): RouteConfigResult | undefined {
     if (!text) return undefined;
     const route = safeRead(text);
     if (!route.ok) return { ok: false, problems: [route.problem] };
-    return compileRouteConfig(route.value, undefined);
+    return compileRouteConfig(this.catalog, route.value, undefined);
   }
 }
 

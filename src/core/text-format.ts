@@ -88,8 +88,7 @@ class Reader {
     const word = m[0];
     if (word === "true" || word === "True" || word === "t") return true;
     if (word === "false" || word === "False" || word === "f") return false;
-    const n = Number(word.replace(/[fF]$/, ""));
-    return Number.isNaN(n) && !/nan/i.test(word) ? word : n;
+    return numberOrWord(word);
   }
 
   quoted(q: string): string {
@@ -132,6 +131,19 @@ function field(msg: TextMessage, name: string): TextScalar | TextMessage | undef
 
 function isMessage(v: TextScalar | TextMessage | undefined): v is TextMessage {
   return typeof v === "object";
+}
+
+/** Text-format numbers: decimal, hex (0x1f), floats with an f suffix, inf, infinity and nan. */
+function numberOrWord(word: string): TextScalar {
+  const lower = word.toLowerCase();
+  const sign = lower.startsWith("-") ? -1 : 1;
+  const bare = lower.replace(/^[-+]/, "");
+  if (bare === "inf" || bare === "infinity" || bare === "inff" || bare === "infinityf")
+    return sign * Infinity;
+  if (bare === "nan" || bare === "nanf") return NaN;
+  if (/^0x[0-9a-f]+$/.test(bare)) return sign * Number.parseInt(bare.slice(2), 16);
+  const n = Number(/^[0-9.]/.test(bare) ? word.replace(/[fF]$/, "") : word);
+  return Number.isNaN(n) ? word : n;
 }
 
 /** Interpret a google.protobuf.Value in text form as a plain JSON value. */

@@ -5,6 +5,7 @@
  * been delivered maxDeliver times; one that cannot be decoded goes there at once.
  */
 import { errorMessage } from "../core/errors.js";
+import { maskPng } from "../core/mask-png.js";
 import { planPersist, type PersistPlan } from "../core/persist-plan.js";
 import type { BlobStore, CaptureRepository, LargeBodyStore } from "../core/ports.js";
 import { decodeRecord } from "../core/record-codec.js";
@@ -97,6 +98,7 @@ async function persist(items: readonly Item[], deps: BatchDeps): Promise<void> {
   await mapLimit(objects, deps.concurrency, async ({ item, o }) => {
     let bytes: Uint8Array | undefined;
     if ("inline" in o.source) bytes = o.source.inline;
+    else if ("mask" in o.source) bytes = maskPng(o.source.mask);
     else {
       bytes = await deps.largeBodies.get(o.source.ref);
       if (!bytes) {

@@ -40,6 +40,11 @@ const COLUMNS = [
   "response_object_key",
   "response_object_uri",
   "response_headers",
+  "protocol",
+  "parse_error",
+  "analysis",
+  "features",
+  "predictions",
 ] as const;
 
 function bodyValues(b: BodyRow): unknown[] {
@@ -77,6 +82,11 @@ function values(r: CaptureRow): unknown[] {
     r.sampleRate,
     ...bodyValues(r.request),
     ...bodyValues(r.response),
+    r.protocol,
+    r.parseError,
+    r.analysis === null ? null : JSON.stringify(r.analysis),
+    r.features === null ? null : JSON.stringify(r.features),
+    r.predictions === null ? null : JSON.stringify(r.predictions),
   ];
 }
 
@@ -118,6 +128,11 @@ function fromDb(row: DbRow): CaptureRow {
     sampleRate: Number(row.sample_rate),
     request: bodyFrom(row, "request"),
     response: bodyFrom(row, "response"),
+    protocol: row.protocol as string,
+    parseError: row.parse_error as string,
+    analysis: row.analysis as CaptureRow["analysis"],
+    features: row.features as CaptureRow["features"],
+    predictions: row.predictions as CaptureRow["predictions"],
   };
 }
 

@@ -42,7 +42,24 @@ function detail(r: CaptureRow): string {
     `duration:    ${r.durationMs.toFixed(2)} ms at the collector, upstream ${r.upstreamMs ?? "-"} ms (Envoy), status ${r.statusCode}${r.complete ? "" : ", INCOMPLETE"}`,
     body("request", r.request),
     body("response", r.response),
+    ...analysis(r),
   ].join("\n");
+}
+
+function clip(s: string, n = 160): string {
+  return s.length > n ? `${s.slice(0, n)}…` : s;
+}
+
+/** The canonical analysis, one line per instance input and prediction. */
+function analysis(r: CaptureRow): string[] {
+  const out = [
+    `analysis:    ${r.protocol ? `protocol ${r.protocol}` : "-"}${r.parseError ? `, PARSE ERROR: ${r.parseError}` : ""}`,
+  ];
+  for (const [i, inst] of (r.analysis?.instances ?? []).entries()) {
+    out.push(`  [${i}] input:      ${clip(JSON.stringify(inst.input))}`);
+    out.push(`  [${i}] prediction: ${clip(JSON.stringify(inst.prediction), 400)}`);
+  }
+  return out;
 }
 
 export const capturesCommand: Command = {

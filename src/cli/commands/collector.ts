@@ -5,6 +5,8 @@ import { ensureTopology } from "../../adapters/nats/streams.js";
 import { startCollector } from "../../collector/server.js";
 import { createCollectorMetrics } from "../../collector/metrics.js";
 import { loadConfig } from "../../config.js";
+import { PluginRegistry } from "../../plugins/registry.js";
+import { loadUserPlugins } from "../../plugins/user-plugins.js";
 import type { RecordPublisher } from "../../core/ports.js";
 import { createLogger } from "../../log.js";
 import { parseArgs } from "../args.js";
@@ -20,6 +22,9 @@ export const collectorCommand: Command = {
     const config = loadConfig();
     const log = createLogger(config.logLevel, "collector");
     const metrics = createCollectorMetrics();
+    const plugins = new PluginRegistry();
+    const loaded = await loadUserPlugins(plugins, config.plugins);
+    if (loaded.length) log.info({ plugins: loaded }, "user plugins loaded");
     // Serve Envoy at once; NATS may come later. Until it does, records wait in the bounded buffer.
     let publisher: JetStreamRecordPublisher | undefined;
     const lazy: RecordPublisher = {
@@ -34,6 +39,7 @@ export const collectorCommand: Command = {
         buffer: config.buffer,
       },
       lazy,
+      plugins,
       metrics,
       log,
     );

@@ -1,0 +1,116 @@
+/** RouteResolver: caching by metadata text, firstSeen, unparsable text, dynamic overrides. */
+import { describe, expect, it } from "vitest";
+import type { PluginCatalog, RouteConfigResult } from "../../src/core/route-config.js";
+import { RouteResolver } from "../../src/core/route-resolver.js";
+
+const catalog: PluginCatalog = {
+  parsers: new Map(),
+  converters: new Map(),
+  scalers: new Map(),
+  defaultConverter: () => undefined,
+};
+
+/** Route metadata printed the way Envoy prints it, from string fields. */
+function meta(fields: Record<string, string>, namespace = "modeltap"): string {
+  const f = Object.entries(fields)
+    .map(([k, v]) => `fields { key: ${JSON.stringify(k)} value { string_value: ${JSON.stringify(v)} } }`)
+    .join(" ");
+  return `filter_metadata { key: ${JSON.stringify(namespace)} value { ${f} } } `;
+}
+
+function config(result: RouteConfigResult | undefined) {
+  if (!result?.ok) throw new Error(`expected a valid config, got ${JSON.stringify(result)}`);
+  return result.config;
+}
+
+const IRIS = meta({ model: "iris", version: "1", sample_rate: "0.25" });
+
+describe("RouteResolver", () => {
+  it("compiles route metadata and reports firstSeen only the first time per distinct text", () => {
+    const r = new RouteResolver(catalog);
+    const first = r.resolve(IRIS, undefined);
+    expect(first.firstSeen).toBe(true);
+    expect(config(first.result)).toMatchObject({ model: "iris", version: "1", sampleRate: 0.25 });
+
+    const second = r.resolve(IRIS, undefined);
+    expect(second.firstSeen).toBe(false);
+    expect(second.result).toBe(first.result); // cached, not recompiled
+
+    const other = meta({ model: "resnet" });
+    expect(r.resolve(other, undefined).firstSeen).toBe(true);
+    expect(r.resolve(other, undefined).firstSeen).toBe(false);
+    expect(r.resolve(IRIS, undefined).firstSeen).toBe(false);
+    // An empty dynamic object is the same as none.
+    expect(r.resolve(IRIS, {}).firstSeen).toBe(false);
+  });
+
+  it("keeps firstSeen per resolver instance", () => {
+    expect(new RouteResolver(catalog).resolve(IRIS, undefined).firstSeen).toBe(true);
+    expect(new RouteResolver(catalog).resolve(IRIS, undefined).firstSeen).toBe(true);
+  });
+
+  it("returns no result for a route without modeltap metadata", () => {
+    const r = new RouteResolver(catalog);
+    expect(r.resolve(undefined, undefined).result).toBeUndefined();
+    expect(r.resolve("", undefined).result).toBeUndefined();
+    expect(r.resolve(meta({ canary: "true" }, "envoy.lb"), undefined).result).toBeUndefined();
+  });
+
+  it("turns unparsable text into ok false with one problem, first seen once", () => {
+    const r = new RouteResolver(catalog);
+    const bad = 'filter_metadata { key: "modeltap" value { ';
+    const first = r.resolve(bad, undefined);
+    expect(first.firstSeen).toBe(true);
+    expect(first.result?.ok).toBe(false);
+    if (first.result && !first.result.ok) {
+      expect(first.result.problems).toHaveLength(1);
+      expect(first.result.problems[0]).toMatch(/^xds\.route_metadata: text format: /);
+    }
+    expect(r.resolve(bad, undefined).firstSeen).toBe(false);
+  });
+
+  it("reports invalid route metadata as problems", () => {
+    const result = new RouteResolver(catalog).resolve(meta({ sample_rate: "2" }), undefined).result;
+    expect(result?.ok).toBe(false);
+    if (result && !result.ok) {
+      expect(result.problems.some((p) => p.startsWith("modeltap.model:"))).toBe(true);
+      expect(result.problems.some((p) => p.startsWith("modeltap.sample_rate:"))).toBe(true);
+    }
+  });
+
+  it("applies dynamic overrides on top of the route, without touching the cached result", () => {
+    const r = new RouteResolver(catalog);
+    const base = config(r.resolve(IRIS, undefined).result);
+    const over = r.resolve(IRIS, { sample_rate: 1, version: "canary" });
+    expect(over.firstSeen).toBe(false);
+    expect(config(over.result)).toMatchObject({ model: "iris", version: "canary", sampleRate: 1 });
+    // The next request without overrides gets the route's own settings again.
+    expect(config(r.resolve(IRIS, undefined).result)).toBe(base);
+    expect(base.sampleRate).toBe(0.25);
+  });
+
+  it("keeps unreadable route metadata an error when overrides are present", () => {
+    const result = new RouteResolver(catalog).resolve('filter_metadata { key: "modeltap" value { ', {
+      sample_rate: 1,
+    }).result;
+    expect(result?.ok).toBe(false);
+    if (result && !result.ok) expect(result.problems[0]).toMatch(/^xds\.route_metadata: /);
+  });
+
+  it("validates overrides too", () => {
+    const r = new RouteResolver(catalog);
+    const result = r.resolve(IRIS, { sample_rate: "lots" }).result;
+    expect(result?.ok).toBe(false);
+    if (result && !result.ok) expect(result.problems[0]).toMatch(/^modeltap\.sample_rate:/);
+  });
+
+  it("evicts the oldest entry once 1024 distinct texts are cached", () => {
+    const r = new RouteResolver(catalog);
+    const first = meta({ model: "m-0" });
+    r.resolve(first, undefined);
+    for (let i = 1; i < 1024; i++) r.resolve(meta({ model: `m-${i}` }), undefined);
+    expect(r.resolve(first, undefined).firstSeen).toBe(false); // 1024 entries: still cached
+    r.resolve(meta({ model: "m-1024" }), undefined); // first in, first out: m-0 goes
+    expect(r.resolve(first, undefined).firstSeen).toBe(true);
+  });
+});
