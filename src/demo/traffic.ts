@@ -1,5 +1,6 @@
 /** Inference traffic for the demo and the tests: real HTTP requests through Envoy. */
 import { randomUUID } from "node:crypto";
+import { encode } from "fast-png";
 
 export interface SentExchange {
   id: string;
@@ -78,4 +79,23 @@ export async function pool<T>(count: number, limit: number, task: (i: number) =>
     }),
   );
   return out;
+}
+
+/** A flat-colour PNG of the given size (the demo models only look at the size). */
+export function pngImage(width: number, height: number): Buffer {
+  const data = new Uint8Array(width * height * 3).fill(128);
+  return Buffer.from(encode({ width, height, data, channels: 3, depth: 8 }));
+}
+
+export function nerBody(i: number): string {
+  const texts = ["Alice flew from Paris to Berlin", "Bob lives in London", "Wolfgang met Alice in Paris"];
+  return JSON.stringify({ inputs: texts[i % texts.length] });
+}
+
+export function chatBody(i: number, stream: boolean): string {
+  return JSON.stringify({
+    model: "demo",
+    stream,
+    messages: [{ role: "user", content: `question number ${i}` }],
+  });
 }

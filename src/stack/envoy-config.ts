@@ -16,6 +16,7 @@ const DEFAULT_PORTS = {
   envoyAdmin: 9901,
   collector: 50051,
   demo: 8081,
+  mlserver: 8082,
 } as const;
 
 export function renderShippedEnvoyConfig(config: Config): string {

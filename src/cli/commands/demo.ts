@@ -2,7 +2,16 @@ import { PostgresCaptureRepository } from "../../adapters/postgres/capture-repos
 import { createPool } from "../../adapters/postgres/pool.js";
 import { loadConfig } from "../../config.js";
 import { isSampled } from "../../core/sampler.js";
-import { irisBody, pool, send, sentimentBody, type SentExchange } from "../../demo/traffic.js";
+import {
+  chatBody,
+  irisBody,
+  nerBody,
+  pngImage,
+  pool,
+  send,
+  sentimentBody,
+  type SentExchange,
+} from "../../demo/traffic.js";
 import { stackUp } from "../../stack/stack.js";
 import { parseArgs } from "../args.js";
 import type { Command } from "../command.js";
@@ -28,6 +37,61 @@ export const demoCommand: Command = {
       rate: number;
       run: (i: number) => Promise<SentExchange>;
     }> = [
+      {
+        what: "detector (object detection, raw PNG in, letterboxed boxes out)",
+        count: 6,
+        rate: 1,
+        run: (i) =>
+          send(`${obs}/predictions/detector`, pngImage(320 + 160 * i, 240 + 40 * i), {
+            contentType: "image/png",
+          }),
+      },
+      {
+        what: "segmenter (instance segmentation, polygons)",
+        count: 4,
+        rate: 1,
+        run: (i) =>
+          send(`${obs}/predictions/segmenter`, pngImage(300 + 50 * i, 200), { contentType: "image/png" }),
+      },
+      {
+        what: "image-classifier (base64 image in Hugging Face pipeline JSON)",
+        count: 3,
+        rate: 1,
+        run: (i) =>
+          send(
+            `${obs}/models/image-classifier`,
+            JSON.stringify({ inputs: pngImage(200 + 100 * i, 200).toString("base64") }),
+          ),
+      },
+      {
+        what: "price (tabular regression, KServe V1 instances)",
+        count: 3,
+        rate: 1,
+        run: (i) =>
+          send(
+            `${obs}/v1/models/price:predict`,
+            JSON.stringify({ instances: [[900 + 100 * i, 2 + (i % 3)]] }),
+          ),
+      },
+      {
+        what: "price (tabular regression, CSV rows)",
+        count: 2,
+        rate: 1,
+        run: (i) =>
+          send(`${obs}/csv/price`, `sqft,rooms\n${1000 + i},3\n${1500 + i},4\n`, { contentType: "text/csv" }),
+      },
+      {
+        what: "ner (Hugging Face token classification)",
+        count: 9,
+        rate: 1,
+        run: (i) => send(`${obs}/models/ner`, nerBody(i)),
+      },
+      {
+        what: "chat (OpenAI-compatible, streamed SSE)",
+        count: 4,
+        rate: 1,
+        run: (i) => send(`${obs}/v1/chat/completions`, chatBody(i, true)),
+      },
       {
         what: "iris (tabular, sample_rate 1.0, observability mode)",
         count: 60,
@@ -119,16 +183,22 @@ export const demoCommand: Command = {
            FROM captures WHERE id = ANY($1) GROUP BY model ORDER BY model`,
         [expected],
       );
-      say("  model       captures  truncated  stored bytes");
+      say("  model              captures  truncated  stored bytes");
       for (const r of counts.rows)
         say(
-          `  ${r.model.padEnd(10)}  ${r.n.padStart(8)}  ${r.truncated.padStart(9)}  ${r.bytes.padStart(12)}`,
+          `  ${r.model.padEnd(17)}  ${r.n.padStart(8)}  ${r.truncated.padStart(9)}  ${r.bytes.padStart(12)}`,
         );
-      const sample = (await repo.listCaptures({ limit: 500 })).filter((r) => expected.includes(r.id));
+      const sample = (await repo.listCaptures({ limit: 1000 })).filter((r) => expected.includes(r.id));
       const show = [
         sample.find((r) => r.model === "iris" && r.response.contentEncoding === "gzip"),
         sample.find((r) => r.model === "sentiment"),
         sample.find((r) => r.model === "echo" && r.request.truncated),
+        sample.find((r) => r.model === "detector"),
+        sample.find((r) => r.model === "segmenter"),
+        sample.find((r) => r.model === "image-classifier"),
+        sample.find((r) => r.model === "price"),
+        sample.find((r) => r.model === "ner"),
+        sample.find((r) => r.model === "chat"),
       ].filter((r) => r !== undefined);
       for (const r of show) {
         say(
@@ -145,6 +215,11 @@ export const demoCommand: Command = {
             `    ${name.padEnd(8)} ${b.contentType || "-"}, ${b.sizeBytes} bytes${flags ? ` (${flags})` : ""} -> ${b.objectUri}`,
           );
         }
+        for (const inst of r.analysis?.instances.slice(0, 2) ?? []) {
+          say(`    input      ${JSON.stringify(inst.input).slice(0, 150)}`);
+          say(`    prediction ${JSON.stringify(inst.prediction).slice(0, 300)}`);
+        }
+        if (r.parseError) say(`    parse_error ${r.parseError}`);
         const auth = r.request.headers.find((h) => h.name === "authorization");
         if (auth) say(`    authorization header stored as ${auth.value}`);
       }
