@@ -5,3 +5,4 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/install.sh all
 node bin/modeltap.js stack up
 node dist/bench/latency.js
+node dist/bench/analysis.js

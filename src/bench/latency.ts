@@ -9,6 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { PACKAGE_ROOT, loadConfig } from "../config.js";
 import { irisBody } from "../demo/traffic.js";
+import { updateReadmeTable } from "./readme.js";
 
 interface Target {
   name: string;
@@ -116,18 +117,7 @@ export async function main(): Promise<void> {
     JSON.stringify({ concurrency, rounds, rows }, null, 2),
   );
   fs.writeFileSync(path.join(dir, "latency-latest.md"), `${lines.join("\n")}\n`);
-  updateReadme(lines.slice(2).join("\n"));
-}
-
-/** The README shows the latest table, between the bench:latency markers. */
-function updateReadme(table: string): void {
-  const file = path.join(PACKAGE_ROOT, "README.md");
-  const text = fs.readFileSync(file, "utf8");
-  const next = text.replace(
-    /(<!-- bench:latency -->\n)[\s\S]*?(<!-- \/bench:latency -->)/,
-    (_, open: string, close: string) => `${open}${table}\n${close}`,
-  );
-  if (next !== text) fs.writeFileSync(file, next);
+  updateReadmeTable("latency", lines.slice(2).join("\n"));
 }
 
 main().catch((err: unknown) => {
