@@ -1,90 +1,201 @@
+/** BodyAssembler (first maxBytes kept, every byte counted, input copied) and decodeBody (every content-encoding, stacking, failures, the output cap). */
 import zlib from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { BodyAssembler } from "../../src/core/body.js";
 import { decodeBody } from "../../src/core/decode.js";
 
+const MB = 1024 * 1024;
+const bytes = (...xs: number[]) => Buffer.from(xs);
+
 describe("BodyAssembler", () => {
-  it("keeps every byte under the cap", () => {
-    const b = new BodyAssembler(100);
-    b.push(Buffer.from("hello "));
-    b.push(Buffer.alloc(0));
-    b.push(Buffer.from("world"));
-    expect(b.bytes().toString()).toBe("hello world");
-    expect(b.wireSize).toBe(11);
-    expect(b.truncated).toBe(false);
+  it("concatenates chunks exactly when under the cap", () => {
+    const a = new BodyAssembler(100);
+    a.push(bytes(1, 2, 3));
+    a.push(new Uint8Array([4, 5]));
+    a.push(bytes(6));
+    expect([...a.bytes()]).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(a.wireSize).toBe(6);
+    expect(a.truncated).toBe(false);
   });
 
-  it("is not truncated exactly at the cap", () => {
-    const b = new BodyAssembler(4);
-    b.push(Buffer.from("ab"));
-    b.push(Buffer.from("cd"));
-    expect(b.bytes().toString()).toBe("abcd");
-    expect(b.truncated).toBe(false);
+  it("keeps everything and is not truncated when the body is exactly the cap", () => {
+    const a = new BodyAssembler(5);
+    a.push(bytes(1, 2));
+    a.push(bytes(3, 4, 5));
+    expect([...a.bytes()]).toEqual([1, 2, 3, 4, 5]);
+    expect(a.wireSize).toBe(5);
+    expect(a.truncated).toBe(false);
   });
 
-  it("keeps the first maxBytes across chunk boundaries, counts the rest, flags truncation", () => {
-    const b = new BodyAssembler(5);
-    b.push(Buffer.from("abc"));
-    b.push(Buffer.from("defg"));
-    b.push(Buffer.from("hij"));
-    expect(b.bytes().toString()).toBe("abcde");
-    expect(b.wireSize).toBe(10);
-    expect(b.truncated).toBe(true);
+  it("keeps the first maxBytes bytes across chunk boundaries and counts the rest", () => {
+    const a = new BodyAssembler(5);
+    a.push(bytes(1, 2, 3));
+    a.push(bytes(4, 5, 6, 7)); // crosses the cap: 4, 5 kept
+    a.push(bytes(8, 9)); // entirely past the cap
+    expect([...a.bytes()]).toEqual([1, 2, 3, 4, 5]);
+    expect(a.bytes().byteLength).toBe(5);
+    expect(a.wireSize).toBe(9);
+    expect(a.truncated).toBe(true);
   });
 
-  it("copies its input", () => {
-    const src = Buffer.from("abc");
-    const b = new BodyAssembler(10);
-    b.push(src);
-    src.write("xyz");
-    expect(b.bytes().toString()).toBe("abc");
+  it("truncates a single chunk larger than the cap", () => {
+    const a = new BodyAssembler(3);
+    a.push(Buffer.from("abcdefgh"));
+    expect(a.bytes().toString()).toBe("abc");
+    expect(a.wireSize).toBe(8);
+    expect(a.truncated).toBe(true);
+  });
+
+  it("handles empty chunks and no chunks", () => {
+    const none = new BodyAssembler(10);
+    expect(none.bytes().byteLength).toBe(0);
+    expect(none.wireSize).toBe(0);
+    expect(none.truncated).toBe(false);
+
+    const a = new BodyAssembler(4);
+    a.push(new Uint8Array(0));
+    a.push(bytes(1, 2));
+    a.push(Buffer.alloc(0));
+    a.push(bytes(3, 4));
+    a.push(new Uint8Array(0)); // at the cap: an empty chunk must not flag truncation
+    expect([...a.bytes()]).toEqual([1, 2, 3, 4]);
+    expect(a.wireSize).toBe(4);
+    expect(a.truncated).toBe(false);
+  });
+
+  it("copies its input: mutating the source after push does not change bytes()", () => {
+    const one = new BodyAssembler(100);
+    const src = bytes(1, 2, 3);
+    one.push(src);
+    src.fill(9);
+    expect([...one.bytes()]).toEqual([1, 2, 3]);
+
+    const many = new BodyAssembler(4);
+    const pool = Buffer.from([10, 20, 30, 40, 50, 60]);
+    many.push(pool.subarray(0, 2));
+    many.push(pool.subarray(2, 6)); // truncated to 30, 40
+    pool.fill(0);
+    expect([...many.bytes()]).toEqual([10, 20, 30, 40]);
   });
 });
 
-describe("decodeBody", () => {
-  const text = Buffer.from(JSON.stringify({ outputs: Array.from({ length: 50 }, (_, i) => i) }));
-  const cap = 1024 * 1024;
+const text = Buffer.from(
+  JSON.stringify({ inputs: [{ name: "x", data: [1, 2, 3], note: "héllo ".repeat(50) }] }),
+);
 
+function expectDecoded(result: ReturnType<typeof decodeBody>): Buffer {
+  if (!result.ok) throw new Error(`expected ok, got ${result.reason}`);
+  expect(result.decoded).toBe(true);
+  return result.data;
+}
+
+/** 50 MB of zeros, gzipped without ever holding 50 MB in memory. */
+async function gzipBomb(totalBytes: number): Promise<Buffer> {
+  const gz = zlib.createGzip({ level: 9 });
+  const out: Buffer[] = [];
+  gz.on("data", (c: Buffer) => out.push(c));
+  const done = new Promise<void>((resolve, reject) => {
+    gz.on("end", resolve);
+    gz.on("error", reject);
+  });
+  const zeros = Buffer.alloc(MB);
+  for (let sent = 0; sent < totalBytes; sent += zeros.byteLength) {
+    if (!gz.write(zeros)) await new Promise((r) => gz.once("drain", r));
+  }
+  gz.end();
+  await done;
+  return Buffer.concat(out);
+}
+
+describe("decodeBody", () => {
   it.each([
     ["gzip", zlib.gzipSync(text)],
     ["x-gzip", zlib.gzipSync(text)],
-    ["deflate", zlib.deflateSync(text)],
-    ["deflate", zlib.deflateRawSync(text)],
-    ["br", zlib.brotliCompressSync(text)],
     ["GZIP", zlib.gzipSync(text)],
-  ])("decodes %s", (enc, data) => {
-    const r = decodeBody(data, enc, cap);
-    expect(r).toEqual({ ok: true, data: text, decoded: true });
+    ["deflate", zlib.deflateSync(text)], // zlib-wrapped, as the spec says
+    ["deflate", zlib.deflateRawSync(text)], // raw, as many servers send
+    ["br", zlib.brotliCompressSync(text)],
+  ])("decodes %s", (encoding, encoded) => {
+    expect(encoded.equals(text)).toBe(false);
+    const data = expectDecoded(decodeBody(encoded, encoding, MB));
+    expect(data.equals(text)).toBe(true);
   });
 
-  it("undoes stacked encodings from the last applied", () => {
-    const data = zlib.brotliCompressSync(zlib.gzipSync(text));
-    expect(decodeBody(data, "gzip, br", cap)).toEqual({ ok: true, data: text, decoded: true });
+  it.each(["", "identity", " identity ", "identity, identity"])(
+    "leaves the bytes alone for encoding %j",
+    (encoding) => {
+      const result = decodeBody(text, encoding, MB);
+      expect(result).toEqual({ ok: true, data: text, decoded: false });
+      if (result.ok) expect(result.data).toBe(text);
+    },
+  );
+
+  it('undoes stacked encodings from the last: "gzip, br" is br(gzip(x))', () => {
+    const stacked = zlib.brotliCompressSync(zlib.gzipSync(text));
+    const data = expectDecoded(decodeBody(stacked, "gzip, br", MB));
+    expect(data.equals(text)).toBe(true);
+    // The other order must not be accepted for the same bytes.
+    const wrong = decodeBody(stacked, "br, gzip", MB);
+    expect(wrong.ok).toBe(false);
   });
 
-  it("passes identity and empty encodings through", () => {
-    expect(decodeBody(text, "", cap)).toEqual({ ok: true, data: text, decoded: false });
-    expect(decodeBody(text, "identity", cap)).toEqual({ ok: true, data: text, decoded: false });
-  });
-
-  it("reports unsupported and corrupt encodings without throwing", () => {
-    const zstd = decodeBody(text, "zstd", cap);
+  it("reports an unsupported encoding without throwing", () => {
+    const result = decodeBody(text, "compress", MB);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.reason).toMatch(/unsupported content-encoding "compress"/);
+    const zstdAlone = decodeBody(text, "zstd", MB);
+    expect(zstdAlone.ok).toBe(false);
+    if (!zstdAlone.ok) expect(zstdAlone.reason).toMatch(/unsupported content-encoding "zstd"/);
+    const zstd = decodeBody(zlib.gzipSync(text), "gzip, zstd", MB);
     expect(zstd.ok).toBe(false);
-    expect(!zstd.ok && zstd.reason).toContain("unsupported content-encoding");
-    const corrupt = decodeBody(Buffer.from("definitely not gzip"), "gzip", cap);
-    expect(corrupt.ok).toBe(false);
-    expect(!corrupt.ok && corrupt.reason).toMatch(/^gzip decode failed/);
+    if (!zstd.ok) expect(zstd.reason).toContain("zstd");
   });
 
-  it("stops a decompression bomb at the cap", () => {
-    const bomb = zlib.gzipSync(Buffer.alloc(50 * 1024 * 1024));
-    expect(bomb.length).toBeLessThan(100 * 1024);
-    const started = performance.now();
-    const r = decodeBody(bomb, "gzip", 1024 * 1024);
-    expect(r.ok).toBe(false);
-    expect(!r.ok && r.reason).toBe("decompressed size over cap of 1048576 bytes");
-    expect(performance.now() - started).toBeLessThan(2000);
-    const br = decodeBody(zlib.brotliCompressSync(Buffer.alloc(8 * 1024 * 1024)), "br", 1024);
-    expect(!br.ok && br.reason).toContain("over cap");
+  it("reports corrupt gzip as a failure with a reason", () => {
+    const gz = zlib.gzipSync(text);
+    const corrupt = Buffer.from(gz);
+    corrupt.fill(0x55, 10, 30);
+    for (const bad of [corrupt, gz.subarray(0, gz.byteLength >> 1), Buffer.from("not gzip at all")]) {
+      const result = decodeBody(bad, "gzip", MB);
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(result.reason).toMatch(/^gzip decode failed/);
+    }
+  });
+
+  it("reports corrupt deflate and brotli as failures", () => {
+    expect(decodeBody(Buffer.from([0xff, 0xfe, 0xfd, 0xfc]), "deflate", MB).ok).toBe(false);
+    expect(decodeBody(Buffer.from("definitely not brotli"), "br", MB).ok).toBe(false);
+  });
+
+  it("accepts a body exactly at the decoded cap", () => {
+    const body = Buffer.alloc(4096, 7);
+    const data = expectDecoded(decodeBody(zlib.gzipSync(body), "gzip", 4096));
+    expect(data.byteLength).toBe(4096);
+    const over = decodeBody(zlib.gzipSync(body), "gzip", 4095);
+    expect(over.ok).toBe(false);
+  });
+
+  it.each([
+    ["deflate", zlib.deflateSync(Buffer.alloc(4 * MB))],
+    ["deflate", zlib.deflateRawSync(Buffer.alloc(4 * MB))],
+    ["br", zlib.brotliCompressSync(Buffer.alloc(4 * MB))],
+  ])("stops %s output at the cap", (encoding, encoded) => {
+    const result = decodeBody(encoded, encoding, MB);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.reason).toBe(`decompressed size over cap of ${MB} bytes`);
+  });
+
+  it("refuses a gzip bomb (50 MB of zeros) at a 1 MB cap, quickly", async () => {
+    const bomb = await gzipBomb(50 * MB);
+    expect(bomb.byteLength).toBeLessThan(100 * 1024); // it really is a small input
+    const heapBefore = process.memoryUsage().arrayBuffers;
+    const t0 = performance.now();
+    const result = decodeBody(bomb, "gzip", MB);
+    const elapsed = performance.now() - t0;
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.reason).toBe(`decompressed size over cap of ${MB} bytes`);
+    expect(elapsed).toBeLessThan(2000);
+    // Nothing near the 50 MB output is still held.
+    expect(process.memoryUsage().arrayBuffers - heapBefore).toBeLessThan(20 * MB);
   });
 });

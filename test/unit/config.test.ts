@@ -1,55 +1,135 @@
+/** loadConfig: defaults, overrides, strict validation with every problem at once, derived URLs. */
+import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.js";
+import { PACKAGE_ROOT, loadConfig } from "../../src/config.js";
 import { ConfigError } from "../../src/core/errors.js";
-import { DEFAULT_SECRET_HEADERS } from "../../src/core/redact.js";
+
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).code).toBe("CONFIG_INVALID");
+    return err as ConfigError;
+  }
+  throw new Error(`expected ${JSON.stringify(env)} to be rejected`);
+}
 
 describe("loadConfig", () => {
-  it("has working defaults and is frozen", () => {
+  it("applies every default to an empty environment", () => {
     const c = loadConfig({});
-    expect(c.ports).toMatchObject({
+    expect(c.home).toBe(path.join(PACKAGE_ROOT, ".modeltap"));
+    expect(c.logLevel).toBe("info");
+    expect(c.listenHost).toBe("127.0.0.1");
+    expect(c.ports).toEqual({
       envoy: 10000,
       envoyNormal: 10001,
+      envoyBaseline: 10002,
       envoyAdmin: 9901,
       collector: 50051,
+      collectorMetrics: 9464,
+      workerMetrics: 9465,
       nats: 4222,
       postgres: 5432,
       s3: 8333,
+      demo: 8081,
+      mlserver: 8082,
     });
-    expect(c.databaseUrl).toBe("postgres://modeltap@127.0.0.1:5432/modeltap");
     expect(c.natsUrl).toBe("nats://127.0.0.1:4222");
+    expect(c.databaseUrl).toBe("postgres://modeltap@127.0.0.1:5432/modeltap");
+    expect(c.s3).toEqual({ endpoint: "http://127.0.0.1:8333", bucket: "modeltap", region: "us-east-1" });
+    expect([...c.secretHeaders].sort()).toEqual(
+      ["authorization", "cookie", "proxy-authorization", "set-cookie", "x-api-key"].sort(),
+    );
+    expect(c.plugins).toEqual([]);
+    expect(c.buffer).toEqual({ maxRecords: 10_000, maxBytes: 256 * 1024 * 1024 });
+    expect(c.inlineMaxBytes).toBe(256 * 1024);
+    expect(c.worker).toEqual({ batch: 128, maxDeliver: 5, concurrency: 16 });
     expect(Object.isFrozen(c)).toBe(true);
-    for (const h of DEFAULT_SECRET_HEADERS) expect(c.secretHeaders.has(h)).toBe(true);
   });
 
-  it("derives URLs from moved ports, and extra secret headers add to the built-in ones", () => {
+  it("ignores variables outside the MODELTAP_ prefix", () => {
+    expect(loadConfig({ PATH: "/bin", HOME: "/root", MODELTAPX: "1" }).ports.envoy).toBe(10000);
+  });
+
+  it("takes port overrides", () => {
     const c = loadConfig({
-      MODELTAP_PG_PORT: "6543",
-      MODELTAP_NATS_PORT: "5222",
-      MODELTAP_EXTRA_SECRET_HEADERS: "X-Token, x-session",
+      MODELTAP_COLLECTOR_PORT: "6000",
+      MODELTAP_ENVOY_PORT: "0",
+      MODELTAP_DEMO_PORT: "65535",
     });
-    expect(c.databaseUrl).toBe("postgres://modeltap@127.0.0.1:6543/modeltap");
-    expect(c.natsUrl).toBe("nats://127.0.0.1:5222");
-    expect(c.secretHeaders.has("x-token")).toBe(true);
-    expect(c.secretHeaders.has("authorization")).toBe(true);
+    expect(c.ports.collector).toBe(6000);
+    expect(c.ports.envoy).toBe(0);
+    expect(c.ports.demo).toBe(65535);
+    expect(c.ports.envoyNormal).toBe(10001);
   });
 
-  it("reports every problem at once, unknown MODELTAP_* variables included", () => {
-    let err: unknown;
-    try {
-      loadConfig({
-        MODELTAP_FOO: "1",
-        MODELTAP_PG_PORT: "70000",
-        MODELTAP_LOG_LEVEL: "loud",
-        MODELTAP_WORKER_BATCH: "x",
-      });
-    } catch (e) {
-      err = e;
+  it("derives the default URLs from the (overridden) ports", () => {
+    const c = loadConfig({ MODELTAP_PG_PORT: "6543", MODELTAP_NATS_PORT: "4333", MODELTAP_S3_PORT: "9000" });
+    expect(c.databaseUrl).toBe("postgres://modeltap@127.0.0.1:6543/modeltap");
+    expect(c.natsUrl).toBe("nats://127.0.0.1:4333");
+    expect(c.s3.endpoint).toBe("http://127.0.0.1:9000");
+    // An explicit URL wins over the derived one.
+    const explicit = loadConfig({ MODELTAP_PG_PORT: "6543", MODELTAP_DATABASE_URL: "postgresql://db/x" });
+    expect(explicit.databaseUrl).toBe("postgresql://db/x");
+  });
+
+  it("adds extra secret headers (lower-cased) to the built-in ones and reads the plugin list", () => {
+    const c = loadConfig({
+      MODELTAP_EXTRA_SECRET_HEADERS: " X-Token ,x-other,, ",
+      MODELTAP_PLUGINS: "./a.js, ./b.js ,",
+    });
+    expect(c.secretHeaders.has("x-token")).toBe(true);
+    expect(c.secretHeaders.has("x-other")).toBe(true);
+    expect(c.secretHeaders.has("authorization")).toBe(true);
+    expect(c.secretHeaders.size).toBe(7);
+    expect(c.plugins).toEqual(["./a.js", "./b.js"]);
+  });
+
+  it("treats an unknown MODELTAP_ variable as an error", () => {
+    const err = configError({ MODELTAP_FOO: "1" });
+    expect(err.problems).toEqual(["MODELTAP_FOO: unknown setting"]);
+  });
+
+  it("reports several bad values at once, in one ConfigError", () => {
+    const err = configError({
+      MODELTAP_FOO: "1",
+      MODELTAP_ENVOY_PORT: "70000",
+      MODELTAP_COLLECTOR_PORT: "-1",
+      MODELTAP_LOG_LEVEL: "loud",
+      MODELTAP_WORKER_BATCH: "12abc",
+      MODELTAP_DATABASE_URL: "mysql://x",
+      MODELTAP_S3_BUCKET: "Bad_Bucket",
+    });
+    expect(err.problems).toHaveLength(7);
+    for (const name of [
+      "MODELTAP_FOO",
+      "MODELTAP_ENVOY_PORT",
+      "MODELTAP_COLLECTOR_PORT",
+      "MODELTAP_LOG_LEVEL",
+      "MODELTAP_WORKER_BATCH",
+      "MODELTAP_DATABASE_URL",
+      "MODELTAP_S3_BUCKET",
+    ]) {
+      expect(err.problems.filter((p) => p.startsWith(`${name}:`))).toHaveLength(1);
     }
-    expect(err).toBeInstanceOf(ConfigError);
-    const problems = (err as ConfigError).problems;
-    expect(problems).toHaveLength(4);
-    expect(problems.join("\n")).toMatch(/MODELTAP_FOO: unknown setting/);
-    expect(problems.join("\n")).toMatch(/MODELTAP_PG_PORT: must be an integer from 0 to 65535/);
-    expect((err as ConfigError).code).toBe("CONFIG_INVALID");
+    for (const p of err.problems) expect(err.message).toContain(p);
+    expect(err.problems).toContain("MODELTAP_FOO: unknown setting");
+    expect(err.problems.find((p) => p.startsWith("MODELTAP_ENVOY_PORT:"))).toMatch(
+      /^MODELTAP_ENVOY_PORT: must be an integer from 0 to 65535/,
+    );
+  });
+
+  it.each([
+    ["MODELTAP_INLINE_MAX_BYTES", "1023"],
+    ["MODELTAP_INLINE_MAX_BYTES", String(512 * 1024 + 1)],
+    ["MODELTAP_BUFFER_MAX_RECORDS", "0"],
+    ["MODELTAP_WORKER_CONCURRENCY", "1.5"],
+    ["MODELTAP_NATS_URL", "http://127.0.0.1:4222"],
+    ["MODELTAP_ENVOY_ADMIN_PORT", ""],
+  ])("rejects %s=%j", (name, value) => {
+    const err = configError({ [name]: value });
+    expect(err.problems).toHaveLength(1);
+    expect(err.problems[0]!.startsWith(`${name}:`)).toBe(true);
   });
 });

@@ -6,7 +6,8 @@ import { parse } from "yaml";
 import { createCollectorMetrics } from "../../src/collector/metrics.js";
 import { PACKAGE_ROOT, SETTINGS } from "../../src/config.js";
 import { ERROR_CODES } from "../../src/core/errors.js";
-import { TASKS } from "../../src/core/route-config.js";
+import { TASKS, compileRouteConfig } from "../../src/core/route-config.js";
+import { PluginRegistry } from "../../src/plugins/registry.js";
 import { SERVICES } from "../../src/stack/services.js";
 import { createWorkerMetrics } from "../../src/worker/metrics.js";
 
@@ -53,6 +54,23 @@ describe("docs stay in step with the code", () => {
     for (const doc of ["README.md", "docs/config.md"]) {
       for (const task of TASKS) expect(read(doc), `${doc} lacks ${task}`).toContain(`\`${task}\``);
     }
+  });
+
+  it("README's route-metadata examples compile, one per task", () => {
+    const block = /One route-metadata example per task[\s\S]*?```yaml\n([\s\S]*?)```/.exec(
+      read("README.md"),
+    )![1]!;
+    // Each `modeltap:` entry (with its continuation lines) is one flow mapping.
+    const entries = block
+      .split(/^(?=modeltap:)/m)
+      .filter((e) => e.startsWith("modeltap:"))
+      .map((e) => (parse(e) as { modeltap: Record<string, unknown> }).modeltap);
+    const registry = new PluginRegistry();
+    for (const entry of entries) {
+      const result = compileRouteConfig(registry, entry);
+      expect(result, JSON.stringify(entry)).toMatchObject({ ok: true });
+    }
+    expect(entries.map((e) => e.task).sort()).toEqual(TASKS.filter((t) => t !== "unknown").sort());
   });
 
   it("README's test command is what CI runs", () => {

@@ -1,30 +1,28 @@
-/** The stream owner against a fake ext_proc call: response discipline per mode, records, logs. */
+/** handleProcessStream against a fake ext_proc call: response discipline per mode, records, metrics, logs. */
 import { EventEmitter } from "node:events";
 import { Writable } from "node:stream";
 import zlib from "node:zlib";
 import { describe, expect, it } from "vitest";
-import type {
-  ProcessCall,
-  ProcessingRequest,
-  ProcessingResponse,
-  ProtoStruct,
-} from "../../src/collector/ext-proc.js";
+import type { ProcessCall, ProcessingRequest, ProcessingResponse } from "../../src/collector/ext-proc.js";
 import { createCollectorMetrics } from "../../src/collector/metrics.js";
 import { handleProcessStream } from "../../src/collector/process-stream.js";
-import { parseEnvoyTime } from "../../src/core/exchange.js";
 import type { CaptureRecord } from "../../src/core/record.js";
+import { DEFAULT_SECRET_HEADERS } from "../../src/core/redact.js";
 import { RouteResolver } from "../../src/core/route-resolver.js";
 import { createLogger } from "../../src/log.js";
+import { PluginRegistry } from "../../src/plugins/registry.js";
+
+const registry = new PluginRegistry();
 
 class FakeCall extends EventEmitter {
-  written: ProcessingResponse[] = [];
-  ended = false;
-  write(m: ProcessingResponse) {
-    this.written.push(m);
+  readonly written: ProcessingResponse[] = [];
+  ended = 0;
+  write(msg: ProcessingResponse): boolean {
+    this.written.push(msg);
     return true;
   }
-  end() {
-    this.ended = true;
+  end(): void {
+    this.ended++;
   }
 }
 
@@ -38,163 +36,244 @@ function harness() {
       cb();
     },
   });
+  const metrics = createCollectorMetrics();
   let clock = 1_000_000;
   handleProcessStream(call as unknown as ProcessCall, {
-    resolver: new RouteResolver(),
-    secretHeaders: new Set(["authorization"]),
-    metrics: createCollectorMetrics(),
+    resolver: new RouteResolver(registry),
+    parsers: registry.detectionOrder(),
+    secretHeaders: new Set(DEFAULT_SECRET_HEADERS),
+    metrics,
     log: createLogger("info", "test", sink),
     onRecord: (r) => records.push(r),
     nowUs: () => (clock += 100),
   });
-  return { call, records, lines };
+  const send = (req: ProcessingRequest) => call.emit("data", req);
+  return { call, records, lines, metrics, send };
 }
 
-const hdrs = (h: Record<string, string>) => ({
-  headers: { headers: Object.entries(h).map(([key, v]) => ({ key, raw_value: Buffer.from(v) })) },
-});
-const routeMeta = (fields: Record<string, string>) =>
-  `filter_metadata { key: "modeltap" value { ${Object.entries(fields)
-    .map(([k, v]) => `fields { key: "${k}" value { string_value: "${v}" } }`)
-    .join(" ")} } }`;
+function routeMetadata(fields: Record<string, string>): string {
+  const f = Object.entries(fields)
+    .map(([k, v]) => `fields { key: ${JSON.stringify(k)} value { string_value: ${JSON.stringify(v)} } }`)
+    .join(" ");
+  return `filter_metadata { key: "modeltap" value { ${f} } } `;
+}
 
-function exchange(observability: boolean, meta: string | undefined, id = "req-1"): ProcessingRequest[] {
-  const attrs: Record<string, ProtoStruct> = meta
-    ? {
-        "envoy.filters.http.ext_proc": {
-          fields: {
-            "xds.route_metadata": { kind: "stringValue", stringValue: meta },
-            "xds.route_name": { kind: "stringValue", stringValue: "iris" },
-            "request.time": { kind: "stringValue", stringValue: "2026-11-22T17:32:52.005852+00:00" },
-          },
-        },
-      }
-    : {};
-  const o = { observability_mode: observability };
+const headerMap = (pairs: Array<[string, string]>) => ({
+  headers: pairs.map(([key, v]) => ({ key, raw_value: Buffer.from(v) })),
+});
+
+function requestHeaders(o: { metadata?: string; observability?: boolean; id?: string }): ProcessingRequest {
+  const fields: Record<string, { kind: string; stringValue: string }> = {
+    "xds.route_name": { kind: "stringValue", stringValue: "iris_route" },
+    "xds.cluster_name": { kind: "stringValue", stringValue: "inference_server" },
+    "request.time": { kind: "stringValue", stringValue: "2026-11-22T17:32:52.005852+00:00" },
+  };
+  if (o.metadata !== undefined)
+    fields["xds.route_metadata"] = { kind: "stringValue", stringValue: o.metadata };
+  return {
+    request: "request_headers",
+    request_headers: {
+      headers: headerMap([
+        [":method", "POST"],
+        [":path", "/v2/models/iris/infer"],
+        [":authority", "localhost:10000"],
+        ["content-type", "application/json"],
+        ["authorization", "Bearer s3cr3t"],
+        ["x-request-id", o.id ?? "req-1"],
+      ]),
+      end_of_stream: false,
+    },
+    attributes: { "envoy.filters.http.ext_proc": { fields } },
+    observability_mode: o.observability === true,
+  };
+}
+
+/** Everything after the request headers: both bodies arrive in two chunks, the response gzipped. */
+function rest(observability: boolean): ProcessingRequest[] {
+  const observability_mode = observability;
+  const gz = zlib.gzipSync('{"outputs":[]}');
   return [
     {
-      ...o,
-      request: "request_headers",
-      attributes: attrs,
-      request_headers: hdrs({
-        ":method": "POST",
-        ":path": "/v2/models/iris/infer",
-        "x-request-id": id,
-        authorization: "Bearer s3cr3t",
-      }),
-    },
-    {
-      ...o,
       request: "request_body",
       request_body: { body: Buffer.from('{"inputs":'), end_of_stream: false },
+      observability_mode,
     },
-    { ...o, request: "request_body", request_body: { body: Buffer.from("[1]}"), end_of_stream: true } },
     {
-      ...o,
+      request: "request_body",
+      request_body: { body: Buffer.from("[]}"), end_of_stream: true },
+      observability_mode,
+    },
+    {
       request: "response_headers",
-      response_headers: hdrs({
-        ":status": "200",
-        "content-type": "application/json",
-        "content-encoding": "gzip",
-        "x-envoy-upstream-service-time": "3",
-      }),
+      response_headers: {
+        headers: headerMap([
+          [":status", "200"],
+          ["content-type", "application/json"],
+          ["content-encoding", "gzip"],
+          ["x-envoy-upstream-service-time", "3"],
+        ]),
+      },
+      observability_mode,
     },
     {
-      ...o,
       request: "response_body",
-      response_body: { body: zlib.gzipSync('{"outputs":[]}'), end_of_stream: true },
+      response_body: { body: gz.subarray(0, 10), end_of_stream: false },
+      observability_mode,
+    },
+    {
+      request: "response_body",
+      response_body: { body: gz.subarray(10), end_of_stream: true },
+      observability_mode,
     },
   ];
 }
 
+const SAMPLED = routeMetadata({ model: "iris", version: "1", sample_rate: "1" });
+const UNSAMPLED = routeMetadata({ model: "iris", version: "1", sample_rate: "0" });
+
+async function decisions(metrics: ReturnType<typeof createCollectorMetrics>) {
+  return (await metrics.exchanges.get()).values.map(
+    (v) => `${v.labels.decision}/${v.labels.mode}=${v.value}`,
+  );
+}
+
 describe("handleProcessStream", () => {
-  it("normal mode, sampled: one response per message, in order, and one complete record", () => {
-    const { call, records, lines } = harness();
-    const msgs = exchange(false, routeMeta({ model: "iris", sample_rate: "1" }));
-    for (const m of msgs) call.emit("data", m);
-    expect(call.written.map((w) => Object.keys(w))).toEqual(msgs.map((m) => [m.request]));
-    expect(call.written.every((w) => w.mode_override === undefined)).toBe(true);
-    call.emit("end");
+  it("normal mode, sampled: one response per message, in order, then one complete record", async () => {
+    const { call, records, lines, metrics, send } = harness();
+    const messages = [requestHeaders({ metadata: SAMPLED }), ...rest(false)];
+    messages.forEach((m, i) => {
+      expect(records).toHaveLength(0);
+      send(m);
+      expect(call.written).toHaveLength(i + 1);
+      expect(call.written[i]).toEqual({ [m.request!]: {} });
+    });
+    expect(call.written.map((w) => Object.keys(w))).toEqual([
+      ["request_headers"],
+      ["request_body"],
+      ["request_body"],
+      ["response_headers"],
+      ["response_body"],
+      ["response_body"],
+    ]);
     expect(records).toHaveLength(1);
-    const r = records[0]!;
-    expect(r).toMatchObject({
+    const rec = records[0]!;
+    expect(rec).toMatchObject({
       id: "req-1",
       model: "iris",
       mode: "normal",
-      method: "POST",
-      statusCode: 200,
       complete: true,
+      method: "POST",
+      path: "/v2/models/iris/infer",
+      authority: "localhost:10000",
+      route: "iris_route",
+      cluster: "inference_server",
+      statusCode: 200,
       upstreamUs: 3000,
-      route: "iris",
+      startedAtUs: Date.UTC(2026, 10, 22, 17, 32, 52) * 1000 + 5852,
     });
-    expect(r.startedAtUs).toBe(parseEnvoyTime("2026-11-22T17:32:52.005852+00:00"));
-    expect(r.startedAtUs).toBe(Date.UTC(2026, 10, 22, 17, 32, 52) * 1000 + 5852);
-    expect(Buffer.from(r.request.data).toString()).toBe('{"inputs":[1]}');
-    expect(Buffer.from(r.response.data).toString()).toBe('{"outputs":[]}');
-    expect(r.response).toMatchObject({ decoded: true, contentEncoding: "gzip" });
-    expect(r.request.headers).toEqual([
-      { name: "x-request-id", value: "req-1" },
+    expect(Buffer.from(rec.request.data).toString()).toBe('{"inputs":[]}');
+    expect(Buffer.from(rec.response.data).toString()).toBe('{"outputs":[]}');
+    expect(rec.response).toMatchObject({ decoded: true, contentEncoding: "gzip" });
+    expect(rec.request.headers).toEqual([
+      { name: "content-type", value: "application/json" },
       { name: "authorization", value: "[REDACTED]" },
+      { name: "x-request-id", value: "req-1" },
     ]);
+    // Neither the secret nor the body reaches the logs.
     expect(JSON.stringify(lines)).not.toContain("s3cr3t");
     expect(JSON.stringify(lines)).not.toContain("inputs");
+    expect(call.ended).toBe(0);
+    // The stream closing afterwards neither repeats the record nor writes more.
+    call.emit("end");
+    call.emit("close");
+    expect(records).toHaveLength(1);
+    expect(call.written).toHaveLength(6);
+    expect(await decisions(metrics)).toEqual(["sampled/normal=1"]);
+    expect((await metrics.activeExchanges.get()).values[0]?.value).toBe(0);
   });
 
-  it("normal mode, not sampled: the headers answer switches bodies to NONE and no record is built", () => {
-    const { call, records } = harness();
-    call.emit("data", exchange(false, routeMeta({ model: "iris", sample_rate: "0" }))[0]);
+  it("normal mode, sample_rate 0: the headers response turns bodies off, and no record", async () => {
+    const { call, records, metrics, send } = harness();
+    send(requestHeaders({ metadata: UNSAMPLED }));
     expect(call.written).toHaveLength(1);
-    expect(call.written[0]!.mode_override).toMatchObject({
+    const [first] = call.written;
+    expect(first?.request_headers).toEqual({});
+    expect(first?.mode_override).toMatchObject({
       request_body_mode: "NONE",
       response_body_mode: "NONE",
       response_header_mode: "SKIP",
     });
+    for (const m of rest(false)) send(m); // Envoy would not send these; answering is still one each
+    expect(call.written).toHaveLength(6);
     call.emit("end");
-    expect(records).toHaveLength(0);
+    expect(records).toEqual([]);
+    expect(await decisions(metrics)).toEqual(["not_sampled/normal=1"]);
   });
 
-  it("observability mode: never answers; records the exchange; closes unsampled streams at once", () => {
-    const sampled = harness();
-    for (const m of exchange(true, routeMeta({ model: "iris" }))) sampled.call.emit("data", m);
-    expect(sampled.call.written).toHaveLength(0);
-    expect(sampled.records).toHaveLength(1);
-    expect(sampled.records[0]!.mode).toBe("observability");
-    expect(sampled.call.ended).toBe(true);
-
-    const unsampled = harness();
-    unsampled.call.emit("data", exchange(true, routeMeta({ model: "iris", sample_rate: "0" }))[0]);
-    expect(unsampled.call.ended).toBe(true);
-    expect(unsampled.call.written).toHaveLength(0);
-  });
-
-  it("does not capture routes without metadata", () => {
-    const { call, records } = harness();
-    for (const m of exchange(false, undefined)) call.emit("data", m);
-    call.emit("end");
-    expect(records).toHaveLength(0);
-    // Envoy would stop after the override; answered anyway, one per message, so it is never held.
-    expect(call.written[0]!.mode_override).toMatchObject({ request_body_mode: "NONE" });
-    expect(call.written).toHaveLength(5);
-  });
-
-  it("logs an invalid route config once, with its problems and the request id", () => {
-    const { call, lines } = harness();
-    call.emit("data", exchange(false, routeMeta({ model: "iris", sample_rate: "2" }), "bad-1")[0]);
-    const warn = lines.find((l) => l.msg === "route modeltap metadata is invalid; not capturing");
-    expect(warn).toMatchObject({ level: 40, request_id: "bad-1" });
-    expect(String(warn!.problems)).toContain("modeltap.sample_rate");
-  });
-
-  it("a stream cancelled mid-exchange yields exactly one incomplete record", () => {
-    const { call, records } = harness();
-    const msgs = exchange(true, routeMeta({ model: "iris" }));
-    call.emit("data", msgs[0]);
-    call.emit("data", msgs[1]);
-    call.emit("cancelled");
-    call.emit("error", Object.assign(new Error("cancelled"), { code: 1 }));
-    call.emit("close");
+  it("observability mode, sampled: nothing is written, the record is emitted and the stream ended", () => {
+    const { call, records, send } = harness();
+    for (const m of [requestHeaders({ metadata: SAMPLED, observability: true }), ...rest(true)]) send(m);
+    expect(call.written).toEqual([]);
     expect(records).toHaveLength(1);
-    expect(records[0]!.complete).toBe(false);
-    expect(Buffer.from(records[0]!.request.data).toString()).toBe('{"inputs":');
+    expect(records[0]).toMatchObject({ mode: "observability", complete: true, statusCode: 200 });
+    expect(call.ended).toBe(1);
+  });
+
+  it("observability mode, unsampled: the stream is ended at once, nothing written, no record", async () => {
+    const { call, records, metrics, send } = harness();
+    send(requestHeaders({ metadata: UNSAMPLED, observability: true }));
+    expect(call.ended).toBe(1);
+    expect(call.written).toEqual([]);
+    expect(records).toEqual([]);
+    expect(await decisions(metrics)).toEqual(["not_sampled/observability=1"]);
+  });
+
+  it("a route without metadata is not captured, and every message is still answered", async () => {
+    const { call, records, metrics, send } = harness();
+    for (const m of [requestHeaders({}), ...rest(false)]) send(m);
+    call.emit("end");
+    expect(records).toEqual([]);
+    expect(call.written[0]?.mode_override).toMatchObject({ request_body_mode: "NONE" });
+    expect(call.written).toHaveLength(6);
+    expect(await decisions(metrics)).toEqual(["no_metadata/normal=1"]);
+  });
+
+  it("a route with invalid metadata is not captured; it is logged once with its problems and request id", async () => {
+    const { records, lines, metrics, send } = harness();
+    const metadata = routeMetadata({ model: "iris", sample_rate: "2" });
+    for (const m of [requestHeaders({ metadata, id: "bad-1" }), ...rest(false)]) send(m);
+    expect(records).toEqual([]);
+    expect(await decisions(metrics)).toEqual(["invalid_config/normal=1"]);
+    const warns = lines.filter((l) => l.msg === "route modeltap metadata is invalid; not capturing");
+    expect(warns).toHaveLength(1);
+    expect(warns[0]).toMatchObject({ level: 40, request_id: "bad-1" });
+    expect(String(warns[0]!.problems)).toContain("modeltap.sample_rate");
+  });
+
+  it("a request without x-request-id is not sampled", () => {
+    const { records, send } = harness();
+    for (const m of [requestHeaders({ metadata: SAMPLED, id: "" }), ...rest(false)]) send(m);
+    expect(records).toEqual([]);
+  });
+
+  it("a cancelled stream emits one incomplete record, even if close and error follow", async () => {
+    const { call, records, metrics, send } = harness();
+    const [body1, body2, respHeaders] = rest(false);
+    send(requestHeaders({ metadata: SAMPLED }));
+    send(body1!);
+    send(body2!);
+    send(respHeaders!);
+    expect((await metrics.activeExchanges.get()).values[0]?.value).toBe(1);
+    call.emit("cancelled");
+    expect(records).toHaveLength(1); // on 'cancelled' itself, not only on what follows
+    call.emit("close");
+    call.emit("error", Object.assign(new Error("cancelled"), { code: 1 }));
+    call.emit("end");
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ complete: false, statusCode: 200, id: "req-1" });
+    expect(Buffer.from(records[0]!.request.data).toString()).toBe('{"inputs":[]}');
+    expect((await metrics.activeExchanges.get()).values[0]?.value).toBe(0);
+    const captured = (await metrics.captured.get()).values;
+    expect(captured.map((v) => [v.labels.complete, v.value])).toEqual([["false", 1]]);
   });
 });

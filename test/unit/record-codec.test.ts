@@ -1,126 +1,178 @@
-/**
- * The hand-written codec must agree with proto/modeltap/v1/capture.proto: decode our bytes with a
- * reflection codec loaded from the .proto, and the reverse.
- */
+/** encodeRecord/decodeRecord: round trips, failure modes, and agreement with capture.proto via protobufjs, both ways. */
 import path from "node:path";
 import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
-import { PACKAGE_ROOT } from "../../src/config.js";
 import { RecordDecodeError } from "../../src/core/errors.js";
 import { decodeRecord, encodeRecord } from "../../src/core/record-codec.js";
-import { RECORD_SCHEMA_VERSION, emptyBody, type CaptureRecord } from "../../src/core/record.js";
+import { RECORD_SCHEMA_VERSION, type CaptureRecord, type CapturedBody } from "../../src/core/record.js";
 
-const root = protobuf.loadSync(path.join(PACKAGE_ROOT, "proto", "modeltap", "v1", "capture.proto"));
-const CaptureRecordType = root.lookupType("modeltap.v1.CaptureRecord");
+const PROTO = path.resolve(import.meta.dirname, "../../proto/modeltap/v1/capture.proto");
+const root = protobuf.loadSync(PROTO);
+const RecordType = root.lookupType("modeltap.v1.CaptureRecord");
+const BodyType = root.lookupType("modeltap.v1.Body");
 
-function sample(overrides: Partial<CaptureRecord> = {}): CaptureRecord {
+const allBytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+
+function body(over: Partial<CapturedBody>): CapturedBody {
   return {
-    id: "7b7d7e2c-1f1e-4f4b-9b9a-1c2d3e4f5a6b",
-    model: "iris",
-    version: "1",
-    task: "tabular_classification",
-    route: "iris",
-    cluster: "inference_server",
-    mode: "normal",
-    method: "POST",
-    path: "/v2/models/iris/infer",
-    authority: "localhost:10000",
-    startedAtUs: Date.now() * 1000 + 123,
-    ttfbUs: 1500,
-    durationUs: 2750,
-    statusCode: 200,
-    complete: true,
-    request: {
-      ...emptyBody(),
-      contentType: "application/json",
-      wireSizeBytes: 4,
-      data: new Uint8Array([0, 255, 1, 128]),
-      sizeBytes: 4,
-      headers: [
-        { name: "authorization", value: "[REDACTED]" },
-        { name: "x-request-id", value: "7b7d" },
-      ],
-    },
-    response: {
-      ...emptyBody(),
-      contentType: "application/json",
-      contentEncoding: "gzip",
-      wireSizeBytes: 9_000_000,
-      truncated: true,
-      decoded: false,
-      decodeError: "body truncated at max_body_bytes; stored as received",
-      objectRef: "7b7d/response",
-      sizeBytes: 1_048_576,
-    },
-    sampleRate: 0.25,
-    schemaVersion: RECORD_SCHEMA_VERSION,
-    upstreamUs: 1000,
-    ...overrides,
+    contentType: "application/json",
+    contentEncoding: "gzip",
+    wireSizeBytes: 5_000_000_000, // over 2^32: needs a real 64-bit varint
+    truncated: true,
+    data: allBytes,
+    sizeBytes: 256,
+    decoded: true,
+    decodeError: "décodage: \u0000 nul and emoji 🚀",
+    objectRef: "ref/req",
+    headers: [
+      { name: "authorization", value: "[REDACTED]" },
+      { name: "x-request-id", value: "abc" },
+      { name: "x-dup", value: "" },
+      { name: "x-dup", value: "second" },
+    ],
+    ...over,
   };
 }
 
-describe("record codec", () => {
-  it.each([null, 0, 1000])("round-trips a full record (upstreamUs %s)", (upstreamUs) => {
-    const rec = sample({ upstreamUs });
+function fullRecord(over: Partial<CaptureRecord> = {}): CaptureRecord {
+  return {
+    id: "0d4c8f1e-9c55-4f0e-b0b3-7ad1d1f0a001",
+    model: "iris",
+    version: "1",
+    task: "tabular_classification",
+    route: "iris_route",
+    cluster: "inference_server",
+    mode: "normal",
+    method: "POST",
+    path: "/v2/models/iris/infer?x=1",
+    authority: "localhost:10000",
+    startedAtUs: Date.now() * 1000 + 987,
+    ttfbUs: 1234,
+    durationUs: 56_789,
+    statusCode: 503,
+    complete: true,
+    request: body({}),
+    response: body({ contentType: "image/png", data: new Uint8Array([0, 0xff, 0x80, 0x7f]), objectRef: "r" }),
+    sampleRate: 0.125,
+    schemaVersion: RECORD_SCHEMA_VERSION,
+    upstreamUs: 7000,
+    analysisJson: new TextEncoder().encode('{"schema_version":1,"instances":[]}'),
+    parseError: "kserve_v2: outputs missing",
+    ...over,
+  };
+}
+
+/** Byte arrays as plain arrays so toEqual compares contents, not Buffer vs Uint8Array. */
+function plain(r: CaptureRecord) {
+  const b = (x: CapturedBody) => ({ ...x, data: [...x.data] });
+  return { ...r, request: b(r.request), response: b(r.response), analysisJson: [...r.analysisJson] };
+}
+
+/** A protobufjs object (camelCase, longs as numbers) in CaptureRecord shape. */
+function fromReflection(bytes: Uint8Array): Record<string, unknown> {
+  const msg = RecordType.decode(bytes);
+  const o = RecordType.toObject(msg, { longs: Number, defaults: true, arrays: true }) as Record<
+    string,
+    unknown
+  >;
+  const b = (x: Record<string, unknown>) => ({ ...x, data: [...(x.data as Uint8Array)] });
+  return {
+    ...o,
+    request: b(o.request as Record<string, unknown>),
+    response: b(o.response as Record<string, unknown>),
+    analysisJson: [...(o.analysisJson as Uint8Array)],
+    upstreamUs: Object.prototype.hasOwnProperty.call(msg, "upstreamUs") ? o.upstreamUs : null,
+  };
+}
+
+describe("record codec round trip", () => {
+  it.each([null, 0, 7000])("round-trips a fully populated record (upstreamUs %s)", (upstreamUs) => {
+    const rec = fullRecord({ upstreamUs });
     const back = decodeRecord(encodeRecord(rec));
-    expect({ ...back, request: { ...back.request, data: [...back.request.data] } }).toEqual({
-      ...rec,
-      request: { ...rec.request, data: [...rec.request.data] },
+    expect(plain(back)).toEqual(plain(rec));
+    expect(back.upstreamUs).toBe(upstreamUs);
+  });
+
+  it("keeps a large startedAtUs exactly", () => {
+    const startedAtUs = Date.UTC(2026, 10, 22, 17, 32, 52, 5) * 1000 + 852;
+    expect(decodeRecord(encodeRecord(fullRecord({ startedAtUs }))).startedAtUs).toBe(startedAtUs);
+  });
+
+  it("round-trips empty bodies and the observability mode", () => {
+    const empty: CapturedBody = body({
+      contentType: "",
+      contentEncoding: "",
+      wireSizeBytes: 0,
+      truncated: false,
+      data: new Uint8Array(0),
+      sizeBytes: 0,
+      decoded: false,
+      decodeError: "",
+      objectRef: "",
+      headers: [],
     });
+    const rec = fullRecord({ mode: "observability", request: empty, response: empty, complete: false });
+    expect(plain(decodeRecord(encodeRecord(rec)))).toEqual(plain(rec));
   });
 
-  it("agrees with a reflection codec loaded from capture.proto, both ways", () => {
-    const rec = sample();
-    const viaProto = CaptureRecordType.toObject(CaptureRecordType.decode(encodeRecord(rec)), {
-      longs: Number,
-      bytes: Array,
-    }) as Record<string, unknown>;
-    expect(viaProto).toMatchObject({
-      id: rec.id,
-      model: "iris",
-      mode: "normal",
-      startedAtUs: rec.startedAtUs,
-      ttfbUs: 1500,
-      durationUs: 2750,
-      statusCode: 200,
-      complete: true,
-      sampleRate: 0.25,
-      schemaVersion: RECORD_SCHEMA_VERSION,
-      upstreamUs: 1000,
-      request: {
-        contentType: "application/json",
-        wireSizeBytes: 4,
-        data: [0, 255, 1, 128],
-        sizeBytes: 4,
-        headers: [
-          { name: "authorization", value: "[REDACTED]" },
-          { name: "x-request-id", value: "7b7d" },
-        ],
-      },
-      response: {
-        contentEncoding: "gzip",
-        truncated: true,
-        decodeError: "body truncated at max_body_bytes; stored as received",
-        objectRef: "7b7d/response",
-        wireSizeBytes: 9_000_000,
-      },
-    });
-    const reflected = CaptureRecordType.encode(CaptureRecordType.fromObject(viaProto)).finish();
-    const back = decodeRecord(reflected);
-    expect(back.startedAtUs).toBe(rec.startedAtUs);
-    expect(back.response.objectRef).toBe("7b7d/response");
-    expect([...back.request.data]).toEqual([0, 255, 1, 128]);
-    expect(back.upstreamUs).toBe(1000);
+  it("ignores unknown fields (the schema only ever grows)", () => {
+    const rec = fullRecord();
+    const bytes = encodeRecord(rec);
+    const extended = new Uint8Array([...bytes, 0x98, 0x06, 0x01]); // field 99, varint 1
+    expect(plain(decodeRecord(extended))).toEqual(plain(rec));
   });
 
-  it("declares every field the codec writes", () => {
-    const names = Object.keys(CaptureRecordType.fields);
-    expect(names).toHaveLength(20);
-    expect(Object.keys(root.lookupType("modeltap.v1.Body").fields)).toHaveLength(10);
+  it.each([
+    [[0xff, 0xff, 0xff, 0xff]],
+    [[0xff, 0xff, 0xff, 0xff, 0x0f]], // field number 2^29-1, wire type 7
+    [[0x0a, 0x10, 0x41]], // string field claims 16 bytes, has 1
+    [[0x0f]], // wire type 7
+    [[0x08]], // varint with no value
+    [[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]],
+  ])("throws RecordDecodeError on garbage %j", (garbage) => {
+    expect(() => decodeRecord(new Uint8Array(garbage))).toThrow(RecordDecodeError);
+    try {
+      decodeRecord(new Uint8Array(garbage));
+    } catch (err) {
+      expect((err as RecordDecodeError).code).toBe("RECORD_DECODE_FAILED");
+    }
   });
 
-  it("rejects garbage and records without an id", () => {
-    expect(() => decodeRecord(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]))).toThrow(RecordDecodeError);
-    expect(() => decodeRecord(encodeRecord(sample({ id: "" })))).toThrow(/lacks id/);
+  it("throws RecordDecodeError for a record without id or model", () => {
+    expect(() => decodeRecord(encodeRecord(fullRecord({ id: "" })))).toThrow(/lacks id/);
+    expect(() => decodeRecord(encodeRecord(fullRecord({ model: "" })))).toThrow(RecordDecodeError);
+    expect(() => decodeRecord(new Uint8Array(0))).toThrow(RecordDecodeError);
   });
+});
+
+describe("record codec agrees with capture.proto", () => {
+  it("has exactly the fields the .proto declares", () => {
+    const rec = fullRecord();
+    expect(Object.keys(RecordType.fields).sort()).toEqual(Object.keys(rec).sort());
+    expect(Object.keys(BodyType.fields).sort()).toEqual(Object.keys(rec.request).sort());
+  });
+
+  it.each([null, 0, 7000])("our bytes decode with protobufjs to the same values (upstreamUs %s)", (up) => {
+    const rec = fullRecord({ upstreamUs: up });
+    const bytes = encodeRecord(rec);
+    expect(RecordType.verify(RecordType.toObject(RecordType.decode(bytes)))).toBeNull();
+    expect(fromReflection(bytes)).toEqual(plain(rec));
+  });
+
+  it("writes the same bytes protobufjs writes for a fully populated record", () => {
+    const bytes = encodeRecord(fullRecord());
+    const reencoded = RecordType.encode(RecordType.decode(bytes)).finish();
+    expect(Buffer.from(bytes).equals(Buffer.from(reencoded))).toBe(true);
+  });
+
+  it.each([null, 0, 7000])(
+    "protobufjs bytes decode with decodeRecord to the same values (upstreamUs %s)",
+    (up) => {
+      const rec = fullRecord({ upstreamUs: up });
+      const { upstreamUs, ...rest } = rec;
+      const msg = RecordType.fromObject(upstreamUs === null ? rest : rec);
+      const bytes = RecordType.encode(msg).finish();
+      expect(plain(decodeRecord(bytes))).toEqual(plain(rec));
+    },
+  );
 });

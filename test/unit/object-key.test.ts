@@ -1,0 +1,105 @@
+/** Object keys for bodies: layout, UTC time, sanitized segments, extensions. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bodyObjectKey, extensionFor, sanitizeSegment } from "../../src/core/object-key.js";
+
+const at = (...utc: [number, number, number, number, number, number, number?]) => Date.UTC(...utc) * 1000;
+
+describe("bodyObjectKey", () => {
+  // A zone far from UTC, so local-time formatting would show.
+  const savedTz = process.env.TZ;
+  beforeAll(() => {
+    process.env.TZ = "Pacific/Kiritimati"; // UTC+14
+  });
+  afterAll(() => {
+    if (savedTz === undefined) delete process.env.TZ;
+    else process.env.TZ = savedTz;
+  });
+
+  it("lays keys out as <model>/<version>/yyyy/mm/dd/hh/<id>/<name>.<ext> in UTC", () => {
+    expect(new Date(Date.UTC(2026, 0, 1)).getHours()).toBe(14); // the local zone really is not UTC here
+    const parts = {
+      model: "iris",
+      version: "1",
+      id: "5b0e-42",
+      startedAtUs: at(2026, 10, 22, 17, 32, 52) + 5,
+    };
+    expect(bodyObjectKey(parts, "request", "application/json")).toBe(
+      "iris/1/2026/11/22/17/5b0e-42/request.json",
+    );
+    expect(bodyObjectKey(parts, "response", "image/png")).toBe("iris/1/2026/11/22/17/5b0e-42/response.png");
+  });
+
+  it("zero-pads and uses the UTC date around midnight and new year", () => {
+    const parts = { model: "m", version: "v", id: "i", startedAtUs: at(2026, 0, 1, 0, 0, 0) - 1 };
+    expect(bodyObjectKey(parts, "request", "")).toBe("m/v/2025/12/31/23/i/request.bin");
+    const early = { ...parts, startedAtUs: at(2027, 2, 4, 5, 6, 7) };
+    expect(bodyObjectKey(early, "response", "text/plain")).toBe("m/v/2027/03/04/05/i/response.txt");
+  });
+
+  it("keeps hostile values inside their own segment", () => {
+    const key = bodyObjectKey(
+      { model: "../../etc/passwd", version: "..", id: "a/b", startedAtUs: at(2026, 5, 1, 12, 0, 0) },
+      "../x",
+      "text/csv",
+    );
+    const segments = key.split("/");
+    expect(segments).toHaveLength(8);
+    expect(segments.filter((s) => s === "." || s === ".." || s === "")).toEqual([]);
+    expect(key).toBe(".._.._etc_passwd/_/2026/06/01/12/a_b/.._x.csv");
+  });
+});
+
+describe("sanitizeSegment", () => {
+  it.each([
+    ["../../etc/passwd", ".._.._etc_passwd"],
+    ["a/b", "a_b"],
+    ["a\\b", "a_b"],
+    ["my model v2", "my_model_v2"],
+    ["modèle", "mod_le"],
+    ["模型", "__"],
+    ["🚀", "__"], // one emoji is two UTF-16 code units
+    ["..", "_"],
+    [".", "_"],
+    ["...", "_"],
+    ["", "_"],
+    ["ok-Name_1.2", "ok-Name_1.2"],
+    ["..hidden", "..hidden"],
+  ])("%j → %j", (input, expected) => {
+    expect(sanitizeSegment(input)).toBe(expected);
+    expect(sanitizeSegment(input)).toMatch(/^[A-Za-z0-9._-]+$/);
+  });
+
+  it("caps length at 128 by default and at the given maximum", () => {
+    expect(sanitizeSegment("x".repeat(300))).toBe("x".repeat(128));
+    expect(sanitizeSegment("y".repeat(300), 200)).toHaveLength(200);
+    expect(sanitizeSegment("abcdef", 3)).toBe("abc");
+  });
+
+  it("caps the id segment at 200 characters in a key", () => {
+    const id = "z".repeat(500);
+    const key = bodyObjectKey({ model: "m", version: "1", id, startedAtUs: 0 }, "request", "");
+    expect(key).toBe(`m/1/1970/01/01/00/${"z".repeat(200)}/request.bin`);
+  });
+});
+
+describe("extensionFor", () => {
+  it.each([
+    ["application/json", "json"],
+    ["application/json; charset=utf-8", "json"],
+    ["Application/JSON ; charset=UTF-8", "json"],
+    ["application/vnd.foo+json", "json"],
+    ["application/problem+json; charset=utf-8", "json"],
+    ["text/plain", "txt"],
+    ["text/csv", "csv"],
+    ["text/event-stream", "sse"],
+    ["image/png", "png"],
+    ["image/jpeg", "jpg"],
+    ["multipart/form-data; boundary=xyz", "multipart"],
+    ["application/octet-stream", "bin"],
+    ["application/x-protobuf", "bin"],
+    ["application/vnd.foo+xml", "bin"],
+    ["", "bin"],
+  ])("%j → %s", (contentType, ext) => {
+    expect(extensionFor(contentType)).toBe(ext);
+  });
+});
