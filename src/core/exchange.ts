@@ -6,7 +6,7 @@ import { BodyAssembler } from "./body.js";
 import { decodeBody } from "./decode.js";
 import { RECORD_SCHEMA_VERSION, type CaptureRecord, type CapturedBody } from "./record.js";
 import { redactHeaders, type HeaderList } from "./redact.js";
-import type { RouteConfig } from "./route-config.js";
+import { labelSet, type RouteConfig } from "./route-config.js";
 
 export interface ExchangeStart {
   requestId: string;
@@ -143,6 +143,8 @@ export class Exchange {
       upstreamUs: upstreamUs(this.response.headers),
       analysisJson: new Uint8Array(0),
       parseError: "",
+      labelRate: config.labelRate,
+      labelSet: labelSet(config),
     };
   }
 

@@ -7,6 +7,8 @@ import { bodyObjectKey } from "./object-key.js";
 import type { CaptureRecord, CapturedBody } from "./record.js";
 import type { HeaderList } from "./redact.js";
 import { polygonsToRle } from "./rle.js";
+import { HUMAN_LABELED_TASKS, type Task } from "./route-config.js";
+import { isSampled } from "./sampler.js";
 
 export interface BodyRow {
   contentType: string;
@@ -48,6 +50,10 @@ export interface CaptureRow {
   /** Per-instance tabular features, for feature queries; null when there are none. */
   features: Array<Record<string, unknown> | null> | null;
   predictions: unknown[] | null;
+  labelRate: number;
+  labelSet: string[];
+  /** Instances chosen for the labeling tool (label_rate); the worker queues them with the row. */
+  labelExports: number[];
 }
 
 export interface PlannedObject {
@@ -118,8 +124,23 @@ export function planPersist(rec: CaptureRecord, uriFor: (key: string) => string)
       ? analysis.instances.map((i) => i.input.features ?? null)
       : null,
     predictions: analysis ? analysis.instances.map((i) => i.prediction) : null,
+    labelRate: rec.labelRate,
+    labelSet: rec.labelSet,
+    labelExports: labelExports(rec, analysis),
   };
   return { objects, row };
+}
+
+/**
+ * Which instances go to the labeling tool: a label_rate fraction of captures of human-labeled
+ * tasks, by a hash of the id salted apart from the sampling hash (so the two are independent).
+ */
+export function labelExports(rec: CaptureRecord, analysis: Analysis | null): number[] {
+  if (!analysis || rec.labelRate <= 0 || !HUMAN_LABELED_TASKS.has(rec.task as Task)) return [];
+  if (!isSampled(`label:${rec.id}`, rec.labelRate)) return [];
+  return analysis.instances.flatMap((inst, i) =>
+    inst.input.text !== undefined || inst.input.image !== undefined ? [i] : [],
+  );
 }
 
 /** Parse the record's analysis and move what is too big for a row (long texts, masks) to objects. */
@@ -194,5 +215,7 @@ export function captureJson(row: CaptureRow): Record<string, unknown> {
     protocol: row.protocol || null,
     parse_error: row.parseError || null,
     analysis: row.analysis,
+    label_rate: row.labelRate,
+    labeling_instances: row.labelExports,
   };
 }

@@ -50,6 +50,8 @@ export function encodeRecord(r: CaptureRecord): Uint8Array {
   if (r.upstreamUs !== null) w.writeInt64(20, r.upstreamUs);
   if (r.analysisJson.byteLength) w.writeBytes(21, r.analysisJson);
   if (r.parseError) w.writeString(22, r.parseError);
+  if (r.labelRate) w.writeDouble(23, r.labelRate);
+  for (const label of r.labelSet) w.writeString(24, label);
   return w.getResultBuffer();
 }
 
@@ -127,6 +129,8 @@ export function decodeRecord(bytes: Uint8Array): CaptureRecord {
     upstreamUs: null,
     analysisJson: new Uint8Array(0),
     parseError: "",
+    labelRate: 0,
+    labelSet: [],
   };
   try {
     const r = new BinaryReader(bytes);
@@ -198,6 +202,12 @@ export function decodeRecord(bytes: Uint8Array): CaptureRecord {
           break;
         case 22:
           rec.parseError = r.readString();
+          break;
+        case 23:
+          rec.labelRate = r.readDouble();
+          break;
+        case 24:
+          rec.labelSet.push(r.readString());
           break;
         default:
           r.skipField();

@@ -42,6 +42,10 @@ export interface CaptureRecord {
   /** UTF-8 JSON of the canonical Analysis, or empty. */
   analysisJson: Uint8Array;
   parseError: string;
+  /** Fraction of this route's captures sent to the labeling tool (0: none). */
+  labelRate: number;
+  /** The route's label names, for the labeling tool's project. */
+  labelSet: string[];
 }
 
 export function emptyBody(): CapturedBody {

@@ -22,6 +22,15 @@ export const TASKS = [
 ] as const;
 export type Task = (typeof TASKS)[number];
 
+/** Tasks whose ground truth comes from human labelers (the labeling tool); label_rate applies to these. */
+export const HUMAN_LABELED_TASKS: ReadonlySet<Task> = new Set<Task>([
+  "image_classification",
+  "object_detection",
+  "instance_segmentation",
+  "text_classification",
+  "ner",
+]);
+
 export interface RouteConfig {
   readonly model: string;
   readonly version: string;
@@ -32,6 +41,8 @@ export interface RouteConfig {
   readonly maxBodyBytes: number;
   /** Cap on a decompressed body; past it the raw bytes are kept and decode_error is set. */
   readonly maxDecodedBytes: number;
+  /** Fraction of captured exchanges sent to the labeling tool, 0..1, decided by a salted hash of the id. */
+  readonly labelRate: number;
   readonly analysis: AnalysisConfig;
 }
 
@@ -72,11 +83,12 @@ export const ROUTE_LIMITS = { maxBodyBytes: 64 * 1024 * 1024, maxDecodedBytes: 2
 
 export type RouteConfigResult = { ok: true; config: RouteConfig } | { ok: false; problems: string[] };
 
-const KEYS = [
+export const ROUTE_KEYS = [
   "model",
   "version",
   "task",
   "sample_rate",
+  "label_rate",
   "max_body_bytes",
   "max_decoded_bytes",
   "protocol",
@@ -132,8 +144,8 @@ export function compileRouteConfig(
   const raw: Record<string, unknown> = { ...route, ...overrides };
   const problems: string[] = [];
   for (const key of Object.keys(raw)) {
-    if (!(KEYS as readonly string[]).includes(key)) {
-      problems.push(`modeltap.${key}: unknown key (known: ${KEYS.join(", ")})`);
+    if (!(ROUTE_KEYS as readonly string[]).includes(key)) {
+      problems.push(`modeltap.${key}: unknown key (known: ${ROUTE_KEYS.join(", ")})`);
     }
   }
   const model = nonEmptyString(raw.model);
@@ -165,6 +177,15 @@ export function compileRouteConfig(
     problems,
   );
   const analysis = compileAnalysis(catalog, raw, task as Task, problems);
+  const labelRate = numberIn(raw, "label_rate", 0, 0, 1, problems);
+  if (labelRate > 0 && !HUMAN_LABELED_TASKS.has(task as Task)) {
+    problems.push(
+      `modeltap.label_rate: task ${String(task)} is not labeled in a labeling tool (only ${[...HUMAN_LABELED_TASKS].join(", ")}); send its ground truth to POST /v1/ground-truth`,
+    );
+  }
+  if (labelRate > 0 && analysis.labels.size === 0) {
+    problems.push("modeltap.labels: required when label_rate > 0 (it is the labeling tool's label set)");
+  }
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -175,6 +196,7 @@ export function compileRouteConfig(
       sampleRate: sampleRate!,
       maxBodyBytes,
       maxDecodedBytes,
+      labelRate,
       analysis,
     }),
   };
@@ -220,6 +242,11 @@ function size(v: unknown, problems: string[]): Size | undefined {
     return undefined;
   }
   return { width: w, height: h };
+}
+
+/** The distinct label names of a route, in order: the labeling tool's label set. */
+export function labelSet(config: RouteConfig): string[] {
+  return [...new Set(config.analysis.labels.values())];
 }
 
 /** A list (index → name) or a map (id → name). */

@@ -118,6 +118,8 @@ it("dead-letters an undecodable message at once, and a record that always fails 
     upstreamUs: null,
     analysisJson: new Uint8Array(0),
     parseError: "",
+    labelRate: 0,
+    labelSet: [],
   };
   await js.publish("modeltap.capture.poison", encodeRecord(rec), {
     msgID: randomUUID(),

@@ -57,6 +57,8 @@ function record(analysis: Analysis): CaptureRecord {
     upstreamUs: null,
     analysisJson: Buffer.from(JSON.stringify(analysis)),
     parseError: "",
+    labelRate: 0,
+    labelSet: [],
   };
 }
 

@@ -46,6 +46,8 @@ function record(over: Partial<CaptureRecord> = {}): CaptureRecord {
     upstreamUs: 1000,
     analysisJson: new Uint8Array(0),
     parseError: "",
+    labelRate: 0,
+    labelSet: [],
     ...over,
   };
 }
@@ -72,6 +74,9 @@ const DOCUMENTED_KEYS = [
   "protocol",
   "parse_error",
   "analysis",
+  // Added with the ground-truth loop.
+  "label_rate",
+  "labeling_instances",
 ];
 const BODY_KEYS = [
   "content_type",

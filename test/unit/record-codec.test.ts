@@ -58,6 +58,8 @@ function fullRecord(over: Partial<CaptureRecord> = {}): CaptureRecord {
     upstreamUs: 7000,
     analysisJson: new TextEncoder().encode('{"schema_version":1,"instances":[]}'),
     parseError: "kserve_v2: outputs missing",
+    labelRate: 0.5,
+    labelSet: ["cat", "dög", ""],
     ...over,
   };
 }

@@ -38,6 +38,7 @@ describe("compileRouteConfig", () => {
       sampleRate: 1,
       maxBodyBytes: 1024 * 1024,
       maxDecodedBytes: 8 * 1024 * 1024,
+      labelRate: 0,
       analysis: {
         parser: "auto",
         converter: undefined,

@@ -45,7 +45,12 @@ const COLUMNS = [
   "analysis",
   "features",
   "predictions",
+  "label_rate",
+  "label_set",
 ] as const;
+
+/** Columns as read: the stored ones plus the instances queued for the labeling tool. */
+const SELECT = `${COLUMNS.join(",")}, COALESCE((SELECT json_agg(le.instance ORDER BY le.instance) FROM label_exports le WHERE le.capture_id = captures.id), '[]') AS label_exports`;
 
 function bodyValues(b: BodyRow): unknown[] {
   return [
@@ -87,10 +92,12 @@ function values(r: CaptureRow): unknown[] {
     r.analysis === null ? null : JSON.stringify(r.analysis),
     r.features === null ? null : JSON.stringify(r.features),
     r.predictions === null ? null : JSON.stringify(r.predictions),
+    r.labelRate,
+    JSON.stringify(r.labelSet),
   ];
 }
 
-type DbRow = Record<(typeof COLUMNS)[number], unknown>;
+type DbRow = Record<(typeof COLUMNS)[number] | "label_exports", unknown>;
 
 function bodyFrom(row: DbRow, p: "request" | "response"): BodyRow {
   const g = (k: string) => (row as Record<string, unknown>)[`${p}_${k}`];
@@ -133,12 +140,17 @@ function fromDb(row: DbRow): CaptureRow {
     analysis: row.analysis as CaptureRow["analysis"],
     features: row.features as CaptureRow["features"],
     predictions: row.predictions as CaptureRow["predictions"],
+    labelRate: Number(row.label_rate),
+    labelSet: row.label_set as string[],
+    labelExports: row.label_exports as number[],
   };
 }
 
 export class PostgresCaptureRepository implements CaptureRepository {
   constructor(private readonly pool: pg.Pool) {}
 
+  /** Rows and their label-export queue entries commit together, so a capture chosen for labeling
+   * is never lost between the two, and a redelivered capture queues nothing twice. */
   async insertCaptures(rows: readonly CaptureRow[]): Promise<number> {
     if (rows.length === 0) return 0;
     const params: unknown[] = [];
@@ -148,23 +160,41 @@ export class PostgresCaptureRepository implements CaptureRepository {
       params.push(...vals);
       return `(${vals.map((_, i) => `$${base + i + 1}`).join(",")})`;
     });
-    const res = await this.pool.query(
-      `INSERT INTO captures (${COLUMNS.join(",")}) VALUES ${tuples.join(",")} ON CONFLICT (id) DO NOTHING`,
-      params,
-    );
-    return res.rowCount ?? 0;
+    const exports = rows.flatMap((r) => r.labelExports.map((instance) => [r.id, instance, r.model]));
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const res = await client.query(
+        `INSERT INTO captures (${COLUMNS.join(",")}) VALUES ${tuples.join(",")} ON CONFLICT (id) DO NOTHING`,
+        params,
+      );
+      if (exports.length > 0) {
+        await client.query(
+          `INSERT INTO label_exports (capture_id, instance, model)
+           SELECT * FROM unnest($1::text[], $2::int[], $3::text[]) ON CONFLICT DO NOTHING`,
+          [exports.map((e) => e[0]), exports.map((e) => e[1]), exports.map((e) => e[2])],
+        );
+      }
+      await client.query("COMMIT");
+      return res.rowCount ?? 0;
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
   }
 
   async listCaptures(q: CaptureQuery): Promise<CaptureRow[]> {
     const res = await this.pool.query<DbRow>(
-      `SELECT ${COLUMNS.join(",")} FROM captures WHERE ($1::text IS NULL OR model = $1) ORDER BY received_at DESC, id LIMIT $2`,
+      `SELECT ${SELECT} FROM captures WHERE ($1::text IS NULL OR model = $1) ORDER BY received_at DESC, id LIMIT $2`,
       [q.model ?? null, q.limit],
     );
     return res.rows.map(fromDb);
   }
 
   async getCapture(id: string): Promise<CaptureRow | undefined> {
-    const res = await this.pool.query<DbRow>(`SELECT ${COLUMNS.join(",")} FROM captures WHERE id = $1`, [id]);
+    const res = await this.pool.query<DbRow>(`SELECT ${SELECT} FROM captures WHERE id = $1`, [id]);
     return res.rows[0] ? fromDb(res.rows[0]) : undefined;
   }
 }
