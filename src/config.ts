@@ -77,6 +77,78 @@ export const SETTINGS = [
   },
   { env: "MODELTAP_DEMO_PORT", kind: "port", default: "8081", doc: "Demo inference server" },
   {
+    env: "MODELTAP_API_PORT",
+    kind: "port",
+    default: "8090",
+    doc: "`modeltap api`: ground-truth API, labeling webhook, media for the labeling tool, /metrics",
+  },
+  {
+    env: "MODELTAP_LABEL_STUDIO_PORT",
+    kind: "port",
+    default: "8080",
+    doc: "Label Studio (local stack)",
+  },
+  {
+    env: "MODELTAP_DATABASE",
+    kind: "string",
+    default: "postgres",
+    doc: "Database plugin for captures, ground truth and the label-export queue: postgres",
+  },
+  {
+    env: "MODELTAP_OBJECT_STORE",
+    kind: "string",
+    default: "s3",
+    doc: "Object storage plugin for bodies and masks: s3, or fs (a local directory, MODELTAP_FS_ROOT)",
+  },
+  {
+    env: "MODELTAP_FS_ROOT",
+    kind: "string",
+    default: "${MODELTAP_HOME}/objects",
+    doc: "Root directory of the fs object store",
+  },
+  {
+    env: "MODELTAP_LABELING",
+    kind: "string",
+    default: "none",
+    doc: "Labeling plugin: none, or label_studio (the local stack sets label_studio)",
+  },
+  {
+    env: "MODELTAP_LABEL_STUDIO_URL",
+    kind: "string",
+    default: "http://127.0.0.1:${MODELTAP_LABEL_STUDIO_PORT}",
+    doc: "Label Studio base URL",
+  },
+  {
+    env: "MODELTAP_LABEL_STUDIO_TOKEN",
+    kind: "string",
+    default: "",
+    doc: "Label Studio API token: a legacy token or a personal access token (required with label_studio)",
+  },
+  {
+    env: "MODELTAP_API_SECRET",
+    kind: "string",
+    default: "",
+    doc: "Shared secret of the ground-truth API and the labeling webhook (Authorization: Bearer), 16+ chars; `modeltap api` refuses to start without it",
+  },
+  {
+    env: "MODELTAP_PUBLIC_URL",
+    kind: "string",
+    default: "http://127.0.0.1:${MODELTAP_API_PORT}",
+    doc: "Base URL at which the labeling tool (and labelers' browsers) reach `modeltap api`",
+  },
+  {
+    env: "MODELTAP_LABEL_EXPORT_BATCH",
+    kind: "int",
+    default: "100",
+    doc: "Captures per labeling-tool import call",
+  },
+  {
+    env: "MODELTAP_LABEL_EXPORT_INTERVAL_MS",
+    kind: "int",
+    default: "1000",
+    doc: "Pause of the label exporter when its queue is empty",
+  },
+  {
     env: "MODELTAP_NATS_URL",
     kind: "string",
     default: "nats://127.0.0.1:${MODELTAP_NATS_PORT}",
@@ -155,6 +227,8 @@ export interface Config {
     readonly s3: number;
     readonly demo: number;
     readonly mlserver: number;
+    readonly api: number;
+    readonly labelStudio: number;
   };
   readonly natsUrl: string;
   readonly databaseUrl: string;
@@ -164,6 +238,30 @@ export interface Config {
   readonly buffer: { readonly maxRecords: number; readonly maxBytes: number };
   readonly inlineMaxBytes: number;
   readonly worker: { readonly batch: number; readonly maxDeliver: number; readonly concurrency: number };
+  readonly database: (typeof DATABASES)[number];
+  readonly objectStore: (typeof OBJECT_STORES)[number];
+  readonly fsRoot: string;
+  readonly labeling: (typeof LABELING)[number];
+  readonly labelStudio: { readonly url: string; readonly token: string };
+  readonly apiSecret: string;
+  readonly publicUrl: string;
+  readonly labelExport: { readonly batch: number; readonly intervalMs: number };
+}
+
+/** Plugin names per kind; each adapter registry is typed by these, so the two cannot drift. */
+export const DATABASES = ["postgres"] as const;
+export const OBJECT_STORES = ["s3", "fs"] as const;
+export const LABELING = ["none", "label_studio"] as const;
+
+function choice<T extends string>(
+  name: SettingName,
+  value: string,
+  known: readonly T[],
+  problems: string[],
+): T {
+  if ((known as readonly string[]).includes(value)) return value as T;
+  problems.push(`${name}: unknown plugin ${JSON.stringify(value)} (known: ${known.join(", ")})`);
+  return known[0]!;
 }
 
 const LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -209,6 +307,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       s3: port("MODELTAP_S3_PORT"),
       demo: port("MODELTAP_DEMO_PORT"),
       mlserver: port("MODELTAP_MLSERVER_PORT"),
+      api: port("MODELTAP_API_PORT"),
+      labelStudio: port("MODELTAP_LABEL_STUDIO_PORT"),
     },
     natsUrl: raw.MODELTAP_NATS_URL!,
     databaseUrl: raw.MODELTAP_DATABASE_URL!,
@@ -238,7 +338,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxDeliver: int("MODELTAP_WORKER_MAX_DELIVER", 1, 1000),
       concurrency: int("MODELTAP_WORKER_CONCURRENCY", 1, 1024),
     },
+    database: choice("MODELTAP_DATABASE", raw.MODELTAP_DATABASE!, DATABASES, problems),
+    objectStore: choice("MODELTAP_OBJECT_STORE", raw.MODELTAP_OBJECT_STORE!, OBJECT_STORES, problems),
+    fsRoot: path.resolve(raw.MODELTAP_FS_ROOT!),
+    labeling: choice("MODELTAP_LABELING", raw.MODELTAP_LABELING!, LABELING, problems),
+    labelStudio: {
+      url: raw.MODELTAP_LABEL_STUDIO_URL!.replace(/\/+$/, ""),
+      token: raw.MODELTAP_LABEL_STUDIO_TOKEN!,
+    },
+    apiSecret: raw.MODELTAP_API_SECRET!,
+    publicUrl: raw.MODELTAP_PUBLIC_URL!.replace(/\/+$/, ""),
+    labelExport: {
+      batch: int("MODELTAP_LABEL_EXPORT_BATCH", 1, 1000),
+      intervalMs: int("MODELTAP_LABEL_EXPORT_INTERVAL_MS", 10, 600_000),
+    },
   };
+  if (config.labeling === "label_studio" && config.labelStudio.token === "") {
+    problems.push("MODELTAP_LABEL_STUDIO_TOKEN: required when MODELTAP_LABELING=label_studio");
+  }
+  if (config.apiSecret !== "" && config.apiSecret.length < 16) {
+    problems.push("MODELTAP_API_SECRET: must be at least 16 characters");
+  }
+  for (const [name, url] of [
+    ["MODELTAP_PUBLIC_URL", config.publicUrl],
+    ["MODELTAP_LABEL_STUDIO_URL", config.labelStudio.url],
+  ] as const) {
+    if (!/^https?:\/\/[^/\s]+/.test(url))
+      problems.push(`${name}: must be an http(s) URL, got ${JSON.stringify(url)}`);
+  }
   if (!/^postgres(ql)?:\/\//.test(config.databaseUrl)) {
     problems.push("MODELTAP_DATABASE_URL: must start with postgres://");
   }

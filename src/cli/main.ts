@@ -1,6 +1,7 @@
 /** The `modeltap` CLI: one table of commands; each module wires config, logger and adapters. */
 import { ConfigError, ModeltapError } from "../core/errors.js";
 import type { Command } from "./command.js";
+import { apiCommand } from "./commands/api.js";
 import { capturesCommand } from "./commands/captures.js";
 import { collectorCommand } from "./commands/collector.js";
 import { demoCommand } from "./commands/demo.js";
@@ -12,6 +13,7 @@ import { workerCommand } from "./commands/worker.js";
 const COMMANDS: readonly Command[] = [
   collectorCommand,
   workerCommand,
+  apiCommand,
   migrateCommand,
   stackCommand,
   capturesCommand,

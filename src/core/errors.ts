@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   STORAGE_FAILED: "a write to object storage or the database failed",
   STACK_FAILED: "a local-stack service could not be installed or started",
   NOT_FOUND: "the requested capture does not exist",
+  LABELING_FAILED: "a call to the labeling tool (Label Studio) failed; the export is retried",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -3,6 +3,7 @@
  * implement them; nothing in src/core imports an I/O library.
  */
 import type { CaptureRecord } from "./record.js";
+import type { Prediction } from "./canonical.js";
 import type { CaptureRow } from "./persist-plan.js";
 
 /** Publishes finished capture records (collector → JetStream). */
@@ -33,4 +34,67 @@ export interface CaptureRepository {
   insertCaptures(rows: readonly CaptureRow[]): Promise<number>;
   listCaptures(q: CaptureQuery): Promise<CaptureRow[]>;
   getCapture(id: string): Promise<CaptureRow | undefined>;
+}
+
+/** One version of a true label for one capture instance, from one source. */
+export interface GroundTruthWrite {
+  captureId: string;
+  instance: number;
+  /** "api", "label_studio", or a caller's own source name. */
+  source: string;
+  /** Tells labels of one source apart (a Label Studio annotation id); "" when there is one. */
+  sourceRef: string;
+  label: Prediction;
+  labeledAt: Date;
+}
+
+export interface GroundTruthRow extends Omit<GroundTruthWrite, "label"> {
+  label: Prediction | null;
+  deleted: boolean;
+  receivedAt: Date;
+}
+
+/** Ground truth (worker/API → Postgres). Writes are idempotent; a version never replaces a newer one. */
+export interface GroundTruthRepository {
+  /** Insert or replace; returns how many rows changed (a stale or repeated write changes none). */
+  upsertGroundTruth(rows: readonly GroundTruthWrite[]): Promise<number>;
+  /** Mark every label of this source with one of these refs deleted; returns how many changed. */
+  deleteGroundTruth(source: string, sourceRefs: readonly string[], at: Date): Promise<number>;
+  groundTruthFor(captureId: string): Promise<GroundTruthRow[]>;
+}
+
+/** A capture instance claimed for export to the labeling tool. */
+export interface ExportClaim {
+  captureId: string;
+  instance: number;
+  model: string;
+  /** 1 on the first claim; above 1 the tool may already hold a task from a claim that crashed. */
+  attempts: number;
+}
+
+export interface LabelingProject {
+  backend: string;
+  model: string;
+  projectRef: string;
+  task: string;
+  labelSet: string[];
+}
+
+/** The label-export queue and the labeling projects (Postgres). */
+export interface LabelExportRepository {
+  /** Claim up to `limit` due rows (pending, or claimed longer than leaseMs ago) for this exporter. */
+  claimExports(limit: number, leaseMs: number): Promise<ExportClaim[]>;
+  markExported(
+    done: ReadonlyArray<{ captureId: string; instance: number; taskRef: string; projectRef: string }>,
+  ): Promise<void>;
+  markSkipped(keys: ReadonlyArray<{ captureId: string; instance: number }>, reason: string): Promise<void>;
+  /** Retry later, or give up ("failed") when retryAt is null. */
+  markRetry(
+    keys: ReadonlyArray<{ captureId: string; instance: number }>,
+    error: string,
+    retryAt: Date | null,
+  ): Promise<void>;
+  exportCounts(): Promise<Record<string, number>>;
+  getProject(backend: string, model: string): Promise<LabelingProject | undefined>;
+  saveProject(p: LabelingProject): Promise<void>;
 }

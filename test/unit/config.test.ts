@@ -34,6 +34,8 @@ describe("loadConfig", () => {
       s3: 8333,
       demo: 8081,
       mlserver: 8082,
+      api: 8090,
+      labelStudio: 8080,
     });
     expect(c.natsUrl).toBe("nats://127.0.0.1:4222");
     expect(c.databaseUrl).toBe("postgres://modeltap@127.0.0.1:5432/modeltap");
@@ -45,7 +47,49 @@ describe("loadConfig", () => {
     expect(c.buffer).toEqual({ maxRecords: 10_000, maxBytes: 256 * 1024 * 1024 });
     expect(c.inlineMaxBytes).toBe(256 * 1024);
     expect(c.worker).toEqual({ batch: 128, maxDeliver: 5, concurrency: 16 });
+    expect(c.database).toBe("postgres");
+    expect(c.objectStore).toBe("s3");
+    expect(c.fsRoot).toBe(path.join(PACKAGE_ROOT, ".modeltap", "objects"));
+    expect(c.labeling).toBe("none");
+    expect(c.labelStudio).toEqual({ url: "http://127.0.0.1:8080", token: "" });
+    expect(c.apiSecret).toBe("");
+    expect(c.publicUrl).toBe("http://127.0.0.1:8090");
+    expect(c.labelExport).toEqual({ batch: 100, intervalMs: 1000 });
     expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it("selects storage, database and labeling plugins by name, listing the known ones otherwise", () => {
+    const c = loadConfig({
+      MODELTAP_OBJECT_STORE: "fs",
+      MODELTAP_FS_ROOT: "/tmp/objects",
+      MODELTAP_LABELING: "label_studio",
+      MODELTAP_LABEL_STUDIO_TOKEN: "t0ken",
+      MODELTAP_LABEL_STUDIO_URL: "https://ls.example.com/",
+      MODELTAP_PUBLIC_URL: "https://modeltap.example.com/",
+      MODELTAP_API_SECRET: "0123456789abcdef",
+    });
+    expect(c.objectStore).toBe("fs");
+    expect(c.fsRoot).toBe("/tmp/objects");
+    expect(c.labeling).toBe("label_studio");
+    expect(c.labelStudio.url).toBe("https://ls.example.com");
+    expect(c.publicUrl).toBe("https://modeltap.example.com");
+    expect(() =>
+      loadConfig({ MODELTAP_OBJECT_STORE: "gcs", MODELTAP_DATABASE: "mysql", MODELTAP_LABELING: "cvat" }),
+    ).toThrow(
+      /MODELTAP_DATABASE: unknown plugin "mysql" \(known: postgres\)[\s\S]*MODELTAP_OBJECT_STORE: unknown plugin "gcs" \(known: s3, fs\)[\s\S]*MODELTAP_LABELING: unknown plugin "cvat" \(known: none, label_studio\)/,
+    );
+  });
+
+  it("requires a Label Studio token with label_studio, a long enough api secret, and http(s) URLs", () => {
+    expect(() => loadConfig({ MODELTAP_LABELING: "label_studio" })).toThrow(
+      /MODELTAP_LABEL_STUDIO_TOKEN: required/,
+    );
+    expect(() => loadConfig({ MODELTAP_API_SECRET: "short" })).toThrow(
+      /MODELTAP_API_SECRET: must be at least 16/,
+    );
+    expect(() => loadConfig({ MODELTAP_PUBLIC_URL: "ftp://x" })).toThrow(
+      /MODELTAP_PUBLIC_URL: must be an http\(s\) URL/,
+    );
   });
 
   it("ignores variables outside the MODELTAP_ prefix", () => {

@@ -1,8 +1,9 @@
-import { PostgresCaptureRepository } from "../../adapters/postgres/capture-repository.js";
-import { createPool } from "../../adapters/postgres/pool.js";
+import { openDatabase } from "../../adapters/registry.js";
+import { groundTruthJson } from "../../api/handlers.js";
 import { loadConfig } from "../../config.js";
 import { ConfigError, ModeltapError } from "../../core/errors.js";
 import { captureJson, type CaptureRow } from "../../core/persist-plan.js";
+import type { GroundTruthRow } from "../../core/ports.js";
 import { intFlag, parseArgs } from "../args.js";
 import type { Command } from "../command.js";
 
@@ -24,7 +25,7 @@ function table(rows: CaptureRow[]): string {
   return [head, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i]!)).join("  ")).join("\n");
 }
 
-function detail(r: CaptureRow): string {
+function detail(r: CaptureRow, truth: GroundTruthRow[]): string {
   const body = (name: string, b: CaptureRow["request"]) =>
     [
       `${name}:`,
@@ -43,6 +44,7 @@ function detail(r: CaptureRow): string {
     body("request", r.request),
     body("response", r.response),
     ...analysis(r),
+    ...groundTruth(r, truth),
   ].join("\n");
 }
 
@@ -62,6 +64,21 @@ function analysis(r: CaptureRow): string[] {
   return out;
 }
 
+/** The ground truth next to the prediction: every kept label version, newest first per instance. */
+function groundTruth(r: CaptureRow, truth: GroundTruthRow[]): string[] {
+  const queued = r.labelExports.length
+    ? `; instances ${r.labelExports.join(", ")} sent to the labeling tool`
+    : "";
+  if (truth.length === 0) return [`ground_truth: none yet${queued}`];
+  return [
+    `ground_truth:${queued}`,
+    ...truth.map(
+      (t) =>
+        `  [${t.instance}] ${t.source}${t.sourceRef ? ` #${t.sourceRef}` : ""} at ${t.labeledAt.toISOString()}: ${t.deleted ? "DELETED" : clip(JSON.stringify(t.label), 400)}`,
+    ),
+  ];
+}
+
 export const capturesCommand: Command = {
   name: "captures",
   usage: "captures list [--model M] [--limit N] [--json] | get <id> [--json]",
@@ -72,8 +89,8 @@ export const capturesCommand: Command = {
     if (sub !== "list" && sub !== "get")
       throw new ConfigError([`captures: expected "list" or "get", got ${JSON.stringify(sub)}`]);
     const config = loadConfig();
-    const pool = createPool(config.databaseUrl, 1);
-    const repo = new PostgresCaptureRepository(pool);
+    const db = openDatabase(config, 1);
+    const repo = db.captures;
     try {
       if (sub === "list") {
         const rows = await repo.listCaptures({
@@ -87,10 +104,15 @@ export const capturesCommand: Command = {
       if (!id) throw new ConfigError(["captures get: needs a capture id"]);
       const row = await repo.getCapture(id);
       if (!row) throw new ModeltapError("NOT_FOUND", `no capture with id ${JSON.stringify(id)}`);
-      console.log(flags.json ? JSON.stringify(captureJson(row), null, 2) : detail(row));
+      const truth = await db.groundTruth.groundTruthFor(id);
+      console.log(
+        flags.json
+          ? JSON.stringify({ ...captureJson(row), ground_truth: truth.map(groundTruthJson) }, null, 2)
+          : detail(row, truth),
+      );
       return 0;
     } finally {
-      await pool.end();
+      await db.close();
     }
   },
 };

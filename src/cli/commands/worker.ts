@@ -3,10 +3,7 @@ import { connectNats } from "../../adapters/nats/connection.js";
 import { consumeCaptures } from "../../adapters/nats/consumer.js";
 import { JetStreamLargeBodyStore } from "../../adapters/nats/record-publisher.js";
 import { ensureTopology } from "../../adapters/nats/streams.js";
-import { PostgresCaptureRepository } from "../../adapters/postgres/capture-repository.js";
-import { assertMigrated } from "../../adapters/postgres/migrate.js";
-import { createPool } from "../../adapters/postgres/pool.js";
-import { S3BlobStore } from "../../adapters/s3/blob-store.js";
+import { createObjectStore, openDatabase } from "../../adapters/registry.js";
 import { loadConfig } from "../../config.js";
 import { createLogger } from "../../log.js";
 import { processBatch } from "../../worker/batch.js";
@@ -18,16 +15,16 @@ import { onShutdown } from "../shutdown.js";
 export const workerCommand: Command = {
   name: "worker",
   usage: "worker",
-  summary: "Persist captures from JetStream: bodies to S3, rows to Postgres",
+  summary: "Persist captures from JetStream: bodies to object storage, rows to the database",
   async run(args) {
     parseArgs(args, {});
     const config = loadConfig();
     const log = createLogger(config.logLevel, "worker");
     const metrics = createWorkerMetrics();
-    const pool = createPool(config.databaseUrl, 8);
-    await assertMigrated(pool);
-    const blobs = new S3BlobStore(config.s3);
-    await blobs.ensureBucket();
+    const db = openDatabase(config, 8);
+    await db.assertMigrated();
+    const blobs = createObjectStore(config);
+    await blobs.ready();
     let ready = false;
     const ops = config.ports.workerMetrics
       ? await startOpsServer(config.listenHost, config.ports.workerMetrics, metrics.registry, () => ready)
@@ -36,7 +33,7 @@ export const workerCommand: Command = {
     await ensureTopology(await nc.jetstreamManager(), 30_000);
     const deps = {
       blobs,
-      repo: new PostgresCaptureRepository(pool),
+      repo: db.captures,
       largeBodies: new JetStreamLargeBodyStore(nc.jetstream()),
       metrics,
       log,
@@ -57,7 +54,7 @@ export const workerCommand: Command = {
     abort.abort();
     await loop;
     await nc.drain();
-    await pool.end();
+    await db.close();
     blobs.destroy();
     ops?.close();
   },

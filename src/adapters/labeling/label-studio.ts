@@ -1,0 +1,250 @@
+/**
+ * The Label Studio labeling backend: one project per model with a labeling config for its task,
+ * tasks imported in batches with the model's prediction as a pre-annotation, and a project webhook
+ * (ANNOTATION_CREATED / ANNOTATION_UPDATED / ANNOTATIONS_DELETED) that carries the shared secret.
+ */
+import type { Prediction } from "../../core/canonical.js";
+import {
+  LabelingPayloadError,
+  taskKey,
+  type LabelTask,
+  type LabelingBackend,
+  type LabelingEvent,
+} from "../../core/labeling.js";
+import type { LabelingProject } from "../../core/ports.js";
+import type { Task } from "../../core/route-config.js";
+import { LabelStudioClient, LabelStudioError } from "../labelstudio/client.js";
+import { fromLsResult, labelConfig, LabelingFormatError, toLsResult } from "../labelstudio/convert.js";
+
+export const WEBHOOK_ACTIONS = ["ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED"] as const;
+
+export interface LabelStudioOptions {
+  url: string;
+  token: string;
+  /** Where Label Studio reaches modeltap's webhook receiver. */
+  webhookUrl: string;
+  /** Sent by Label Studio as "Authorization: Bearer <secret>" on every webhook call. */
+  webhookSecret: string;
+}
+
+interface LsProject {
+  id: number;
+  label_config: string;
+}
+interface LsTask {
+  id: number;
+  data: { capture_id?: unknown; instance?: unknown };
+}
+
+const obj = (v: unknown): Record<string, unknown> | undefined =>
+  v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+
+function scoreOf(p: Prediction): number | undefined {
+  const scores: Array<number | null> =
+    p.kind === "classification"
+      ? [p.score]
+      : p.kind === "detection"
+        ? p.boxes.map((b) => b.score)
+        : p.kind === "segmentation"
+          ? p.instances.map((i) => i.score)
+          : p.kind === "entities"
+            ? p.entities.map((e) => e.score)
+            : [];
+  const known = scores.filter((s): s is number => typeof s === "number");
+  return known.length ? known.reduce((a, b) => a + b, 0) / known.length : undefined;
+}
+
+export class LabelStudioBackend implements LabelingBackend {
+  readonly name = "label_studio";
+  readonly source = "label_studio";
+  private readonly client: LabelStudioClient;
+
+  constructor(private readonly opts: LabelStudioOptions) {
+    this.client = new LabelStudioClient(opts.url.replace(/\/+$/, ""), opts.token);
+  }
+
+  async ensureProject(
+    model: string,
+    task: Task,
+    labels: readonly string[],
+    existing?: LabelingProject,
+  ): Promise<string> {
+    let id: number | undefined;
+    if (existing && existing.task === task) {
+      const found = await this.client
+        .request<LsProject>("GET", `/api/projects/${existing.projectRef}`)
+        .catch((err: unknown) => {
+          if (err instanceof LabelStudioError && err.status === 404) return undefined;
+          throw err;
+        });
+      if (found) {
+        id = found.id;
+        const merged = [...new Set([...existing.labelSet, ...labels])];
+        if (merged.length !== existing.labelSet.length) {
+          await this.client.request("PATCH", `/api/projects/${id}`, {
+            label_config: labelConfig(task, merged),
+          });
+        }
+      }
+    }
+    if (id === undefined) {
+      const created = await this.client.request<LsProject>("POST", "/api/projects", {
+        title: `modeltap: ${model}`.slice(0, 50),
+        description: `Captures of model ${model} (${task}) sampled by modeltap, pre-annotated with the model's prediction.`,
+        label_config: labelConfig(task, labels),
+      });
+      id = created.id;
+    }
+    await this.ensureWebhook(id);
+    return String(id);
+  }
+
+  private async ensureWebhook(project: number): Promise<void> {
+    const hooks = await this.client.request<Array<{ id: number; url: string; project: number | null }>>(
+      "GET",
+      `/api/webhooks?project=${project}`,
+    );
+    const body = {
+      project,
+      url: this.opts.webhookUrl,
+      send_payload: true,
+      send_for_all_actions: false,
+      is_active: true,
+      headers: { Authorization: `Bearer ${this.opts.webhookSecret}` },
+      actions: [...WEBHOOK_ACTIONS],
+    };
+    const mine = hooks.find((h) => h.project === project && h.url === this.opts.webhookUrl);
+    // Always rewrite it: the secret may have been rotated since the hook was made.
+    if (mine) await this.client.request("PATCH", `/api/webhooks/${mine.id}`, body);
+    else await this.client.request("POST", "/api/webhooks", body);
+  }
+
+  async createTasks(
+    projectRef: string,
+    tasks: readonly LabelTask[],
+    mayExist: boolean,
+  ): Promise<Map<string, string>> {
+    const refs = mayExist ? await this.findTasks(projectRef, tasks) : new Map<string, string>();
+    const todo = tasks.filter((t) => !refs.has(taskKey(t.captureId, t.instance)));
+    if (todo.length === 0) return refs;
+    const payload = todo.map((t) => {
+      const data: Record<string, unknown> = {
+        capture_id: t.captureId,
+        instance: t.instance,
+        model: t.model,
+        version: t.version,
+      };
+      if (t.subject.kind === "image") data.image = t.subject.url;
+      else data.text = t.subject.text;
+      if (!t.prediction) return { data };
+      const subject =
+        t.subject.kind === "image"
+          ? { kind: "image" as const, width: t.subject.width, height: t.subject.height }
+          : t.subject;
+      const score = scoreOf(t.prediction);
+      return {
+        data,
+        predictions: [
+          {
+            model_version: `${t.model}:${t.version}`,
+            ...(score === undefined ? {} : { score }),
+            result: toLsResult(t.task, t.prediction, subject),
+          },
+        ],
+      };
+    });
+    const res = await this.client.request<{ task_ids?: number[] }>(
+      "POST",
+      `/api/projects/${projectRef}/import?return_task_ids=true`,
+      payload,
+    );
+    if (!res.task_ids || res.task_ids.length !== todo.length) {
+      throw new LabelStudioError(
+        `Label Studio import returned ${res.task_ids?.length ?? "no"} task ids for ${todo.length} tasks`,
+        502,
+      );
+    }
+    todo.forEach((t, i) => refs.set(taskKey(t.captureId, t.instance), String(res.task_ids![i])));
+    return refs;
+  }
+
+  /** Tasks already in the project for these captures (an earlier, crashed attempt made them). */
+  private async findTasks(projectRef: string, tasks: readonly LabelTask[]): Promise<Map<string, string>> {
+    const ids = [...new Set(tasks.map((t) => t.captureId))];
+    const query = {
+      filters: {
+        conjunction: "or",
+        items: ids.map((id) => ({
+          filter: "filter:tasks:data.capture_id",
+          operator: "equal",
+          type: "String",
+          value: id,
+        })),
+      },
+    };
+    const found = new Map<string, string>();
+    const res = await this.client.request<{ tasks: LsTask[] }>(
+      "GET",
+      `/api/tasks?project=${projectRef}&page_size=${ids.length * 8 + 10}&fields=all&query=${encodeURIComponent(JSON.stringify(query))}`,
+    );
+    for (const t of res.tasks) {
+      if (typeof t.data.capture_id === "string") {
+        found.set(taskKey(t.data.capture_id, Number(t.data.instance ?? 0)), String(t.id));
+      }
+    }
+    return found;
+  }
+
+  parseWebhook(body: unknown): LabelingEvent {
+    const b = obj(body);
+    if (!b || typeof b.action !== "string")
+      throw new LabelingPayloadError("body must be a JSON object with an action");
+    if (b.action === "ANNOTATIONS_DELETED") {
+      const list = b.annotations;
+      if (!Array.isArray(list) || list.some((a) => !Number.isInteger(obj(a)?.id))) {
+        throw new LabelingPayloadError("ANNOTATIONS_DELETED: annotations must be a list of {id}");
+      }
+      return { kind: "delete", sourceRefs: list.map((a) => String(obj(a)!.id)), at: new Date() };
+    }
+    if (b.action !== "ANNOTATION_CREATED" && b.action !== "ANNOTATION_UPDATED") {
+      return { kind: "ignored", reason: `action ${b.action} is not handled` };
+    }
+    const ann = obj(b.annotation);
+    const data = obj(obj(b.task)?.data);
+    if (!ann || !Number.isInteger(ann.id))
+      throw new LabelingPayloadError(`${b.action}: annotation.id missing`);
+    if (!data || typeof data.capture_id !== "string" || data.capture_id === "") {
+      throw new LabelingPayloadError(`${b.action}: task.data.capture_id missing (not a modeltap task)`);
+    }
+    const instance = data.instance === undefined ? 0 : Number(data.instance);
+    if (!Number.isInteger(instance) || instance < 0) {
+      throw new LabelingPayloadError(`${b.action}: task.data.instance must be a non-negative integer`);
+    }
+    const stamp = typeof ann.updated_at === "string" ? new Date(ann.updated_at) : new Date(NaN);
+    if (Number.isNaN(stamp.getTime()))
+      throw new LabelingPayloadError(`${b.action}: annotation.updated_at missing`);
+    // A skipped task ("was_cancelled") is a labeler saying "no label": it withdraws this annotation.
+    if (ann.was_cancelled === true) return { kind: "delete", sourceRefs: [String(ann.id)], at: stamp };
+    return {
+      kind: "upsert",
+      captureId: data.capture_id,
+      instance,
+      sourceRef: String(ann.id),
+      labeledAt: stamp,
+      result: ann.result,
+    };
+  }
+
+  toLabel(
+    task: Task,
+    result: unknown,
+    subject: { kind: "image"; width: number; height: number } | { kind: "text"; text: string },
+  ): Prediction {
+    try {
+      return fromLsResult(task, result, subject);
+    } catch (err) {
+      if (err instanceof LabelingFormatError) throw new LabelingPayloadError(err.message);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,160 @@
+/** GroundTruthRepository and LabelExportRepository on Postgres. All SQL is parameterized. */
+import type pg from "pg";
+import type { Prediction } from "../../core/canonical.js";
+import type {
+  ExportClaim,
+  GroundTruthRepository,
+  GroundTruthRow,
+  GroundTruthWrite,
+  LabelExportRepository,
+  LabelingProject,
+} from "../../core/ports.js";
+
+type Key = { captureId: string; instance: number };
+const keyArrays = (keys: readonly Key[]) => [keys.map((k) => k.captureId), keys.map((k) => k.instance)];
+
+export class PostgresGroundTruthRepository implements GroundTruthRepository, LabelExportRepository {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async upsertGroundTruth(rows: readonly GroundTruthWrite[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    // A redelivered or out-of-order older version never replaces a newer one; an equal one is a no-op.
+    const res = await this.pool.query(
+      `INSERT INTO ground_truth (capture_id, instance, source, source_ref, label, deleted, labeled_at)
+       SELECT c, i, s, r, l::jsonb, false, t
+         FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS u(c, i, s, r, l, t)
+       ON CONFLICT (capture_id, instance, source, source_ref) DO UPDATE
+         SET label = EXCLUDED.label, deleted = false, labeled_at = EXCLUDED.labeled_at, received_at = now()
+         WHERE ground_truth.labeled_at < EXCLUDED.labeled_at
+            OR (ground_truth.labeled_at = EXCLUDED.labeled_at AND ground_truth.label IS DISTINCT FROM EXCLUDED.label)`,
+      [
+        rows.map((r) => r.captureId),
+        rows.map((r) => r.instance),
+        rows.map((r) => r.source),
+        rows.map((r) => r.sourceRef),
+        rows.map((r) => JSON.stringify(r.label)),
+        rows.map((r) => r.labeledAt),
+      ],
+    );
+    return res.rowCount ?? 0;
+  }
+
+  async deleteGroundTruth(source: string, sourceRefs: readonly string[], at: Date): Promise<number> {
+    if (sourceRefs.length === 0) return 0;
+    const res = await this.pool.query(
+      `UPDATE ground_truth SET deleted = true, labeled_at = GREATEST(labeled_at, $3), received_at = now()
+        WHERE source = $1 AND source_ref = ANY($2::text[]) AND NOT deleted`,
+      [source, sourceRefs, at],
+    );
+    return res.rowCount ?? 0;
+  }
+
+  async groundTruthFor(captureId: string): Promise<GroundTruthRow[]> {
+    const res = await this.pool.query<{
+      capture_id: string;
+      instance: number;
+      source: string;
+      source_ref: string;
+      label: Prediction | null;
+      deleted: boolean;
+      labeled_at: Date;
+      received_at: Date;
+    }>(
+      `SELECT capture_id, instance, source, source_ref, label, deleted, labeled_at, received_at
+         FROM ground_truth WHERE capture_id = $1 ORDER BY instance, labeled_at DESC, source, source_ref`,
+      [captureId],
+    );
+    return res.rows.map((r) => ({
+      captureId: r.capture_id,
+      instance: r.instance,
+      source: r.source,
+      sourceRef: r.source_ref,
+      label: r.label,
+      deleted: r.deleted,
+      labeledAt: r.labeled_at,
+      receivedAt: r.received_at,
+    }));
+  }
+
+  async claimExports(limit: number, leaseMs: number): Promise<ExportClaim[]> {
+    const res = await this.pool.query<{
+      capture_id: string;
+      instance: number;
+      model: string;
+      attempts: number;
+    }>(
+      `UPDATE label_exports le
+          SET state = 'exporting', attempts = le.attempts + 1,
+              next_attempt_at = now() + make_interval(secs => $2::double precision / 1000)
+        WHERE (le.capture_id, le.instance) IN (
+          SELECT capture_id, instance FROM label_exports
+           WHERE state IN ('pending', 'exporting') AND next_attempt_at <= now()
+           ORDER BY created_at, capture_id, instance
+           LIMIT $1 FOR UPDATE SKIP LOCKED)
+        RETURNING le.capture_id, le.instance, le.model, le.attempts`,
+      [limit, leaseMs],
+    );
+    return res.rows.map((r) => ({
+      captureId: r.capture_id,
+      instance: r.instance,
+      model: r.model,
+      attempts: r.attempts,
+    }));
+  }
+
+  async markExported(
+    done: ReadonlyArray<{ captureId: string; instance: number; taskRef: string; projectRef: string }>,
+  ): Promise<void> {
+    if (done.length === 0) return;
+    await this.pool.query(
+      `UPDATE label_exports le SET state = 'exported', task_ref = u.t, project_ref = u.p, exported_at = now(), last_error = ''
+         FROM unnest($1::text[], $2::int[], $3::text[], $4::text[]) AS u(c, i, t, p)
+        WHERE le.capture_id = u.c AND le.instance = u.i`,
+      [...keyArrays(done), done.map((d) => d.taskRef), done.map((d) => d.projectRef)],
+    );
+  }
+
+  async markSkipped(keys: readonly Key[], reason: string): Promise<void> {
+    if (keys.length === 0) return;
+    await this.pool.query(
+      `UPDATE label_exports le SET state = 'skipped', last_error = $3
+         FROM unnest($1::text[], $2::int[]) AS u(c, i) WHERE le.capture_id = u.c AND le.instance = u.i`,
+      [...keyArrays(keys), reason],
+    );
+  }
+
+  async markRetry(keys: readonly Key[], error: string, retryAt: Date | null): Promise<void> {
+    if (keys.length === 0) return;
+    await this.pool.query(
+      `UPDATE label_exports le
+          SET state = CASE WHEN $4::timestamptz IS NULL THEN 'failed' ELSE 'exporting' END,
+              last_error = $3, next_attempt_at = COALESCE($4::timestamptz, le.next_attempt_at)
+         FROM unnest($1::text[], $2::int[]) AS u(c, i) WHERE le.capture_id = u.c AND le.instance = u.i`,
+      [...keyArrays(keys), error.slice(0, 2000), retryAt],
+    );
+  }
+
+  async exportCounts(): Promise<Record<string, number>> {
+    const res = await this.pool.query<{ state: string; n: string }>(
+      "SELECT state, count(*) AS n FROM label_exports GROUP BY state",
+    );
+    return Object.fromEntries(res.rows.map((r) => [r.state, Number(r.n)]));
+  }
+
+  async getProject(backend: string, model: string): Promise<LabelingProject | undefined> {
+    const res = await this.pool.query<{ project_ref: string; task: string; label_set: string[] }>(
+      "SELECT project_ref, task, label_set FROM labeling_projects WHERE backend = $1 AND model = $2",
+      [backend, model],
+    );
+    const r = res.rows[0];
+    return r ? { backend, model, projectRef: r.project_ref, task: r.task, labelSet: r.label_set } : undefined;
+  }
+
+  async saveProject(p: LabelingProject): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO labeling_projects (backend, model, project_ref, task, label_set) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (backend, model) DO UPDATE SET project_ref = EXCLUDED.project_ref, task = EXCLUDED.task, label_set = EXCLUDED.label_set`,
+      [p.backend, p.model, p.projectRef, p.task, JSON.stringify(p.labelSet)],
+    );
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * The request handlers of `modeltap api`, transport-free: each takes parsed input and returns a
+ * status and a JSON body, so the HTTP layer (server.ts) stays a thin router.
+ */
+import { imageSize } from "image-size";
+import type { Instance, Prediction } from "../core/canonical.js";
+import { errorMessage } from "../core/errors.js";
+import {
+  labelFitsTask,
+  labelsOutsideSet,
+  parseGroundTruthBody,
+  type GroundTruthItem,
+} from "../core/ground-truth.js";
+import { LabelingPayloadError, type LabelingBackend } from "../core/labeling.js";
+import type { CaptureRow } from "../core/persist-plan.js";
+import type { BlobStore, CaptureRepository, GroundTruthRepository } from "../core/ports.js";
+import type { PluginCatalog, Task } from "../core/route-config.js";
+import type { Logger } from "../log.js";
+import type { ApiMetrics } from "./metrics.js";
+
+export interface HandlerDeps {
+  captures: CaptureRepository;
+  groundTruth: GroundTruthRepository;
+  blobs: BlobStore;
+  backend: LabelingBackend;
+  plugins: PluginCatalog;
+  metrics: ApiMetrics;
+  log: Logger;
+}
+
+export interface Reply {
+  status: number;
+  body: unknown;
+  /** Raw bytes instead of JSON (media). */
+  bytes?: { data: Uint8Array; contentType: string };
+}
+
+const problem = (status: number, error: string, extra: Record<string, unknown> = {}): Reply => ({
+  status,
+  body: { error, ...extra },
+});
+
+/** What a label is checked against: the capture's task, its input text or image size, its label set. */
+function fitProblems(label: Prediction, row: CaptureRow, instance: number): string[] {
+  const input: Instance["input"] | undefined = row.analysis?.instances[instance]?.input;
+  if (row.analysis && !input) return [`capture has no instance ${instance}`];
+  const text = input?.text !== undefined && !("text_uri" in input) ? input.text : undefined;
+  return [
+    ...labelFitsTask(label, row.task, {
+      ...(text !== undefined ? { text } : {}),
+      ...(input?.image ? { image: input.image } : {}),
+    }),
+    ...labelsOutsideSet(label, row.labelSet).map(
+      (l) => `label ${JSON.stringify(l)} is not in the route's labels`,
+    ),
+  ];
+}
+
+type ItemOutcome =
+  | { index: number; capture_id: string; instance: number; outcome: "stored" | "unchanged" | "pending" }
+  | { index: number; outcome: "rejected"; problems: string[]; capture_id?: string };
+
+/** POST /v1/ground-truth: one label or {"items": [...]}, from any system that knows the truth. */
+export async function postGroundTruth(raw: unknown, deps: HandlerDeps): Promise<Reply> {
+  const parsed = parseGroundTruthBody(raw, new Date());
+  if (!parsed.ok) return problem(400, parsed.error);
+  const outcomes: ItemOutcome[] = [];
+  const accepted: Array<{ index: number; item: GroundTruthItem; pending: boolean }> = [];
+  for (const [index, r] of parsed.items.entries()) {
+    if (!r.ok) {
+      outcomes.push({ index, outcome: "rejected", problems: r.problems });
+      continue;
+    }
+    const row = await deps.captures.getCapture(r.item.captureId);
+    const problems = row ? fitProblems(r.item.label, row, r.item.instance) : [];
+    if (problems.length > 0) {
+      outcomes.push({ index, outcome: "rejected", problems, capture_id: r.item.captureId });
+    } else accepted.push({ index, item: r.item, pending: !row });
+  }
+  for (const a of accepted) {
+    // One statement per item: "unchanged" must be told apart from "stored" per item.
+    const changed = await deps.groundTruth.upsertGroundTruth([{ ...a.item, sourceRef: "" }]);
+    outcomes.push({
+      index: a.index,
+      capture_id: a.item.captureId,
+      instance: a.item.instance,
+      outcome: a.pending ? "pending" : changed ? "stored" : "unchanged",
+    });
+  }
+  outcomes.sort((x, y) => x.index - y.index);
+  for (const o of outcomes) {
+    const source = "source" in o ? "api" : (accepted.find((a) => a.index === o.index)?.item.source ?? "api");
+    deps.metrics.groundTruth.inc({ source, outcome: o.outcome });
+  }
+  const rejected = outcomes.filter((o) => o.outcome === "rejected").length;
+  const pending = outcomes.filter((o) => o.outcome === "pending").length;
+  if (!parsed.batch) {
+    const o = outcomes[0]!;
+    if (o.outcome === "rejected") return { status: 422, body: { error: "label rejected", ...o } };
+    return {
+      status: o.outcome === "pending" ? 202 : 200,
+      body: {
+        ...o,
+        ...(o.outcome === "pending"
+          ? {
+              note: "no capture with this id yet; the label is kept and joined when the capture is persisted",
+            }
+          : {}),
+      },
+    };
+  }
+  return {
+    status: rejected === outcomes.length ? 422 : 200,
+    body: { accepted: outcomes.length - rejected, rejected, pending, items: outcomes },
+  };
+}
+
+/** GET /v1/ground-truth/<capture id>: every label version kept for a capture. */
+export async function getGroundTruth(captureId: string, deps: HandlerDeps): Promise<Reply> {
+  const rows = await deps.groundTruth.groundTruthFor(captureId);
+  const capture = await deps.captures.getCapture(captureId);
+  return {
+    status: 200,
+    body: {
+      capture_id: captureId,
+      capture_persisted: capture !== undefined,
+      ground_truth: rows.map(groundTruthJson),
+    },
+  };
+}
+
+export function groundTruthJson(r: Awaited<ReturnType<GroundTruthRepository["groundTruthFor"]>>[number]) {
+  return {
+    instance: r.instance,
+    source: r.source,
+    source_ref: r.sourceRef || null,
+    label: r.deleted ? null : r.label,
+    deleted: r.deleted,
+    labeled_at: r.labeledAt.toISOString(),
+    received_at: r.receivedAt.toISOString(),
+  };
+}
+
+/** POST /v1/labeling/webhook: the labeling tool's annotation events. */
+export async function postWebhook(raw: unknown, deps: HandlerDeps): Promise<Reply> {
+  const source = deps.backend.source;
+  let event;
+  try {
+    event = deps.backend.parseWebhook(raw);
+  } catch (err) {
+    if (!(err instanceof LabelingPayloadError)) throw err;
+    deps.metrics.groundTruth.inc({ source, outcome: "rejected" });
+    deps.log.warn({ reason: err.message }, "malformed labeling webhook payload");
+    return problem(400, err.message);
+  }
+  if (event.kind === "ignored") return { status: 200, body: { outcome: "ignored", reason: event.reason } };
+  if (event.kind === "delete") {
+    const n = await deps.groundTruth.deleteGroundTruth(source, event.sourceRefs, event.at);
+    deps.metrics.groundTruth.inc({ source, outcome: "deleted" }, n);
+    return { status: 200, body: { outcome: "deleted", deleted: n } };
+  }
+  const row = await deps.captures.getCapture(event.captureId);
+  const input = row?.analysis?.instances[event.instance]?.input;
+  if (!row || !input) {
+    deps.metrics.groundTruth.inc({ source, outcome: "rejected" });
+    deps.log.warn(
+      { request_id: event.captureId, instance: event.instance },
+      "webhook for an unknown capture",
+    );
+    return problem(404, `no capture ${event.captureId} instance ${event.instance}`);
+  }
+  const subject = input.image
+    ? { kind: "image" as const, width: input.image.width, height: input.image.height }
+    : { kind: "text" as const, text: input.text ?? "" };
+  let label: Prediction;
+  try {
+    label = deps.backend.toLabel(row.task as Task, event.result, subject);
+  } catch (err) {
+    if (!(err instanceof LabelingPayloadError)) throw err;
+    deps.metrics.groundTruth.inc({ source, outcome: "rejected" });
+    deps.log.warn({ request_id: event.captureId, reason: err.message }, "annotation could not be converted");
+    return problem(400, err.message);
+  }
+  const changed = await deps.groundTruth.upsertGroundTruth([
+    {
+      captureId: event.captureId,
+      instance: event.instance,
+      source,
+      sourceRef: event.sourceRef,
+      label,
+      labeledAt: event.labeledAt,
+    },
+  ]);
+  const outcome = changed ? "stored" : "unchanged";
+  deps.metrics.groundTruth.inc({ source, outcome });
+  deps.log.info(
+    { request_id: event.captureId, annotation: event.sourceRef, outcome },
+    "ground truth from labeling tool",
+  );
+  return { status: 200, body: { outcome, capture_id: event.captureId, instance: event.instance } };
+}
+
+function keyOf(row: CaptureRow, which: "request" | "response"): string | null {
+  return row[which].objectKey;
+}
+
+/** GET /v1/media/<capture id>/<instance>: the input image of one instance (signature checked by the caller). */
+export async function getMedia(captureId: string, instance: number, deps: HandlerDeps): Promise<Reply> {
+  const row = await deps.captures.getCapture(captureId);
+  const input = row?.analysis?.instances[instance]?.input;
+  if (!row || !input?.image) return problem(404, "no image for this capture instance");
+  const reqKey = keyOf(row, "request");
+  const request = reqKey ? await deps.blobs.get(reqKey) : undefined;
+  if (!request) return problem(404, "the request body is not in object storage");
+  let image: Uint8Array | undefined;
+  if (row.request.contentType.startsWith("image/") && instance === 0) image = request;
+  else {
+    // The image sits inside the request (base64 JSON, multipart): read it out with the same parser.
+    const parser = deps.plugins.parsers.get(row.protocol);
+    const respKey = keyOf(row, "response");
+    const response = (respKey ? await deps.blobs.get(respKey) : undefined) ?? new Uint8Array(0);
+    try {
+      const parsed = parser?.parse({
+        request: {
+          bytes: request,
+          contentType: row.request.contentType,
+          headers: row.request.headers,
+          truncated: false,
+        },
+        response: {
+          bytes: response,
+          contentType: row.response.contentType,
+          headers: row.response.headers,
+          truncated: false,
+        },
+        route: { features: undefined },
+        startedAtUs: row.receivedAt.getTime() * 1000,
+        responseChunkTimes: [],
+      });
+      image = parsed?.inputs[instance]?.image;
+    } catch (err) {
+      deps.log.warn(
+        { request_id: captureId, err: errorMessage(err) },
+        "could not re-read the image from the request",
+      );
+    }
+  }
+  if (!image) return problem(404, "the image could not be read from the stored request");
+  let contentType = "application/octet-stream";
+  try {
+    const type = imageSize(image).type;
+    if (type) contentType = `image/${type === "jpg" ? "jpeg" : type}`;
+  } catch {
+    /* served as octet-stream */
+  }
+  return { status: 200, body: null, bytes: { data: image, contentType } };
+}

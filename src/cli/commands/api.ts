@@ -1,0 +1,68 @@
+import { createLabelingBackend, createObjectStore, openDatabase } from "../../adapters/registry.js";
+import { signedMediaUrl } from "../../api/auth.js";
+import { runExporter } from "../../api/exporter.js";
+import { createApiMetrics } from "../../api/metrics.js";
+import { startApiServer } from "../../api/server.js";
+import { loadConfig } from "../../config.js";
+import { ConfigError } from "../../core/errors.js";
+import { createLogger } from "../../log.js";
+import { PluginRegistry } from "../../plugins/registry.js";
+import { loadUserPlugins } from "../../plugins/user-plugins.js";
+import { parseArgs } from "../args.js";
+import type { Command } from "../command.js";
+import { onShutdown } from "../shutdown.js";
+
+export const apiCommand: Command = {
+  name: "api",
+  usage: "api",
+  summary:
+    "Serve the ground-truth API and the labeling webhook; export sampled captures to the labeling tool",
+  async run(args) {
+    parseArgs(args, {});
+    const config = loadConfig();
+    if (config.apiSecret === "") {
+      throw new ConfigError(["MODELTAP_API_SECRET: required by `modeltap api` (16+ characters)"]);
+    }
+    const log = createLogger(config.logLevel, "api");
+    const metrics = createApiMetrics();
+    const db = openDatabase(config, 8);
+    await db.assertMigrated();
+    const blobs = createObjectStore(config);
+    await blobs.ready();
+    const plugins = new PluginRegistry();
+    await loadUserPlugins(plugins, config.plugins);
+    const backend = createLabelingBackend(config);
+    let ready = false;
+    const server = await startApiServer(
+      { captures: db.captures, groundTruth: db.groundTruth, blobs, backend, plugins, metrics, log },
+      { host: config.listenHost, port: config.ports.api, secret: config.apiSecret, ready: () => ready },
+    );
+    const abort = new AbortController();
+    const exporter = runExporter(
+      {
+        queue: db.labelExports,
+        captures: db.captures,
+        backend,
+        mediaUrl: (id, i) => signedMediaUrl(config.publicUrl, config.apiSecret, id, i),
+        metrics,
+        log: log.child({ part: "exporter" }),
+        batch: config.labelExport.batch,
+        leaseMs: 60_000,
+        maxAttempts: 10,
+      },
+      config.labelExport.intervalMs,
+      abort.signal,
+    );
+    ready = true;
+    log.info(
+      { port: config.ports.api, labeling: backend.name, public_url: config.publicUrl },
+      "api serving ground truth and the labeling webhook",
+    );
+    await onShutdown(log);
+    abort.abort();
+    await exporter;
+    await new Promise((r) => server.close(r));
+    await db.close();
+    blobs.destroy();
+  },
+};
