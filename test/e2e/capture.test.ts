@@ -6,8 +6,20 @@ import { randomUUID } from "node:crypto";
 import zlib from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { isSampled } from "../../src/core/sampler.js";
-import { irisBody, pool, send, sentimentBody } from "../../src/demo/traffic.js";
-import { NORMAL, OBS, blobs, db, envoyStats, expectBytes, rowsFor, stat, waitForRows } from "./helpers.js";
+import { irisBody, nerBody, pool, send, sentimentBody } from "../../src/demo/traffic.js";
+import {
+  NORMAL,
+  OBS,
+  blobs,
+  collectorMetric,
+  config,
+  db,
+  envoyStats,
+  expectBytes,
+  rowsFor,
+  stat,
+  waitForRows,
+} from "./helpers.js";
 
 const pg = db();
 const s3 = blobs();
@@ -164,3 +176,42 @@ it("lets dynamic metadata in the modeltap namespace override route values per re
   const [row] = await waitForRows(pg, [id]);
   expect(row!.version).toBe("7");
 });
+
+it("captures every one of 3000 back-to-back exchanges: no ext_proc connection is lost to HTTP/2 reset limits", async () => {
+  // Each ended exchange resets its ext_proc stream; the collector's HTTP/2 stack closes a
+  // connection past ~1000 resets in a burst. envoy/envoy.yaml caps streams per connection below that.
+  const before = await collectorMetric("modeltap_exchanges_total", {
+    decision: "sampled",
+    mode: "observability",
+  });
+  const statsBefore = await envoyClusterStats();
+  const N = 3000;
+  const sent = await pool(N, 32, (i) => send(`${OBS}/models/ner`, nerBody(i)));
+  expect(sent.filter((s) => s.status !== 200)).toEqual([]);
+  const deadline = Date.now() + 10_000;
+  let seen = 0;
+  while (Date.now() < deadline) {
+    seen =
+      (await collectorMetric("modeltap_exchanges_total", { decision: "sampled", mode: "observability" })) -
+      before;
+    if (seen >= N) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const statsAfter = await envoyClusterStats();
+  const delta = (k: string) => (statsAfter.get(k) ?? 0) - (statsBefore.get(k) ?? 0);
+  expect(delta("cluster.modeltap_collector.upstream_rq_5xx")).toBe(0);
+  expect(seen).toBe(N);
+  expect(
+    await waitForRows(
+      pg,
+      sent.map((s) => s.id),
+    ),
+  ).toHaveLength(N);
+});
+
+async function envoyClusterStats(): Promise<Map<string, number>> {
+  const text = await (
+    await fetch(`http://127.0.0.1:${config.ports.envoyAdmin}/stats?filter=modeltap_collector`)
+  ).text();
+  return new Map([...text.matchAll(/^([\w.]+): (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+}
