@@ -5,9 +5,15 @@
  * rows come due again and the backend looks for tasks it already made, so a capture never becomes
  * two tasks. Failures retry with backoff, then end as "failed".
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage } from "../core/errors.js";
-import { taskKey, type LabelTask, type LabelingBackend } from "../core/labeling.js";
-import type { CaptureRepository, ExportClaim, LabelExportRepository } from "../core/ports.js";
+import { ProjectGoneError, taskKey, type LabelTask, type LabelingBackend } from "../core/labeling.js";
+import type {
+  CaptureRepository,
+  ExportClaim,
+  LabelExportRepository,
+  LabelingProject,
+} from "../core/ports.js";
 import { HUMAN_LABELED_TASKS, type Task } from "../core/route-config.js";
 import type { Logger } from "../log.js";
 import type { ApiMetrics } from "./metrics.js";
@@ -54,8 +60,10 @@ async function build(claim: ExportClaim, deps: ExporterDeps): Promise<Built> {
     };
   } else if (input.text !== undefined && input.text_uri === undefined) {
     subject = { kind: "text", text: input.text };
-  } else {
+  } else if (input.text !== undefined) {
     return { claim, skip: "input text is stored in object storage (too long to label inline)" };
+  } else {
+    return { claim, skip: "instance has neither an image nor a text to label" };
   }
   return {
     claim,
@@ -91,40 +99,50 @@ export async function exportPass(deps: ExporterDeps): Promise<PassResult> {
   }
   result.skipped = skipped.length;
   deps.metrics.exported.inc({ outcome: "skipped" }, skipped.length);
-  const byModel = new Map<string, Array<Extract<Built, { task: LabelTask }>>>();
+  // One batch per model and task (a model whose task changed gets a project for the new task).
+  const batches = new Map<string, Array<Extract<Built, { task: LabelTask }>>>();
   for (const b of built) {
     if (!("task" in b)) continue;
-    const list = byModel.get(b.task.model) ?? [];
+    const key = `${b.task.model}\n${b.task.task}`;
+    const list = batches.get(key) ?? [];
     list.push(b);
-    byModel.set(b.task.model, list);
+    batches.set(key, list);
   }
-  for (const [model, items] of byModel) {
+  for (const items of batches.values()) {
     const started = performance.now();
     const claimsOf = items.map((i) => i.claim);
+    const { model, task } = items[0]!.task;
     try {
-      const task = items[0]!.task.task;
       const labels = [...new Set(items.flatMap((i) => i.labels))];
-      const existing = await deps.queue.getProject(deps.backend.name, model);
-      let projectRef = existing?.projectRef;
-      const grows = existing && labels.some((l) => !existing.labelSet.includes(l));
-      if (!existing || existing.task !== task || grows) {
-        projectRef = await deps.backend.ensureProject(model, task, labels, existing);
+      const project = async (existing: LabelingProject | undefined): Promise<string> => {
+        const projectRef = await deps.backend.ensureProject(model, task, labels, existing);
         const labelSet = [...new Set([...(existing?.task === task ? existing.labelSet : []), ...labels])];
         await deps.queue.saveProject({ backend: deps.backend.name, model, projectRef, task, labelSet });
         deps.log.info({ model, project: projectRef }, "labeling project ready");
-      }
+        return projectRef;
+      };
+      const existing = await deps.queue.getProject(deps.backend.name, model);
+      const grows = existing && labels.some((l) => !existing.labelSet.includes(l));
+      let projectRef =
+        !existing || existing.task !== task || grows ? await project(existing) : existing.projectRef;
       const mayExist = claimsOf.some((c) => c.attempts > 1);
-      const refs = await deps.backend.createTasks(
-        projectRef!,
-        items.map((i) => i.task),
-        mayExist,
-      );
+      const tasks = items.map((i) => i.task);
+      let refs;
+      try {
+        refs = await deps.backend.createTasks(projectRef, tasks, mayExist);
+      } catch (err) {
+        if (!(err instanceof ProjectGoneError)) throw err;
+        // Someone deleted the project in the tool: make a new one and import there.
+        deps.log.warn({ model, project: projectRef }, "labeling project is gone; creating it again");
+        projectRef = await project(undefined);
+        refs = await deps.backend.createTasks(projectRef, tasks, mayExist);
+      }
       await deps.queue.markExported(
         items.map((i) => ({
           captureId: i.claim.captureId,
           instance: i.claim.instance,
           taskRef: refs.get(taskKey(i.claim.captureId, i.claim.instance))!,
-          projectRef: projectRef!,
+          projectRef,
         })),
       );
       result.exported += items.length;
@@ -163,11 +181,7 @@ export async function runExporter(
     } catch (err) {
       deps.log.warn({ err }, "label export pass failed; retrying");
     }
-    if (!busy) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, intervalMs);
-        signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
-      });
-    }
+    // An abort during the pass has already fired: sleep() still sees it, and leaves no listener behind.
+    if (!busy) await sleep(intervalMs, undefined, { signal }).catch(() => undefined);
   }
 }

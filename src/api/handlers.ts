@@ -13,7 +13,7 @@ import {
 } from "../core/ground-truth.js";
 import { LabelingPayloadError, type LabelingBackend } from "../core/labeling.js";
 import type { CaptureRow } from "../core/persist-plan.js";
-import type { BlobStore, CaptureRepository, GroundTruthRepository } from "../core/ports.js";
+import type { BlobStore, CaptureRepository, GroundTruthRepository, GroundTruthRow } from "../core/ports.js";
 import type { PluginCatalog, Task } from "../core/route-config.js";
 import type { Logger } from "../log.js";
 import type { ApiMetrics } from "./metrics.js";
@@ -88,10 +88,8 @@ export async function postGroundTruth(raw: unknown, deps: HandlerDeps): Promise<
     });
   }
   outcomes.sort((x, y) => x.index - y.index);
-  for (const o of outcomes) {
-    const source = "source" in o ? "api" : (accepted.find((a) => a.index === o.index)?.item.source ?? "api");
-    deps.metrics.groundTruth.inc({ source, outcome: o.outcome });
-  }
+  // The metric's source label is "api" for every caller-named source: callers may invent many.
+  for (const o of outcomes) deps.metrics.groundTruth.inc({ source: "api", outcome: o.outcome });
   const rejected = outcomes.filter((o) => o.outcome === "rejected").length;
   const pending = outcomes.filter((o) => o.outcome === "pending").length;
   if (!parsed.batch) {
@@ -124,12 +122,17 @@ export async function getGroundTruth(captureId: string, deps: HandlerDeps): Prom
     body: {
       capture_id: captureId,
       capture_persisted: capture !== undefined,
-      ground_truth: rows.map(groundTruthJson),
+      ground_truth: rows.map((r) => groundTruthJson(r, capture)),
     },
   };
 }
 
-export function groundTruthJson(r: Awaited<ReturnType<GroundTruthRepository["groundTruthFor"]>>[number]) {
+/**
+ * One stored label as JSON. With the capture at hand, a label that does not fit it (one that arrived
+ * before its capture, so could not be checked then) carries its problems.
+ */
+export function groundTruthJson(r: GroundTruthRow, capture?: CaptureRow) {
+  const problems = capture && r.label && !r.deleted ? fitProblems(r.label, capture, r.instance) : [];
   return {
     instance: r.instance,
     source: r.source,
@@ -138,6 +141,7 @@ export function groundTruthJson(r: Awaited<ReturnType<GroundTruthRepository["gro
     deleted: r.deleted,
     labeled_at: r.labeledAt.toISOString(),
     received_at: r.receivedAt.toISOString(),
+    ...(problems.length ? { problems } : {}),
   };
 }
 
@@ -213,7 +217,7 @@ export async function getMedia(captureId: string, instance: number, deps: Handle
   const request = reqKey ? await deps.blobs.get(reqKey) : undefined;
   if (!request) return problem(404, "the request body is not in object storage");
   let image: Uint8Array | undefined;
-  if (row.request.contentType.startsWith("image/") && instance === 0) image = request;
+  if (row.request.contentType.toLowerCase().startsWith("image/") && instance === 0) image = request;
   else {
     // The image sits inside the request (base64 JSON, multipart): read it out with the same parser.
     const parser = deps.plugins.parsers.get(row.protocol);

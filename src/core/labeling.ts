@@ -41,6 +41,11 @@ export class LabelingPayloadError extends Error {
   override name = "LabelingPayloadError";
 }
 
+/** The project a task import targeted no longer exists in the tool (deleted by someone). */
+export class ProjectGoneError extends Error {
+  override name = "ProjectGoneError";
+}
+
 export const taskKey = (captureId: string, instance: number) => `${captureId}#${instance}`;
 
 export interface LabelingBackend {

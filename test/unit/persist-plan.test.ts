@@ -1,6 +1,7 @@
 /** planPersist and captureJson: objects to write, the row, and the stable JSON shape. */
 import { describe, expect, it } from "vitest";
-import { captureJson, planPersist } from "../../src/core/persist-plan.js";
+import { captureJson, labelExports, planPersist } from "../../src/core/persist-plan.js";
+import { isSampled } from "../../src/core/sampler.js";
 import { RECORD_SCHEMA_VERSION, emptyBody, type CaptureRecord } from "../../src/core/record.js";
 
 const uriFor = (key: string) => `s3://modeltap/${key}`;
@@ -176,5 +177,50 @@ describe("captureJson", () => {
     const failed = captureJson(planPersist(record(), uriFor).row).response as Record<string, unknown>;
     expect(failed.decode_error).toBe("body truncated at max_body_bytes; stored as received");
     expect(JSON.parse(JSON.stringify(json))).toEqual(json);
+  });
+});
+
+describe("labelExports: which captures go to the labeling tool", () => {
+  const analysis = (task: string, inputs: Array<Record<string, unknown>>) =>
+    Buffer.from(
+      JSON.stringify({
+        schema_version: 1,
+        task,
+        protocol: "generic",
+        instances: inputs.map((input) => ({ input, prediction: null })),
+      }),
+    );
+  const rec = (id: string, task: string, labelRate: number, inputs: Array<Record<string, unknown>>) =>
+    record({ id, task, labelRate, labelSet: ["a"], analysisJson: analysis(task, inputs) });
+  const image = { image: { width: 4, height: 3, format: "png" } };
+
+  it("queues every instance with a text or an image at label_rate 1, none at 0", () => {
+    const r = rec("x1", "ner", 1, [{ text: "a" }, { text: "b" }, {}]);
+    expect(labelExports(r, planPersist(r, uriFor).row.analysis)).toEqual([0, 1]);
+    expect(planPersist(r, uriFor).row.labelExports).toEqual([0, 1]);
+    expect(planPersist(rec("x1", "ner", 0, [{ text: "a" }]), uriFor).row.labelExports).toEqual([]);
+  });
+
+  it("only for tasks people label", () => {
+    for (const task of ["tabular_classification", "tabular_regression", "text_generation", "unknown"]) {
+      expect(planPersist(rec("x2", task, 1, [image]), uriFor).row.labelExports, task).toEqual([]);
+    }
+    for (const task of ["image_classification", "object_detection", "instance_segmentation"]) {
+      expect(planPersist(rec("x2", task, 1, [image]), uriFor).row.labelExports, task).toEqual([0]);
+    }
+  });
+
+  it("picks about label_rate of captures, independently of the sampling hash", () => {
+    const ids = Array.from({ length: 4000 }, (_, i) => `req-${i}`);
+    const chosen = ids.filter(
+      (id) => planPersist(rec(id, "ner", 0.25, [{ text: "t" }]), uriFor).row.labelExports.length,
+    );
+    expect(chosen.length / ids.length).toBeGreaterThan(0.22);
+    expect(chosen.length / ids.length).toBeLessThan(0.28);
+    // Among ids the sampler keeps at 0.25, labeling still picks about a quarter (not all, not none).
+    const sampled = ids.filter((id) => isSampled(id, 0.25));
+    const both = sampled.filter((id) => chosen.includes(id));
+    expect(both.length / sampled.length).toBeGreaterThan(0.18);
+    expect(both.length / sampled.length).toBeLessThan(0.32);
   });
 });

@@ -6,6 +6,7 @@
 import type { Prediction } from "../../core/canonical.js";
 import {
   LabelingPayloadError,
+  ProjectGoneError,
   taskKey,
   type LabelTask,
   type LabelingBackend,
@@ -34,6 +35,31 @@ interface LsProject {
 interface LsTask {
   id: number;
   data: { capture_id?: unknown; instance?: unknown };
+}
+
+const FIND_PAGE_SIZE = 100;
+/** The task filter travels in the URL, and proxies refuse request lines over 8 KiB. */
+const FIND_QUERY_MAX_CHARS = 6000;
+/** What one capture id adds to the URL-encoded filter, besides the encoded id itself. */
+const FIND_ITEM_CHARS = 150;
+
+/** The distinct capture ids of the tasks, in groups whose filter fits in one URL. */
+function captureIdChunks(tasks: readonly LabelTask[]): string[][] {
+  const chunks: string[][] = [];
+  let chunk: string[] = [];
+  let chars = 0;
+  for (const id of new Set(tasks.map((t) => t.captureId))) {
+    const cost = FIND_ITEM_CHARS + encodeURIComponent(id).length;
+    if (chunk.length > 0 && chars + cost > FIND_QUERY_MAX_CHARS) {
+      chunks.push(chunk);
+      chunk = [];
+      chars = 0;
+    }
+    chunk.push(id);
+    chars += cost;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }
 
 const obj = (v: unknown): Record<string, unknown> | undefined =>
@@ -141,6 +167,15 @@ export class LabelStudioBackend implements LabelingBackend {
         t.subject.kind === "image"
           ? { kind: "image" as const, width: t.subject.width, height: t.subject.height }
           : t.subject;
+      let result;
+      try {
+        result = toLsResult(t.task, t.prediction, subject);
+      } catch (err) {
+        // A prediction Label Studio cannot show (e.g. from a user converter) must not hold the
+        // capture back: the task goes in without a pre-annotation, and says why.
+        if (!(err instanceof LabelingFormatError)) throw err;
+        return { data: { ...data, prediction_error: err.message } };
+      }
       const score = scoreOf(t.prediction);
       return {
         data,
@@ -148,16 +183,23 @@ export class LabelStudioBackend implements LabelingBackend {
           {
             model_version: `${t.model}:${t.version}`,
             ...(score === undefined ? {} : { score }),
-            result: toLsResult(t.task, t.prediction, subject),
+            result,
           },
         ],
       };
     });
-    const res = await this.client.request<{ task_ids?: number[] }>(
-      "POST",
-      `/api/projects/${projectRef}/import?return_task_ids=true`,
-      payload,
-    );
+    const res = await this.client
+      .request<{ task_ids?: number[] }>(
+        "POST",
+        `/api/projects/${projectRef}/import?return_task_ids=true`,
+        payload,
+      )
+      .catch((err: unknown) => {
+        if (err instanceof LabelStudioError && err.status === 404) {
+          throw new ProjectGoneError(`Label Studio project ${projectRef} does not exist`);
+        }
+        throw err;
+      });
     if (!res.task_ids || res.task_ids.length !== todo.length) {
       throw new LabelStudioError(
         `Label Studio import returned ${res.task_ids?.length ?? "no"} task ids for ${todo.length} tasks`,
@@ -170,26 +212,39 @@ export class LabelStudioBackend implements LabelingBackend {
 
   /** Tasks already in the project for these captures (an earlier, crashed attempt made them). */
   private async findTasks(projectRef: string, tasks: readonly LabelTask[]): Promise<Map<string, string>> {
-    const ids = [...new Set(tasks.map((t) => t.captureId))];
-    const query = {
-      filters: {
-        conjunction: "or",
-        items: ids.map((id) => ({
-          filter: "filter:tasks:data.capture_id",
-          operator: "equal",
-          type: "String",
-          value: id,
-        })),
-      },
-    };
     const found = new Map<string, string>();
-    const res = await this.client.request<{ tasks: LsTask[] }>(
-      "GET",
-      `/api/tasks?project=${projectRef}&page_size=${ids.length * 8 + 10}&fields=all&query=${encodeURIComponent(JSON.stringify(query))}`,
-    );
-    for (const t of res.tasks) {
-      if (typeof t.data.capture_id === "string") {
-        found.set(taskKey(t.data.capture_id, Number(t.data.instance ?? 0)), String(t.id));
+    for (const ids of captureIdChunks(tasks)) {
+      const query = encodeURIComponent(
+        JSON.stringify({
+          filters: {
+            conjunction: "or",
+            items: ids.map((id) => ({
+              filter: "filter:tasks:data.capture_id",
+              operator: "equal",
+              type: "String",
+              value: id,
+            })),
+          },
+        }),
+      );
+      // A batched capture has one task per instance, so there is no bound on the count: page on.
+      for (let page = 1, seen = 0; ; page++) {
+        const res = await this.client.request<{ tasks: LsTask[]; total?: number }>(
+          "GET",
+          `/api/tasks?project=${projectRef}&page=${page}&page_size=${FIND_PAGE_SIZE}&fields=all&query=${query}`,
+        );
+        for (const t of res.tasks) {
+          if (typeof t.data.capture_id === "string") {
+            found.set(taskKey(t.data.capture_id, Number(t.data.instance ?? 0)), String(t.id));
+          }
+        }
+        seen += res.tasks.length;
+        // Trust total when given: the server may cap page_size below ours.
+        const last =
+          res.total === undefined
+            ? res.tasks.length < FIND_PAGE_SIZE
+            : seen >= res.total || res.tasks.length === 0;
+        if (last) break;
       }
     }
     return found;
@@ -216,8 +271,8 @@ export class LabelStudioBackend implements LabelingBackend {
     if (!data || typeof data.capture_id !== "string" || data.capture_id === "") {
       throw new LabelingPayloadError(`${b.action}: task.data.capture_id missing (not a modeltap task)`);
     }
-    const instance = data.instance === undefined ? 0 : Number(data.instance);
-    if (!Number.isInteger(instance) || instance < 0) {
+    const instance = data.instance === undefined ? 0 : data.instance;
+    if (typeof instance !== "number" || !Number.isInteger(instance) || instance < 0) {
       throw new LabelingPayloadError(`${b.action}: task.data.instance must be a non-negative integer`);
     }
     const stamp = typeof ann.updated_at === "string" ? new Date(ann.updated_at) : new Date(NaN);

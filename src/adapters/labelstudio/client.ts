@@ -6,6 +6,7 @@
 import { ModeltapError } from "../../core/errors.js";
 
 export class LabelStudioError extends ModeltapError {
+  override name = "LabelStudioError";
   constructor(
     message: string,
     readonly status: number,

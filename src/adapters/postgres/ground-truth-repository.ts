@@ -18,15 +18,16 @@ export class PostgresGroundTruthRepository implements GroundTruthRepository, Lab
 
   async upsertGroundTruth(rows: readonly GroundTruthWrite[]): Promise<number> {
     if (rows.length === 0) return 0;
-    // A redelivered or out-of-order older version never replaces a newer one; an equal one is a no-op.
+    // A redelivered or out-of-order older version never replaces a newer one; a repeat of the label
+    // in place (same label, not deleted) changes nothing, so it keeps the time it was first given.
     const res = await this.pool.query(
       `INSERT INTO ground_truth (capture_id, instance, source, source_ref, label, deleted, labeled_at)
        SELECT c, i, s, r, l::jsonb, false, t
          FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS u(c, i, s, r, l, t)
        ON CONFLICT (capture_id, instance, source, source_ref) DO UPDATE
          SET label = EXCLUDED.label, deleted = false, labeled_at = EXCLUDED.labeled_at, received_at = now()
-         WHERE ground_truth.labeled_at < EXCLUDED.labeled_at
-            OR (ground_truth.labeled_at = EXCLUDED.labeled_at AND ground_truth.label IS DISTINCT FROM EXCLUDED.label)`,
+         WHERE ground_truth.labeled_at <= EXCLUDED.labeled_at
+           AND (ground_truth.label IS DISTINCT FROM EXCLUDED.label OR ground_truth.deleted)`,
       [
         rows.map((r) => r.captureId),
         rows.map((r) => r.instance),
@@ -84,7 +85,7 @@ export class PostgresGroundTruthRepository implements GroundTruthRepository, Lab
       attempts: number;
     }>(
       `UPDATE label_exports le
-          SET state = 'exporting', attempts = le.attempts + 1,
+          SET state = 'exporting', attempts = le.attempts + 1, first_claimed_at = COALESCE(le.first_claimed_at, now()),
               next_attempt_at = now() + make_interval(secs => $2::double precision / 1000)
         WHERE (le.capture_id, le.instance) IN (
           SELECT capture_id, instance FROM label_exports

@@ -107,7 +107,11 @@ export const capturesCommand: Command = {
       const truth = await db.groundTruth.groundTruthFor(id);
       console.log(
         flags.json
-          ? JSON.stringify({ ...captureJson(row), ground_truth: truth.map(groundTruthJson) }, null, 2)
+          ? JSON.stringify(
+              { ...captureJson(row), ground_truth: truth.map((t) => groundTruthJson(t, row)) },
+              null,
+              2,
+            )
           : detail(row, truth),
       );
       return 0;

@@ -34,6 +34,7 @@ CREATE TABLE label_exports (
   task_ref         text,
   project_ref      text,
   created_at       timestamptz NOT NULL DEFAULT now(),
+  first_claimed_at timestamptz,
   next_attempt_at  timestamptz NOT NULL DEFAULT now(),
   exported_at      timestamptz,
   PRIMARY KEY (capture_id, instance)
