@@ -6,3 +6,4 @@ bash scripts/install.sh all
 node bin/modeltap.js stack up
 node dist/bench/latency.js
 node dist/bench/analysis.js
+node dist/bench/labeling.js
