@@ -1,0 +1,128 @@
+/**
+ * No-loss, no-duplicate drills for the label exporter against the real processes: Label Studio
+ * killed while captures queue up, and `modeltap api` killed around an export. Afterwards every
+ * queued capture must be exactly one Label Studio task.
+ */
+import { afterAll, expect, it } from "vitest";
+import { nerBody, pool, send } from "../../src/demo/traffic.js";
+import { stopPid } from "../../src/stack/process.js";
+import { localSecrets } from "../../src/stack/services.js";
+import { restartService, serviceByName, stackContext } from "../../src/stack/stack.js";
+import { OBS, config, db, waitForRows } from "./helpers.js";
+
+const pg = db();
+const ctx = stackContext(config);
+const secrets = localSecrets(config);
+afterAll(async () => {
+  await restartService("label-studio", ctx);
+  await restartService("api", ctx);
+  await pg.end();
+});
+
+function kill(name: string): Promise<void> {
+  const pid = serviceByName(name).pid(ctx);
+  expect(pid, `${name} should be running`).toBeDefined();
+  return stopPid(pid!, "SIGKILL");
+}
+
+async function exportStates(ids: readonly string[]): Promise<Map<string, string>> {
+  const r = await pg.query<{ capture_id: string; state: string }>(
+    "SELECT capture_id, state FROM label_exports WHERE capture_id = ANY($1)",
+    [ids],
+  );
+  return new Map(r.rows.map((x) => [x.capture_id, x.state]));
+}
+
+async function waitExported(ids: readonly string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const states = [...(await exportStates(ids)).values()];
+    if (states.length === ids.length && states.every((s) => s === "exported")) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `not all exported: ${JSON.stringify(states.reduce<Record<string, number>>((a, s) => ({ ...a, [s]: (a[s] ?? 0) + 1 }), {}))}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** How many Label Studio tasks exist per capture id, across the model's project. */
+async function tasksPerCapture(ids: readonly string[]): Promise<Map<string, number>> {
+  const project = await pg.query<{ project_ref: string }>(
+    "SELECT project_ref FROM labeling_projects WHERE backend = 'label_studio' AND model = 'ner'",
+  );
+  const counts = new Map<string, number>(ids.map((id) => [id, 0]));
+  for (let page = 1; ; page++) {
+    const res = await fetch(
+      `http://127.0.0.1:${config.ports.labelStudio}/api/tasks?project=${project.rows[0]!.project_ref}&page=${page}&page_size=500&fields=all`,
+      { headers: { authorization: `Token ${secrets.labelStudioToken}` } },
+    );
+    if (res.status === 404) break;
+    const body = (await res.json()) as { tasks: Array<{ data: { capture_id: string } }> };
+    for (const t of body.tasks)
+      if (counts.has(t.data.capture_id)) counts.set(t.data.capture_id, counts.get(t.data.capture_id)! + 1);
+    if (body.tasks.length < 500) break;
+  }
+  return counts;
+}
+
+const sendNer = (n: number) => pool(n, 8, (i) => send(`${OBS}/models/ner`, nerBody(i)));
+
+it("with Label Studio killed, captures queue and retry; once it is back each becomes exactly one task", async () => {
+  await kill("label-studio");
+  const sent = await sendNer(30);
+  expect(sent.filter((s) => s.status !== 200)).toEqual([]);
+  const ids = sent.map((s) => s.id);
+  expect(await waitForRows(pg, ids)).toHaveLength(ids.length);
+  // The exporter tries, fails, and keeps the rows for a retry: nothing is lost, nothing marked done.
+  const deadline = Date.now() + 15_000;
+  let errors = 0;
+  while (Date.now() < deadline && errors < ids.length) {
+    const r = await pg.query<{ n: string }>(
+      "SELECT count(*) AS n FROM label_exports WHERE capture_id = ANY($1) AND state = 'exporting' AND last_error <> ''",
+      [ids],
+    );
+    errors = Number(r.rows[0]!.n);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  expect(errors).toBe(ids.length);
+  const started = Date.now();
+  await restartService("label-studio", ctx);
+  await waitExported(ids, 120_000);
+  console.log(
+    `Label Studio back after ${((Date.now() - started) / 1000).toFixed(1)} s; all ${ids.length} queued captures exported`,
+  );
+  const counts = await tasksPerCapture(ids);
+  expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
+});
+
+it("with the api killed around an export, every capture still becomes exactly one task", async () => {
+  await kill("api");
+  const sent = await sendNer(60);
+  const ids = sent.map((s) => s.id);
+  expect(await waitForRows(pg, ids)).toHaveLength(ids.length);
+  expect([...(await exportStates(ids)).values()].every((s) => s === "pending")).toBe(true);
+  // Start it and kill it again as soon as it has claimed work, mid-export.
+  await restartService("api", ctx);
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const states = [...(await exportStates(ids)).values()];
+    if (states.some((s) => s !== "pending")) break;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await kill("api");
+  const mid = [...(await exportStates(ids)).values()];
+  console.log(
+    `api killed with ${mid.filter((s) => s === "exported").length} exported, ${mid.filter((s) => s === "exporting").length} claimed, ${mid.filter((s) => s === "pending").length} pending`,
+  );
+  // Rows claimed by the dead process come due again once its lease ends; make that now.
+  await pg.query(
+    "UPDATE label_exports SET next_attempt_at = now() WHERE capture_id = ANY($1) AND state = 'exporting'",
+    [ids],
+  );
+  await restartService("api", ctx);
+  await waitExported(ids, 60_000);
+  const counts = await tasksPerCapture(ids);
+  expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
+});

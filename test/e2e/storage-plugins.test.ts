@@ -1,0 +1,124 @@
+/**
+ * The exchangeable storage plugins against the real database: the worker's persist path with the
+ * filesystem object store (MODELTAP_OBJECT_STORE=fs) instead of S3, selected through the same plugin
+ * table the worker uses, and the label-export queue filled in the same transaction as the row.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { randomUUID } from "node:crypto";
+import { afterAll, expect, it } from "vitest";
+import { createObjectStore, openDatabase } from "../../src/adapters/registry.js";
+import { loadConfig } from "../../src/config.js";
+import { encodeRecord } from "../../src/core/record-codec.js";
+import { RECORD_SCHEMA_VERSION, emptyBody, type CaptureRecord } from "../../src/core/record.js";
+import { createLogger } from "../../src/log.js";
+import { processBatch, type InboundMessage } from "../../src/worker/batch.js";
+import { createWorkerMetrics } from "../../src/worker/metrics.js";
+import { pngImage } from "../../src/demo/traffic.js";
+import { config } from "./helpers.js";
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), "modeltap-fs-store-"));
+const fsConfig = loadConfig({
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("MODELTAP_"))),
+  MODELTAP_DATABASE_URL: config.databaseUrl,
+  MODELTAP_OBJECT_STORE: "fs",
+  MODELTAP_FS_ROOT: root,
+});
+const db = openDatabase(fsConfig, 2);
+afterAll(async () => {
+  await db.close();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+function record(id: string, image: Buffer): CaptureRecord {
+  const analysis = {
+    schema_version: 1,
+    task: "object_detection",
+    protocol: "generic",
+    instances: [
+      {
+        input: { image: { width: 64, height: 48, format: "png" } },
+        prediction: { kind: "detection", boxes: [{ label: "cat", score: 0.9, xyxy: [1, 2, 30, 40] }] },
+      },
+    ],
+  };
+  return {
+    id,
+    model: "fs-detector",
+    version: "1",
+    task: "object_detection",
+    route: "r",
+    cluster: "c",
+    mode: "observability",
+    method: "POST",
+    path: "/predict",
+    authority: "",
+    startedAtUs: Date.now() * 1000,
+    ttfbUs: 10,
+    durationUs: 20,
+    statusCode: 200,
+    complete: true,
+    request: {
+      ...emptyBody(),
+      contentType: "image/png",
+      data: image,
+      sizeBytes: image.length,
+      wireSizeBytes: image.length,
+    },
+    response: {
+      ...emptyBody(),
+      contentType: "application/json",
+      data: Buffer.from("[]"),
+      sizeBytes: 2,
+      wireSizeBytes: 2,
+    },
+    sampleRate: 1,
+    schemaVersion: RECORD_SCHEMA_VERSION,
+    upstreamUs: null,
+    analysisJson: Buffer.from(JSON.stringify(analysis)),
+    parseError: "",
+    labelRate: 1,
+    labelSet: ["cat", "dog"],
+  };
+}
+
+it("persists bodies to the filesystem store and rows (with their label-export queue entries) to the database", async () => {
+  expect(fsConfig.objectStore).toBe("fs");
+  const blobs = createObjectStore(fsConfig);
+  await blobs.ready();
+  const image = pngImage(64, 48);
+  const id = randomUUID();
+  let acked = 0;
+  const msg: InboundMessage = {
+    data: encodeRecord(record(id, image)),
+    subject: "modeltap.captures.fs-detector",
+    deliveryCount: 1,
+    ack: async () => void acked++,
+    nak: () => undefined,
+    deadLetter: async () => undefined,
+  };
+  const deps = {
+    blobs,
+    repo: db.captures,
+    largeBodies: { get: async () => undefined, delete: async () => undefined },
+    metrics: createWorkerMetrics(),
+    log: createLogger("silent", "test"),
+    maxDeliver: 3,
+    concurrency: 4,
+  };
+  await processBatch([msg], deps);
+  // Redelivery of the same message adds nothing.
+  await processBatch([msg], deps);
+  expect(acked).toBe(2);
+  const row = await db.captures.getCapture(id);
+  expect(row).toBeDefined();
+  expect(row!.request.objectUri).toMatch(/^file:\/\//);
+  const file = new URL(row!.request.objectUri!).pathname;
+  expect(file.startsWith(root)).toBe(true);
+  expect(fs.readFileSync(file).equals(image)).toBe(true);
+  expect(Buffer.from((await blobs.get(row!.request.objectKey!))!).equals(image)).toBe(true);
+  expect(row!.labelSet).toEqual(["cat", "dog"]);
+  expect(row!.labelExports).toEqual([0]);
+  blobs.destroy();
+});
