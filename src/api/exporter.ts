@@ -29,6 +29,10 @@ export interface ExporterDeps {
   /** How long a claim holds before another exporter (or this one, restarted) may take it over. */
   leaseMs: number;
   maxAttempts: number;
+  /** Models whose project this process has checked in the tool (exists, webhook current). Given,
+   * each model's project is checked once per process, so a rotated secret or a new public URL
+   * reaches the webhook after a restart. */
+  verifiedProjects?: Set<string>;
 }
 
 export interface PassResult {
@@ -123,8 +127,12 @@ export async function exportPass(deps: ExporterDeps): Promise<PassResult> {
       };
       const existing = await deps.queue.getProject(deps.backend.name, model);
       const grows = existing && labels.some((l) => !existing.labelSet.includes(l));
+      const unverified = deps.verifiedProjects !== undefined && !deps.verifiedProjects.has(model);
       let projectRef =
-        !existing || existing.task !== task || grows ? await project(existing) : existing.projectRef;
+        !existing || existing.task !== task || grows || unverified
+          ? await project(existing)
+          : existing.projectRef;
+      deps.verifiedProjects?.add(model);
       const mayExist = claimsOf.some((c) => c.attempts > 1);
       const tasks = items.map((i) => i.task);
       let refs;

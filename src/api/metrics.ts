@@ -12,6 +12,13 @@ export function createApiMetrics() {
       labelNames: ["endpoint", "code"],
       registers: [registry],
     }),
+    requestSeconds: new Histogram({
+      name: "modeltap_api_request_seconds",
+      help: "Time from a request's arrival to its answer (for the webhook: to the ground-truth row committed)",
+      labelNames: ["endpoint"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
     groundTruth: new Counter({
       name: "modeltap_ground_truth_total",
       help: "Ground-truth labels received, by source and outcome (stored, pending, unchanged, deleted, rejected)",

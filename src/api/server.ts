@@ -128,9 +128,11 @@ export function startApiServer(deps: HandlerDeps, opts: ApiServerOptions): Promi
   };
 
   const server = http.createServer((req, res) => {
+    const started = performance.now();
     route(req)
       .then(({ endpoint, reply }) => {
         deps.metrics.requests.inc({ endpoint, code: String(reply.status) });
+        deps.metrics.requestSeconds.observe({ endpoint }, (performance.now() - started) / 1000);
         send(res, reply);
       })
       .catch((err: unknown) => {

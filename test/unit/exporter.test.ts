@@ -668,3 +668,23 @@ describe("exportPass: projects that change under it", () => {
     ]);
   });
 });
+
+describe("exportPass: checking projects once per process", () => {
+  it("re-checks a saved project once when given verifiedProjects (webhook secret may have changed)", async () => {
+    const verifiedProjects = new Set<string>();
+    const { deps, queue, backend } = setup([capture("a"), capture("b")], [[claim("a")], [claim("b")]], {
+      verifiedProjects,
+    });
+    await queue.saveProject({
+      backend: "fake",
+      model: "resnet",
+      projectRef: "7",
+      task: "image_classification",
+      labelSet: ["cat", "dog"],
+    });
+    await exportPass(deps);
+    await exportPass(deps);
+    expect(backend.ensured.map((e) => e.existing?.projectRef)).toEqual(["7"]);
+    expect(verifiedProjects.has("resnet")).toBe(true);
+  });
+});

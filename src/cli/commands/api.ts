@@ -49,6 +49,7 @@ export const apiCommand: Command = {
         batch: config.labelExport.batch,
         leaseMs: 60_000,
         maxAttempts: 10,
+        verifiedProjects: new Set(),
       },
       config.labelExport.intervalMs,
       abort.signal,
