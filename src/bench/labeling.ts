@@ -91,10 +91,23 @@ async function ls(method: string, p: string, token: string, body?: unknown): Pro
   return res.json();
 }
 
+/** The api's own timing of webhook requests: arrival to ground-truth row committed. */
+async function webhookSeconds(): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${config.ports.api}/metrics`)).text();
+  const get = (suffix: string) =>
+    Number(
+      new RegExp(`^modeltap_api_request_seconds_${suffix}\\{endpoint="webhook"\\} (\\S+)$`, "m").exec(
+        text,
+      )?.[1] ?? 0,
+    );
+  return { sum: get("sum"), count: get("count") };
+}
+
 async function webhookLatency(
   db: pg.Pool,
-): Promise<{ n: number; p50: number; p95: number; max: number; callP50: number }> {
+): Promise<{ n: number; p50: number; p95: number; max: number; callP50: number; receiverMeanMs: number }> {
   const token = localSecrets(config).labelStudioToken;
+  const before = await webhookSeconds();
   const r = await db.query<{ capture_id: string; task_ref: string }>(
     `SELECT le.capture_id, le.task_ref FROM label_exports le
       WHERE le.state = 'exported' AND le.model = 'ner'
@@ -121,7 +134,9 @@ async function webhookLatency(
   }
   total.sort((a, b) => a - b);
   call.sort((a, b) => a - b);
+  const after = await webhookSeconds();
   return {
+    receiverMeanMs: ((after.sum - before.sum) / Math.max(1, after.count - before.count)) * 1000,
     n: total.length,
     p50: percentile(total, 50),
     p95: percentile(total, 95),
@@ -153,6 +168,7 @@ async function main(): Promise<void> {
       ),
       `| webhook-to-row latency (annotation POST → ground-truth row), p50 / p95 / max | ${hook.p50.toFixed(0)} / ${hook.p95.toFixed(0)} / ${hook.max.toFixed(0)} ms over ${hook.n} annotations |`,
       `| of which Label Studio's annotation call (the webhook runs inside it), p50 | ${hook.callP50.toFixed(0)} ms |`,
+      `| of which modeltap's receiver, webhook arrival → row committed, mean | ${hook.receiverMeanMs.toFixed(1)} ms |`,
     ];
     console.log(lines.join("\n"));
     const dir = path.join(PACKAGE_ROOT, "bench", "results");

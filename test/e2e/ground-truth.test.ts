@@ -214,6 +214,98 @@ describe("object detection through Label Studio", () => {
   });
 });
 
+describe("image classification through Label Studio", () => {
+  it("serves the image out of a base64 JSON and a multipart request, and takes the labeler's choice", async () => {
+    const wide = png(400, 200);
+    const b64 = await send(
+      `${OBS}/models/image-classifier`,
+      JSON.stringify({ inputs: wide.toString("base64") }),
+    );
+    const boundary = "modeltap-gt-boundary";
+    const tall = png(100, 300);
+    const form = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="data"; filename="tall.png"\r\n`),
+      Buffer.from("Content-Type: image/png\r\n\r\n"),
+      tall,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const multi = await send(`${OBS}/models/image-classifier`, form, {
+      contentType: `multipart/form-data; boundary=${boundary}`,
+    });
+    for (const [s, image] of [
+      [b64, wide],
+      [multi, tall],
+    ] as const) {
+      expect(s.status).toBe(200);
+      const task = await exportedTask(s.id);
+      const img = await fetch(task.data.image);
+      expect(img.headers.get("content-type")).toBe("image/png");
+      expect(Buffer.from(await img.arrayBuffer()).equals(image)).toBe(true);
+      const pre = task.predictions[0].result[0];
+      expect(pre).toMatchObject({ type: "choices", value: { choices: [expect.any(String)] } });
+      await ls("POST", `/api/tasks/${task.id}/annotations`, {
+        result: [
+          {
+            from_name: pre.from_name,
+            to_name: pre.to_name,
+            type: "choices",
+            value: { choices: ["portrait"] },
+          },
+        ],
+      });
+      const rows = await poll("classification ground truth", async () => {
+        const r = await truthRows(s.id);
+        return r.length ? r : undefined;
+      });
+      expect(rows[0]!.label).toEqual({ kind: "classification", label: "portrait", score: null });
+    }
+  });
+});
+
+describe("instance segmentation through Label Studio", () => {
+  it("exports polygons in percent, and a labeler's polygon comes back in pixels with its box", async () => {
+    const s = await send(`${OBS}/predictions/segmenter`, png(300, 200), { contentType: "image/png" });
+    expect(s.status).toBe(200);
+    const task = await exportedTask(s.id);
+    const pre = task.predictions[0].result[0];
+    expect(pre).toMatchObject({ type: "polygonlabels", original_width: 300, original_height: 200 });
+    for (const [x, y] of pre.value.points as Array<[number, number]>) {
+      expect(x).toBeGreaterThanOrEqual(0);
+      expect(x).toBeLessThanOrEqual(100);
+      expect(y).toBeGreaterThanOrEqual(0);
+      expect(y).toBeLessThanOrEqual(100);
+    }
+    await ls("POST", `/api/tasks/${task.id}/annotations`, {
+      result: [
+        {
+          from_name: pre.from_name,
+          to_name: pre.to_name,
+          type: "polygonlabels",
+          original_width: 300,
+          original_height: 200,
+          value: {
+            points: [
+              [10, 10],
+              [50, 10],
+              [50, 50],
+            ],
+            closed: true,
+            polygonlabels: ["blob"],
+          },
+        },
+      ],
+    });
+    const rows = await poll("segmentation ground truth", async () => {
+      const r = await truthRows(s.id);
+      return r.length ? r : undefined;
+    });
+    const inst = rows[0]!.label.instances[0];
+    expect(inst.label).toBe("blob");
+    [30, 20, 150, 20, 150, 100].forEach((v, i) => expect(inst.polygons[0][i]).toBeCloseTo(v, 6));
+    [30, 20, 150, 100].forEach((v, i) => expect(inst.xyxy[i]).toBeCloseTo(v, 6));
+  });
+});
+
 describe("NER through Label Studio", () => {
   it("exports entity spans as a pre-annotation and stores the labeler's spans as canonical entities", async () => {
     const text = `Alice met Bob in Paris ${randomUUID().slice(0, 8)}`;

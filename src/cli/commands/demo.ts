@@ -12,6 +12,7 @@ import {
   sentimentBody,
   type SentExchange,
 } from "../../demo/traffic.js";
+import { demoGroundTruth } from "../../demo/ground-truth.js";
 import { stackUp } from "../../stack/stack.js";
 import { parseArgs } from "../args.js";
 import type { Command } from "../command.js";
@@ -25,12 +26,14 @@ export const demoCommand: Command = {
   async run(args) {
     parseArgs(args, {});
     const config = loadConfig();
-    say("== 1/4 starting the local stack (first run installs Envoy, NATS, SeaweedFS, Postgres) ==");
+    say(
+      "== 1/5 starting the local stack (first run installs Envoy, NATS, SeaweedFS, Postgres, MLServer, Label Studio) ==",
+    );
     await stackUp(config, { progress: (l) => say(`  ${l}`) });
     const obs = `http://127.0.0.1:${config.ports.envoy}`;
     const normal = `http://127.0.0.1:${config.ports.envoyNormal}`;
 
-    say("\n== 2/4 sending traffic through Envoy ==");
+    say("\n== 2/5 sending traffic through Envoy ==");
     const plan: Array<{
       what: string;
       count: number;
@@ -160,7 +163,7 @@ export const demoCommand: Command = {
     }
     if (failed) say(`  !! ${failed} requests failed`);
 
-    say("\n== 3/4 waiting for the worker to persist captures ==");
+    say("\n== 3/5 waiting for the worker to persist captures ==");
     const pg = createPool(config.databaseUrl, 2);
     const repo = new PostgresCaptureRepository(pg);
     try {
@@ -176,7 +179,7 @@ export const demoCommand: Command = {
       }
       say(`  ${found} of ${expected.length} expected captures are in Postgres`);
 
-      say("\n== 4/4 what was captured ==");
+      say("\n== 4/5 what was captured ==");
       const counts = await pg.query<{ model: string; n: string; truncated: string; bytes: string }>(
         `SELECT model, count(*) AS n, count(*) FILTER (WHERE request_truncated OR response_truncated) AS truncated,
                 sum(request_size_bytes + response_size_bytes) AS bytes
@@ -223,10 +226,12 @@ export const demoCommand: Command = {
         const auth = r.request.headers.find((h) => h.name === "authorization");
         if (auth) say(`    authorization header stored as ${auth.value}`);
       }
+      say("\n== 5/5 ground truth: Label Studio tasks with pre-annotations, a labeler, another system ==");
+      const truth = await demoGroundTruth(config, pg, expected, say);
       say(`\nExplore: node bin/modeltap.js captures list --model iris | captures get <id> --json`);
       say(`Envoy stats: curl -s 127.0.0.1:${config.ports.envoyAdmin}/stats | grep ext_proc`);
       say(`Stop everything: node bin/modeltap.js stack down`);
-      return found >= expected.length && failed === 0 ? 0 : 1;
+      return found >= expected.length && failed === 0 && truth ? 0 : 1;
     } finally {
       await pg.end();
     }
