@@ -96,8 +96,10 @@ it("`stack status --json` reports every service ready", async () => {
     "s3",
     "demo-server",
     "mlserver",
+    "label-studio",
     "collector",
     "worker",
+    "api",
     "envoy",
   ]);
   expect(status.every((s) => s.ready)).toBe(true);
