@@ -58,7 +58,10 @@ function send(res: http.ServerResponse, reply: Reply): void {
     res.writeHead(reply.status, {
       "content-type": reply.bytes.contentType,
       "content-length": reply.bytes.data.byteLength,
-      "cache-control": "private, max-age=3600",
+      "cache-control":
+        reply.status === 200 && reply.bytes.contentType.startsWith("image/")
+          ? "private, max-age=3600"
+          : "no-store",
       // The labeling tool's front end loads images from another origin.
       "access-control-allow-origin": "*",
       "x-content-type-options": "nosniff",
@@ -80,6 +83,17 @@ export function startApiServer(deps: HandlerDeps, opts: ApiServerOptions): Promi
     const method = req.method ?? "GET";
     const path = url.pathname;
     if (path === "/healthz") return { endpoint: "healthz", reply: { status: 200, body: { ok: true } } };
+    if (path === "/metrics") {
+      const text = await deps.metrics.registry.metrics();
+      return {
+        endpoint: "metrics",
+        reply: {
+          status: 200,
+          body: null,
+          bytes: { data: Buffer.from(text), contentType: deps.metrics.registry.contentType },
+        },
+      };
+    }
     if (path === "/readyz") {
       const ok = opts.ready();
       return { endpoint: "readyz", reply: { status: ok ? 200 : 503, body: { ready: ok } } };

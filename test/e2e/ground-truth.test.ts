@@ -150,6 +150,12 @@ describe("object detection through Label Studio", () => {
     const got: number[] = rows[0]!.label.boxes[0].xyxy;
     [128, 144, 448, 504].forEach((v, i) => expect(got[i]).toBeCloseTo(v, 6));
 
+    // The api's own metrics saw it.
+    const metrics = await (await fetch(`${API}/metrics`)).text();
+    expect(metrics).toMatch(/modeltap_ground_truth_total\{source="label_studio",outcome="stored"\} [1-9]/);
+    expect(metrics).toMatch(/modeltap_api_request_seconds_count\{endpoint="webhook"\} [1-9]/);
+    expect(metrics).toMatch(/modeltap_label_exports_total\{outcome="exported"\} [1-9]/);
+
     // `captures get` shows the ground truth next to the prediction.
     const cli = await run(process.execPath, [
       path.join(PACKAGE_ROOT, "bin", "modeltap.js"),
