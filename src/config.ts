@@ -143,6 +143,12 @@ export const SETTINGS = [
     doc: "Captures per labeling-tool import call",
   },
   {
+    env: "MODELTAP_LABEL_SYNC_INTERVAL_S",
+    kind: "int",
+    default: "300",
+    doc: "How often `modeltap api` re-reads the labeling tool's annotations to catch webhooks that never arrived (also at start; 0: never)",
+  },
+  {
     env: "MODELTAP_LABEL_EXPORT_INTERVAL_MS",
     kind: "int",
     default: "1000",
@@ -246,6 +252,7 @@ export interface Config {
   readonly apiSecret: string;
   readonly publicUrl: string;
   readonly labelExport: { readonly batch: number; readonly intervalMs: number };
+  readonly labelSyncIntervalS: number;
 }
 
 /** Plugin names per kind; each adapter registry is typed by these, so the two cannot drift. */
@@ -352,6 +359,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       batch: int("MODELTAP_LABEL_EXPORT_BATCH", 1, 1000),
       intervalMs: int("MODELTAP_LABEL_EXPORT_INTERVAL_MS", 10, 600_000),
     },
+    labelSyncIntervalS: int("MODELTAP_LABEL_SYNC_INTERVAL_S", 0, 86_400),
   };
   if (config.labeling === "label_studio" && config.labelStudio.token === "") {
     problems.push("MODELTAP_LABEL_STUDIO_TOKEN: required when MODELTAP_LABELING=label_studio");

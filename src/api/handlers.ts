@@ -163,45 +163,64 @@ export async function postWebhook(raw: unknown, deps: HandlerDeps): Promise<Repl
     deps.metrics.groundTruth.inc({ source, outcome: "deleted" }, n);
     return { status: 200, body: { outcome: "deleted", deleted: n } };
   }
-  const row = await deps.captures.getCapture(event.captureId);
-  const input = row?.analysis?.instances[event.instance]?.input;
+  const applied = await applyAnnotation(event, deps);
+  if (applied.outcome === "unknown") return problem(404, applied.reason);
+  if (applied.outcome === "rejected") return problem(400, applied.reason);
+  return {
+    status: 200,
+    body: { outcome: applied.outcome, capture_id: event.captureId, instance: event.instance },
+  };
+}
+
+export type AppliedAnnotation =
+  { outcome: "stored" | "unchanged" } | { outcome: "unknown" | "rejected"; reason: string };
+
+/**
+ * Store one annotation from the labeling tool as ground truth: converted against the capture's
+ * task and input, kept only if not older than what is stored. Used by the webhook and the
+ * reconciler alike.
+ */
+export async function applyAnnotation(
+  a: { captureId: string; instance: number; sourceRef: string; labeledAt: Date; result: unknown },
+  deps: HandlerDeps,
+): Promise<AppliedAnnotation> {
+  const source = deps.backend.source;
+  const row = await deps.captures.getCapture(a.captureId);
+  const input = row?.analysis?.instances[a.instance]?.input;
   if (!row || !input) {
     deps.metrics.groundTruth.inc({ source, outcome: "rejected" });
-    deps.log.warn(
-      { request_id: event.captureId, instance: event.instance },
-      "webhook for an unknown capture",
-    );
-    return problem(404, `no capture ${event.captureId} instance ${event.instance}`);
+    deps.log.warn({ request_id: a.captureId, instance: a.instance }, "annotation for an unknown capture");
+    return { outcome: "unknown", reason: `no capture ${a.captureId} instance ${a.instance}` };
   }
   const subject = input.image
     ? { kind: "image" as const, width: input.image.width, height: input.image.height }
     : { kind: "text" as const, text: input.text ?? "" };
   let label: Prediction;
   try {
-    label = deps.backend.toLabel(row.task as Task, event.result, subject);
+    label = deps.backend.toLabel(row.task as Task, a.result, subject);
   } catch (err) {
     if (!(err instanceof LabelingPayloadError)) throw err;
     deps.metrics.groundTruth.inc({ source, outcome: "rejected" });
-    deps.log.warn({ request_id: event.captureId, reason: err.message }, "annotation could not be converted");
-    return problem(400, err.message);
+    deps.log.warn({ request_id: a.captureId, reason: err.message }, "annotation could not be converted");
+    return { outcome: "rejected", reason: err.message };
   }
   const changed = await deps.groundTruth.upsertGroundTruth([
     {
-      captureId: event.captureId,
-      instance: event.instance,
+      captureId: a.captureId,
+      instance: a.instance,
       source,
-      sourceRef: event.sourceRef,
+      sourceRef: a.sourceRef,
       label,
-      labeledAt: event.labeledAt,
+      labeledAt: a.labeledAt,
     },
   ]);
   const outcome = changed ? "stored" : "unchanged";
   deps.metrics.groundTruth.inc({ source, outcome });
   deps.log.info(
-    { request_id: event.captureId, annotation: event.sourceRef, outcome },
+    { request_id: a.captureId, annotation: a.sourceRef, outcome },
     "ground truth from labeling tool",
   );
-  return { status: 200, body: { outcome, capture_id: event.captureId, instance: event.instance } };
+  return { outcome };
 }
 
 function keyOf(row: CaptureRow, which: "request" | "response"): string | null {

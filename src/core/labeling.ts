@@ -36,6 +36,17 @@ export type LabelingEvent =
   | { kind: "delete"; sourceRefs: string[]; at: Date }
   | { kind: "ignored"; reason: string };
 
+/** One current annotation as the tool holds it (for reconciling webhooks that never arrived). */
+export interface AnnotationSnapshot {
+  captureId: string;
+  instance: number;
+  sourceRef: string;
+  labeledAt: Date;
+  result: unknown;
+  /** The labeler skipped the task: the annotation is no label. */
+  cancelled: boolean;
+}
+
 /** A webhook payload or annotation the backend cannot understand (answered with 400). */
 export class LabelingPayloadError extends Error {
   override name = "LabelingPayloadError";
@@ -69,6 +80,8 @@ export interface LabelingBackend {
     tasks: readonly LabelTask[],
     mayExist: boolean,
   ): Promise<Map<string, string>>;
+  /** Every current annotation in a project (only annotated tasks), for the reconciler. */
+  listAnnotations(projectRef: string): Promise<AnnotationSnapshot[]>;
   /** A webhook body → event; throws LabelingPayloadError when malformed. */
   parseWebhook(body: unknown): LabelingEvent;
   /** The tool's annotation result → canonical label; throws LabelingPayloadError when malformed. */

@@ -61,6 +61,19 @@ export interface GroundTruthRepository {
   /** Mark every label of this source with one of these refs deleted; returns how many changed. */
   deleteGroundTruth(source: string, sourceRefs: readonly string[], at: Date): Promise<number>;
   groundTruthFor(captureId: string): Promise<GroundTruthRow[]>;
+  /** When each of these refs of a source was last labeled, as stored (deleted ones included). */
+  storedVersions(source: string, sourceRefs: readonly string[]): Promise<Map<string, Date>>;
+  /**
+   * Mark deleted the labels of this source on captures exported to this project whose refs are not
+   * in liveRefs and that were received before `before` (the reconciler's snapshot time, so a label
+   * arriving during the snapshot is never taken for a deleted one).
+   */
+  deleteMissing(
+    source: string,
+    projectRef: string,
+    liveRefs: readonly string[],
+    before: Date,
+  ): Promise<number>;
 }
 
 /** A capture instance claimed for export to the labeling tool. */
@@ -96,5 +109,6 @@ export interface LabelExportRepository {
   ): Promise<void>;
   exportCounts(): Promise<Record<string, number>>;
   getProject(backend: string, model: string): Promise<LabelingProject | undefined>;
+  listProjects(backend: string): Promise<LabelingProject[]>;
   saveProject(p: LabelingProject): Promise<void>;
 }

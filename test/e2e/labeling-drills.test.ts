@@ -47,22 +47,26 @@ async function waitExported(ids: readonly string[], timeoutMs: number): Promise<
   }
 }
 
-/** How many Label Studio tasks exist per capture id, across the model's project. */
+/** How many Label Studio tasks exist per capture id in the model's project (looked up by id). */
 async function tasksPerCapture(ids: readonly string[]): Promise<Map<string, number>> {
   const project = await pg.query<{ project_ref: string }>(
     "SELECT project_ref FROM labeling_projects WHERE backend = 'label_studio' AND model = 'ner'",
   );
   const counts = new Map<string, number>(ids.map((id) => [id, 0]));
-  for (let page = 1; ; page++) {
+  for (let i = 0; i < ids.length; i += 30) {
+    const items = ids.slice(i, i + 30).map((value) => ({
+      filter: "filter:tasks:data.capture_id",
+      operator: "equal",
+      type: "String",
+      value,
+    }));
+    const query = encodeURIComponent(JSON.stringify({ filters: { conjunction: "or", items } }));
     const res = await fetch(
-      `http://127.0.0.1:${config.ports.labelStudio}/api/tasks?project=${project.rows[0]!.project_ref}&page=${page}&page_size=500&fields=all`,
+      `http://127.0.0.1:${config.ports.labelStudio}/api/tasks?project=${project.rows[0]!.project_ref}&page_size=500&fields=all&query=${query}`,
       { headers: { authorization: `Token ${secrets.labelStudioToken}` } },
     );
-    if (res.status === 404) break;
     const body = (await res.json()) as { tasks: Array<{ data: { capture_id: string } }> };
-    for (const t of body.tasks)
-      if (counts.has(t.data.capture_id)) counts.set(t.data.capture_id, counts.get(t.data.capture_id)! + 1);
-    if (body.tasks.length < 500) break;
+    for (const t of body.tasks) counts.set(t.data.capture_id, (counts.get(t.data.capture_id) ?? 0) + 1);
   }
   return counts;
 }
@@ -126,3 +130,64 @@ it("with the api killed around an export, every capture still becomes exactly on
   const counts = await tasksPerCapture(ids);
   expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
 });
+
+it("annotations made while the api was down (their webhooks lost) are reconciled when it is back", async () => {
+  const sent = await sendNer(2);
+  const ids = sent.map((s) => s.id);
+  await waitExported(ids, 30_000);
+  const refs = await pg.query<{ capture_id: string; task_ref: string }>(
+    "SELECT capture_id, task_ref FROM label_exports WHERE capture_id = ANY($1) ORDER BY capture_id",
+    [ids],
+  );
+  const hdr = { authorization: `Token ${secrets.labelStudioToken}`, "content-type": "application/json" };
+  const annotate = async (taskRef: string) => {
+    const task = (await (await fetch(`${LS}/api/tasks/${taskRef}`, { headers: hdr })).json()) as {
+      predictions: Array<{ result: unknown[] }>;
+    };
+    const res = await fetch(`${LS}/api/tasks/${taskRef}/annotations`, {
+      method: "POST",
+      headers: hdr,
+      body: JSON.stringify({ result: task.predictions[0]!.result.slice(0, 1) }),
+    });
+    return ((await res.json()) as { id: number }).id;
+  };
+  // One annotation arrives normally, then the api goes down.
+  const [a, b] = refs.rows;
+  const kept = await annotate(a!.task_ref);
+  await poll(async () => ((await truth(a!.capture_id)).length ? true : undefined));
+  await kill("api");
+  // While it is down: a new annotation on the second task, and the first one is deleted.
+  await annotate(b!.task_ref);
+  await fetch(`${LS}/api/annotations/${kept}`, { method: "DELETE", headers: hdr });
+  expect(await truth(b!.capture_id)).toEqual([]);
+  await restartService("api", ctx);
+  const second = await poll(async () => {
+    const r = await truth(b!.capture_id);
+    return r.length ? r : undefined;
+  });
+  expect(second[0]!.deleted).toBe(false);
+  const first = await poll(async () => {
+    const r = await truth(a!.capture_id);
+    return r[0]?.deleted ? r : undefined;
+  });
+  expect(first).toHaveLength(1);
+});
+
+const LS = `http://127.0.0.1:${config.ports.labelStudio}`;
+
+async function truth(captureId: string) {
+  const r = await pg.query<{ deleted: boolean }>("SELECT deleted FROM ground_truth WHERE capture_id = $1", [
+    captureId,
+  ]);
+  return r.rows;
+}
+
+async function poll<T>(fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

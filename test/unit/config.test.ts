@@ -55,6 +55,7 @@ describe("loadConfig", () => {
     expect(c.apiSecret).toBe("");
     expect(c.publicUrl).toBe("http://127.0.0.1:8090");
     expect(c.labelExport).toEqual({ batch: 100, intervalMs: 1000 });
+    expect(c.labelSyncIntervalS).toBe(300);
     expect(Object.isFrozen(c)).toBe(true);
   });
 

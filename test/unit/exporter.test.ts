@@ -6,7 +6,13 @@ import { noneBackend } from "../../src/adapters/labeling/none.js";
 import { exportPass, runExporter, type ExporterDeps } from "../../src/api/exporter.js";
 import { createApiMetrics, type ApiMetrics } from "../../src/api/metrics.js";
 import type { Instance, Prediction } from "../../src/core/canonical.js";
-import { ProjectGoneError, taskKey, type LabelTask, type LabelingBackend } from "../../src/core/labeling.js";
+import {
+  ProjectGoneError,
+  taskKey,
+  type AnnotationSnapshot,
+  type LabelTask,
+  type LabelingBackend,
+} from "../../src/core/labeling.js";
 import type { BodyRow, CaptureRow } from "../../src/core/persist-plan.js";
 import type {
   CaptureRepository,
@@ -111,6 +117,9 @@ class FakeQueue implements LabelExportRepository {
   async getProject(backend: string, model: string): Promise<LabelingProject | undefined> {
     return this.projects.get(`${backend}/${model}`);
   }
+  async listProjects(backend: string): Promise<LabelingProject[]> {
+    return [...this.projects.values()].filter((p) => p.backend === backend);
+  }
   async saveProject(p: LabelingProject): Promise<void> {
     this.saved.push(p);
     this.projects.set(`${p.backend}/${p.model}`, p);
@@ -164,6 +173,9 @@ class FakeBackend implements LabelingBackend {
     this.created.push({ projectRef, tasks: [...tasks], mayExist });
     if (this.failWith) throw this.failWith;
     return new Map(tasks.map((t) => [taskKey(t.captureId, t.instance), `t-${t.captureId}-${t.instance}`]));
+  }
+  async listAnnotations(): Promise<AnnotationSnapshot[]> {
+    return [];
   }
   parseWebhook(): never {
     throw new Error("not used by the exporter");

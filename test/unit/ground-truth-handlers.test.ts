@@ -12,6 +12,7 @@ import {
   type HandlerDeps,
 } from "../../src/api/handlers.js";
 import { createApiMetrics, type ApiMetrics } from "../../src/api/metrics.js";
+import { reconcilePass } from "../../src/api/reconcile.js";
 import type { Instance, Prediction } from "../../src/core/canonical.js";
 import type { LabelingBackend, LabelingEvent } from "../../src/core/labeling.js";
 import type { BodyRow, CaptureRow } from "../../src/core/persist-plan.js";
@@ -21,6 +22,7 @@ import type {
   GroundTruthRepository,
   GroundTruthRow,
   GroundTruthWrite,
+  LabelExportRepository,
 } from "../../src/core/ports.js";
 import type { Task } from "../../src/core/route-config.js";
 import { createLogger } from "../../src/log.js";
@@ -134,6 +136,27 @@ class FakeGroundTruth implements GroundTruthRepository {
     return changed;
   }
 
+  async storedVersions(source: string, refs: readonly string[]): Promise<Map<string, Date>> {
+    const out = new Map<string, Date>();
+    for (const r of this.rows.values())
+      if (r.source === source && refs.includes(r.sourceRef)) out.set(r.sourceRef, r.labeledAt);
+    return out;
+  }
+  /** Without an export table, every label of the source counts as in the project. */
+  async deleteMissing(
+    source: string,
+    _project: string,
+    live: readonly string[],
+    before: Date,
+  ): Promise<number> {
+    let changed = 0;
+    for (const r of this.rows.values()) {
+      if (r.source !== source || r.deleted || live.includes(r.sourceRef) || r.receivedAt >= before) continue;
+      r.deleted = true;
+      changed++;
+    }
+    return changed;
+  }
   async groundTruthFor(captureId: string): Promise<GroundTruthRow[]> {
     return [...this.rows.values()].filter((r) => r.captureId === captureId);
   }
@@ -616,7 +639,7 @@ describe("postWebhook (Label Studio backend)", () => {
     expect((reply.body as { error: string }).error).toMatch(/^no capture \S+ instance \d+$/);
     expect(groundTruth.upserts).toEqual([]);
     expect(await counts(metrics)).toEqual([["label_studio", "rejected", 1]]);
-    expect(lines.some((l) => l.msg === "webhook for an unknown capture")).toBe(true);
+    expect(lines.some((l) => l.msg === "annotation for an unknown capture")).toBe(true);
   });
 
   const malformed: Array<[string, unknown, RegExp]> = [
@@ -802,5 +825,80 @@ describe("getMedia", () => {
       level: 40,
       request_id: "json-1",
     });
+  });
+});
+
+describe("reconcilePass", () => {
+  it("stores what the webhooks missed, skips what is stored, and marks vanished annotations deleted", async () => {
+    const { deps, groundTruth } = setup();
+    const backend = lsBackend();
+    const cat = [{ from_name: "label", to_name: "image", type: "choices", value: { choices: ["cat"] } }];
+    const dog = [{ from_name: "label", to_name: "image", type: "choices", value: { choices: ["dog"] } }];
+    // Stored earlier through webhooks: annotation 1 (still there), annotation 2 (since deleted in the tool).
+    await groundTruth.upsertGroundTruth([
+      {
+        captureId: "img-1",
+        instance: 0,
+        source: "label_studio",
+        sourceRef: "1",
+        label: cls("cat") as Prediction,
+        labeledAt: new Date(AT),
+      },
+      {
+        captureId: "img-1",
+        instance: 0,
+        source: "label_studio",
+        sourceRef: "2",
+        label: cls("dog") as Prediction,
+        labeledAt: new Date(AT),
+      },
+    ]);
+    backend.listAnnotations = async () => [
+      {
+        captureId: "img-1",
+        instance: 0,
+        sourceRef: "1",
+        labeledAt: new Date(AT),
+        result: cat,
+        cancelled: false,
+      },
+      {
+        captureId: "img-1",
+        instance: 0,
+        sourceRef: "3",
+        labeledAt: new Date(AT),
+        result: dog,
+        cancelled: false,
+      },
+      {
+        captureId: "img-1",
+        instance: 0,
+        sourceRef: "4",
+        labeledAt: new Date(AT),
+        result: [],
+        cancelled: true,
+      },
+      {
+        captureId: "gone",
+        instance: 0,
+        sourceRef: "5",
+        labeledAt: new Date(AT),
+        result: cat,
+        cancelled: false,
+      },
+    ];
+    const queue = {
+      listProjects: async () => [
+        { backend: "label_studio", model: "m", projectRef: "9", task: "image_classification", labelSet: [] },
+      ],
+    };
+    const r = await reconcilePass({ ...deps, backend, queue: queue as unknown as LabelExportRepository });
+    expect(r).toEqual({ projects: 1, stored: 1, unchanged: 1, deleted: 1, rejected: 1 });
+    const rows = await groundTruth.groundTruthFor("img-1");
+    expect(rows.map((x) => [x.sourceRef, x.deleted]).sort()).toEqual([
+      ["1", false],
+      ["2", true],
+      ["3", false],
+    ]);
   });
 });

@@ -7,6 +7,7 @@ import type { Prediction } from "../../core/canonical.js";
 import {
   LabelingPayloadError,
   ProjectGoneError,
+  type AnnotationSnapshot,
   taskKey,
   type LabelTask,
   type LabelingBackend,
@@ -248,6 +249,42 @@ export class LabelStudioBackend implements LabelingBackend {
       }
     }
     return found;
+  }
+
+  async listAnnotations(projectRef: string): Promise<AnnotationSnapshot[]> {
+    // The JSON export holds only tasks with annotations unless download_all_tasks is set.
+    const tasks = await this.client
+      .request<
+        Array<{
+          data?: { capture_id?: unknown; instance?: unknown };
+          annotations?: Array<Record<string, unknown>>;
+        }>
+      >("GET", `/api/projects/${projectRef}/export?exportType=JSON`)
+      .catch((err: unknown) => {
+        if (err instanceof LabelStudioError && err.status === 404) {
+          throw new ProjectGoneError(`Label Studio project ${projectRef} does not exist`);
+        }
+        throw err;
+      });
+    const out: AnnotationSnapshot[] = [];
+    for (const t of tasks) {
+      const captureId = t.data?.capture_id;
+      const instance = t.data?.instance ?? 0;
+      if (typeof captureId !== "string" || typeof instance !== "number") continue;
+      for (const a of t.annotations ?? []) {
+        const at = new Date(typeof a.updated_at === "string" ? a.updated_at : NaN);
+        if (!Number.isInteger(a.id) || Number.isNaN(at.getTime())) continue;
+        out.push({
+          captureId,
+          instance,
+          sourceRef: String(a.id),
+          labeledAt: at,
+          result: a.result,
+          cancelled: a.was_cancelled === true,
+        });
+      }
+    }
+    return out;
   }
 
   parseWebhook(body: unknown): LabelingEvent {

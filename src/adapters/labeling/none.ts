@@ -13,6 +13,7 @@ export const noneBackend: LabelingBackend = {
   source: "none",
   ensureProject: () => Promise.reject(new Error("MODELTAP_LABELING=none has no projects")),
   createTasks: () => Promise.reject(new Error("MODELTAP_LABELING=none has no tasks")),
+  listAnnotations: () => Promise.resolve([]),
   parseWebhook: refuse,
   toLabel: refuse,
 };

@@ -50,6 +50,32 @@ export class PostgresGroundTruthRepository implements GroundTruthRepository, Lab
     return res.rowCount ?? 0;
   }
 
+  async deleteMissing(
+    source: string,
+    projectRef: string,
+    liveRefs: readonly string[],
+    before: Date,
+  ): Promise<number> {
+    const res = await this.pool.query(
+      `UPDATE ground_truth g SET deleted = true, received_at = now()
+        WHERE g.source = $1 AND NOT g.deleted AND g.received_at < $4
+          AND NOT (g.source_ref = ANY($3::text[]))
+          AND EXISTS (SELECT 1 FROM label_exports le
+                       WHERE le.capture_id = g.capture_id AND le.instance = g.instance AND le.project_ref = $2)`,
+      [source, projectRef, liveRefs, before],
+    );
+    return res.rowCount ?? 0;
+  }
+
+  async storedVersions(source: string, sourceRefs: readonly string[]): Promise<Map<string, Date>> {
+    if (sourceRefs.length === 0) return new Map();
+    const res = await this.pool.query<{ source_ref: string; labeled_at: Date }>(
+      "SELECT source_ref, max(labeled_at) AS labeled_at FROM ground_truth WHERE source = $1 AND source_ref = ANY($2::text[]) GROUP BY source_ref",
+      [source, sourceRefs],
+    );
+    return new Map(res.rows.map((r) => [r.source_ref, r.labeled_at]));
+  }
+
   async groundTruthFor(captureId: string): Promise<GroundTruthRow[]> {
     const res = await this.pool.query<{
       capture_id: string;
@@ -149,6 +175,25 @@ export class PostgresGroundTruthRepository implements GroundTruthRepository, Lab
     );
     const r = res.rows[0];
     return r ? { backend, model, projectRef: r.project_ref, task: r.task, labelSet: r.label_set } : undefined;
+  }
+
+  async listProjects(backend: string): Promise<LabelingProject[]> {
+    const res = await this.pool.query<{
+      model: string;
+      project_ref: string;
+      task: string;
+      label_set: string[];
+    }>(
+      "SELECT model, project_ref, task, label_set FROM labeling_projects WHERE backend = $1 ORDER BY model",
+      [backend],
+    );
+    return res.rows.map((r) => ({
+      backend,
+      model: r.model,
+      projectRef: r.project_ref,
+      task: r.task,
+      labelSet: r.label_set,
+    }));
   }
 
   async saveProject(p: LabelingProject): Promise<void> {

@@ -1,6 +1,7 @@
 import { createLabelingBackend, createObjectStore, openDatabase } from "../../adapters/registry.js";
 import { signedMediaUrl } from "../../api/auth.js";
 import { runExporter } from "../../api/exporter.js";
+import { runReconciler } from "../../api/reconcile.js";
 import { createApiMetrics } from "../../api/metrics.js";
 import { startApiServer } from "../../api/server.js";
 import { loadConfig } from "../../config.js";
@@ -33,10 +34,21 @@ export const apiCommand: Command = {
     await loadUserPlugins(plugins, config.plugins);
     const backend = createLabelingBackend(config);
     let ready = false;
-    const server = await startApiServer(
-      { captures: db.captures, groundTruth: db.groundTruth, blobs, backend, plugins, metrics, log },
-      { host: config.listenHost, port: config.ports.api, secret: config.apiSecret, ready: () => ready },
-    );
+    const handlerDeps = {
+      captures: db.captures,
+      groundTruth: db.groundTruth,
+      blobs,
+      backend,
+      plugins,
+      metrics,
+      log,
+    };
+    const server = await startApiServer(handlerDeps, {
+      host: config.listenHost,
+      port: config.ports.api,
+      secret: config.apiSecret,
+      ready: () => ready,
+    });
     const abort = new AbortController();
     const exporter = runExporter(
       {
@@ -54,6 +66,14 @@ export const apiCommand: Command = {
       config.labelExport.intervalMs,
       abort.signal,
     );
+    const reconciler =
+      config.labelSyncIntervalS > 0 && backend.name !== "none"
+        ? runReconciler(
+            { ...handlerDeps, queue: db.labelExports, log: log.child({ part: "reconciler" }) },
+            config.labelSyncIntervalS * 1000,
+            abort.signal,
+          )
+        : Promise.resolve();
     ready = true;
     log.info(
       { port: config.ports.api, labeling: backend.name, public_url: config.publicUrl },
@@ -62,6 +82,7 @@ export const apiCommand: Command = {
     await onShutdown(log);
     abort.abort();
     await exporter;
+    await reconciler;
     await new Promise((r) => server.close(r));
     await db.close();
     blobs.destroy();
