@@ -5,12 +5,8 @@
 import { imageSize } from "image-size";
 import type { Instance, Prediction } from "../core/canonical.js";
 import { errorMessage } from "../core/errors.js";
-import {
-  labelFitsTask,
-  labelsOutsideSet,
-  parseGroundTruthBody,
-  type GroundTruthItem,
-} from "../core/ground-truth.js";
+import { parseGroundTruthBody, type GroundTruthItem } from "../core/ground-truth-body.js";
+import { labelFitsTask, labelsOutsideSet } from "../core/ground-truth.js";
 import { LabelingPayloadError, type LabelingBackend } from "../core/labeling.js";
 import type { CaptureRow } from "../core/persist-plan.js";
 import type { BlobStore, CaptureRepository, GroundTruthRepository, GroundTruthRow } from "../core/ports.js";

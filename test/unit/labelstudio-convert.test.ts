@@ -1,13 +1,12 @@
 /** Label Studio conversion: configs, round trips, the brush wire format and malformed results. */
 import { decodeBinary } from "@thi.ng/rle-pack";
 import { describe, expect, it } from "vitest";
+import { lsRleToMask, maskToLsRle } from "../../src/adapters/labelstudio/brush-rle.js";
 import {
   fromLsResult,
   LABELABLE_TASKS,
   labelConfig,
   LabelingFormatError,
-  lsRleToMask,
-  maskToLsRle,
   toLsResult,
   type LsSubject,
 } from "../../src/adapters/labelstudio/convert.js";

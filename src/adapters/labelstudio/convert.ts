@@ -4,16 +4,17 @@
  * the results a labeler submits, read back into the canonical schema. Pure: no I/O.
  *
  * Geometry in Label Studio is in percent of the original image; canonical geometry is in absolute
- * pixels of the original image, so every conversion needs the image size (the subject).
+ * pixels of the original image, so every conversion needs the image size (the subject). Brush
+ * masks travel in Label Studio's own RLE, which brush-rle.ts encodes and decodes.
  */
-import { decodeBinary, encodeBinary } from "@thi.ng/rle-pack";
 import type { Box, Entity, Prediction, Rle, SegmentInstance, Xyxy } from "../../core/canonical.js";
+import { errorMessage } from "../../core/errors.js";
 import { decodeRle, encodeRle, maskBox } from "../../core/rle.js";
 import type { Task } from "../../core/route-config.js";
+import { lsRleToMask, maskToLsRle } from "./brush-rle.js";
+import { checkSize, describe, LabelingFormatError } from "./errors.js";
 
-export class LabelingFormatError extends Error {
-  override name = "LabelingFormatError";
-}
+export { LabelingFormatError } from "./errors.js";
 
 type LabelableTask = Extract<
   Task,
@@ -145,12 +146,6 @@ function checkSubject(task: Task, layout: Layout, subject: LsSubject): void {
   if (subject.kind === "image") checkSize(subject.width, subject.height);
 }
 
-function checkSize(width: number, height: number): void {
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new LabelingFormatError(`image size must be positive integers, got ${width}×${height}`);
-  }
-}
-
 type ImageSubject = Extract<LsSubject, { kind: "image" }>;
 
 /**
@@ -246,7 +241,7 @@ function instanceItems(
     try {
       mask = decodeRle(inst.rle);
     } catch (err) {
-      throw new LabelingFormatError(`instance ${index}: ${errorText(err)}`, { cause: err });
+      throw new LabelingFormatError(`instance ${index}: ${errorMessage(err)}`, { cause: err });
     }
     const value = { format: "rle", rle: maskToLsRle(mask, w, h), brushlabels: [inst.label] };
     return [withScore(imageItem(subject, "brush", "brushlabels", value), inst.score)];
@@ -396,7 +391,7 @@ function imageGeometry(
   try {
     mask = lsRleToMask(value.rle as number[], w, h);
   } catch (err) {
-    throw new LabelingFormatError(`${at}.rle: ${errorText(err)}`, { cause: err });
+    throw new LabelingFormatError(`${at}.rle: ${errorMessage(err)}`, { cause: err });
   }
   const box = maskBox(mask, h, w);
   // An erased brush region has no pixels left: nothing was marked, so there is no instance.
@@ -462,68 +457,4 @@ function integer(v: unknown, at: string): number {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function describe(v: unknown): string {
-  if (v === undefined) return "nothing";
-  if (typeof v === "number") return String(v);
-  const json = JSON.stringify(v);
-  return json.length > 60 ? `${json.slice(0, 57)}...` : json;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/*
- * Brush masks travel as @thi.ng/rle-pack's bit-packed RLE of the RGBA pixels (8-bit words, repeat
- * sizes [3, 4, 8, 16]), the mask value (255 or 0) in all four channels; Label Studio reads the
- * alpha channel. The header starts with the value count as a 32-bit big-endian number, which is
- * checked before decoding so a corrupt header cannot make us allocate gigabytes.
- *
- * rle-pack 3.2's encoder drops the last value when the final run is 1 more than a multiple of
- * 65536 long. Every run of RGBA-replicated values is a multiple of 4 long, so that never happens.
- */
-
-/** Binary mask (row-major, h×w, non-zero = inside) → Label Studio brush RLE bytes. */
-export function maskToLsRle(mask: Uint8Array, width: number, height: number): number[] {
-  checkSize(width, height);
-  if (mask.length !== width * height) {
-    throw new LabelingFormatError(
-      `mask has ${mask.length} pixels, expected ${width}×${height} = ${width * height}`,
-    );
-  }
-  const rgba = new Uint8Array(mask.length * 4);
-  for (let i = 0; i < mask.length; i++) if (mask[i]) rgba.fill(255, 4 * i, 4 * i + 4);
-  return Array.from(encodeBinary(rgba, rgba.length, 8));
-}
-
-/** Label Studio brush RLE bytes → binary mask (row-major, h×w, 1 = inside). */
-export function lsRleToMask(rle: readonly number[], width: number, height: number): Uint8Array {
-  checkSize(width, height);
-  const bad = rle.findIndex((b) => !Number.isInteger(b) || b < 0 || b > 255);
-  if (bad >= 0) {
-    throw new LabelingFormatError(`byte ${bad} is ${describe(rle[bad])}, not an integer from 0 to 255`);
-  }
-  // 32-bit count, 5-bit word size, four 4-bit repeat sizes: 53 bits.
-  if (rle.length < 7) throw new LabelingFormatError(`${rle.length} bytes is shorter than the 7-byte header`);
-  const bytes = Uint8Array.from(rle);
-  const count = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
-  const expected = 4 * width * height;
-  if (count !== expected) {
-    throw new LabelingFormatError(
-      `decodes to ${count} values, expected 4 channels × ${width}×${height} pixels = ${expected}`,
-    );
-  }
-  const wordSize = (bytes[4]! >> 3) + 1;
-  if (wordSize !== 8) throw new LabelingFormatError(`word size is ${wordSize} bits, expected 8`);
-  let rgba: ArrayLike<number>;
-  try {
-    rgba = decodeBinary(bytes);
-  } catch (err) {
-    throw new LabelingFormatError(`truncated or corrupt: ${errorText(err)}`, { cause: err });
-  }
-  const mask = new Uint8Array(width * height);
-  for (let i = 0; i < mask.length; i++) mask[i] = rgba[4 * i + 3]! > 0 ? 1 : 0;
-  return mask;
 }
