@@ -52,6 +52,8 @@ function fitProblems(label: Prediction, row: CaptureRow, instance: number): stri
   ];
 }
 
+const NO_CAPTURE = "no capture with this id (require_capture is set)";
+
 type ItemOutcome =
   | { index: number; capture_id: string; instance: number; outcome: "stored" | "unchanged" | "pending" }
   | { index: number; outcome: "rejected"; problems: string[]; capture_id?: string };
@@ -68,14 +70,21 @@ export async function postGroundTruth(raw: unknown, deps: HandlerDeps): Promise<
       continue;
     }
     const row = await deps.captures.getCapture(r.item.captureId);
-    const problems = row ? fitProblems(r.item.label, row, r.item.instance) : [];
+    const problems = row
+      ? fitProblems(r.item.label, row, r.item.instance)
+      : r.item.requireCapture
+        ? [NO_CAPTURE]
+        : [];
     if (problems.length > 0) {
       outcomes.push({ index, outcome: "rejected", problems, capture_id: r.item.captureId });
     } else accepted.push({ index, item: r.item, pending: !row });
   }
   for (const a of accepted) {
     // One statement per item: "unchanged" must be told apart from "stored" per item.
-    const changed = await deps.groundTruth.upsertGroundTruth([{ ...a.item, sourceRef: "" }]);
+    const { captureId, instance, source, label, labeledAt } = a.item;
+    const changed = await deps.groundTruth.upsertGroundTruth([
+      { captureId, instance, source, sourceRef: "", label, labeledAt },
+    ]);
     outcomes.push({
       index: a.index,
       capture_id: a.item.captureId,
@@ -90,7 +99,13 @@ export async function postGroundTruth(raw: unknown, deps: HandlerDeps): Promise<
   const pending = outcomes.filter((o) => o.outcome === "pending").length;
   if (!parsed.batch) {
     const o = outcomes[0]!;
-    if (o.outcome === "rejected") return { status: 422, body: { error: "label rejected", ...o } };
+    if (o.outcome === "rejected") {
+      const missing = o.problems.length === 1 && o.problems[0] === NO_CAPTURE;
+      return {
+        status: missing ? 404 : 422,
+        body: { error: missing ? "unknown capture" : "label rejected", ...o },
+      };
+    }
     return {
       status: o.outcome === "pending" ? 202 : 200,
       body: {

@@ -21,6 +21,8 @@ export interface GroundTruthItem {
   source: string;
   label: Prediction;
   labeledAt: Date;
+  /** Refuse the label when the capture is not persisted (instead of keeping it until it is). */
+  requireCapture: boolean;
 }
 
 export type ItemResult =
@@ -32,7 +34,15 @@ export type GroundTruthBodyResult =
 export const MAX_GROUND_TRUTH_ITEMS = 1000;
 const ID = /^[A-Za-z0-9._:-]{1,200}$/;
 const SOURCE = /^[a-z0-9_.-]{1,64}$/;
-const ITEM_KEYS = ["capture_id", "request_id", "instance", "label", "source", "labeled_at"];
+const ITEM_KEYS = [
+  "capture_id",
+  "request_id",
+  "instance",
+  "label",
+  "source",
+  "labeled_at",
+  "require_capture",
+];
 const MAX_INSTANCE = 100_000;
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
 
@@ -133,10 +143,21 @@ function parseItem(raw: unknown, index: number, prefix: string, now: Date): Item
       );
     }
   }
+  const requireCapture = raw.require_capture ?? false;
+  if (typeof requireCapture !== "boolean") {
+    problems.push(`${at("require_capture")}: must be true or false, got ${brief(raw.require_capture)}`);
+  }
   if (problems.length > 0 || !label || !labeledAt) return { ok: false, index, problems };
   return {
     ok: true,
-    item: { captureId, instance: instance as number, source: source as string, label, labeledAt },
+    item: {
+      captureId,
+      instance: instance as number,
+      source: source as string,
+      label,
+      labeledAt,
+      requireCapture: requireCapture as boolean,
+    },
   };
 }
 

@@ -10,7 +10,9 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { LabelStudioBackend } from "../../src/adapters/labeling/label-studio.js";
 import { PACKAGE_ROOT } from "../../src/config.js";
+import { encodeRle } from "../../src/core/rle.js";
 import { irisBody, pngImage as png, send } from "../../src/demo/traffic.js";
 import { localSecrets } from "../../src/stack/services.js";
 import { OBS, config, db, waitForRows } from "./helpers.js";
@@ -312,6 +314,57 @@ describe("instance segmentation through Label Studio", () => {
   });
 });
 
+describe("brush masks through Label Studio", () => {
+  it("a mask-only segmentation goes in as Label Studio brush RLE and comes back as the same mask", async () => {
+    const backend = new LabelStudioBackend({
+      url: LS,
+      token: secrets.labelStudioToken,
+      webhookUrl: `${API}/v1/labeling/webhook`,
+      webhookSecret: secrets.apiSecret,
+    });
+    const [w, h] = [40, 30];
+    const mask = new Uint8Array(w * h);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) mask[y * w + x] = (x - 20) ** 2 + (y - 15) ** 2 < 80 ? 1 : 0;
+    const rle = encodeRle(mask, h, w);
+    const project = await backend.ensureProject(
+      `brush-${randomUUID().slice(0, 8)}`,
+      "instance_segmentation",
+      ["blob"],
+    );
+    const refs = await backend.createTasks(
+      project,
+      [
+        {
+          captureId: randomUUID(),
+          instance: 0,
+          model: "brush",
+          version: "1",
+          task: "instance_segmentation",
+          subject: { kind: "image", width: w, height: h, url: `${API}/v1/media/none/0?sig=x` },
+          prediction: {
+            kind: "segmentation",
+            instances: [{ label: "blob", score: 0.7, xyxy: [11, 6, 29, 24], rle }],
+          },
+        },
+      ],
+      false,
+    );
+    const task = await ls("GET", `/api/tasks/${[...refs.values()][0]}`);
+    const item = task.predictions[0].result[0];
+    expect(item.type).toBe("brushlabels");
+    expect(item.value.format).toBe("rle");
+    const back = backend.toLabel("instance_segmentation", task.predictions[0].result, {
+      kind: "image",
+      width: w,
+      height: h,
+    });
+    expect(back.kind).toBe("segmentation");
+    if (back.kind !== "segmentation") return;
+    expect(back.instances[0]!.rle).toEqual(rle);
+  });
+});
+
 describe("NER through Label Studio", () => {
   it("exports entity spans as a pre-annotation and stores the labeler's spans as canonical entities", async () => {
     const text = `Alice met Bob in Paris ${randomUUID().slice(0, 8)}`;
@@ -468,6 +521,16 @@ describe("ground-truth API", () => {
     });
     expect(wrong.status).toBe(422);
     expect(wrong.body.problems.join(" ")).toMatch(/classification/);
+  });
+
+  it("refuses a label for an unknown capture with 404 when require_capture is set", async () => {
+    const r = await api("POST", "/v1/ground-truth", {
+      capture_id: randomUUID(),
+      label: { kind: "classification", label: "setosa" },
+      require_capture: true,
+    });
+    expect(r.status).toBe(404);
+    expect(r.body.problems).toEqual(["no capture with this id (require_capture is set)"]);
   });
 
   it("takes a batch, storing the good items and reporting the bad ones", async () => {

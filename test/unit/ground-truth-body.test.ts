@@ -45,9 +45,25 @@ describe("parseGroundTruthBody", () => {
       items: [
         {
           ok: true,
-          item: { captureId: "abc-1", instance: 0, source: "api", label: catLabel, labeledAt: now },
+          item: {
+            captureId: "abc-1",
+            instance: 0,
+            source: "api",
+            label: catLabel,
+            labeledAt: now,
+            requireCapture: false,
+          },
         },
       ],
+    });
+  });
+
+  it("takes require_capture as a boolean only", () => {
+    expect(one({ capture_id: "a", label: cat, require_capture: true }).requireCapture).toBe(true);
+    const bad = parseGroundTruthBody({ capture_id: "a", label: cat, require_capture: "yes" }, now);
+    expect(bad.ok && bad.items[0]).toMatchObject({
+      ok: false,
+      problems: ['require_capture: must be true or false, got "yes"'],
     });
   });
 
@@ -65,6 +81,7 @@ describe("parseGroundTruthBody", () => {
       source: "label-studio",
       label: catLabel,
       labeledAt: new Date("2026-04-30T06:15:00.250Z"),
+      requireCapture: false,
     });
   });
 
@@ -160,7 +177,9 @@ describe("parseGroundTruthBody", () => {
     [
       "an unknown key",
       { capture_id: "a", label: cat, labelled_at: "2026-05-01T12:00:00Z" },
-      ["labelled_at: unknown key (known: capture_id, request_id, instance, label, source, labeled_at)"],
+      [
+        "labelled_at: unknown key (known: capture_id, request_id, instance, label, source, labeled_at, require_capture)",
+      ],
     ],
     [
       "everything wrong at once",
@@ -196,14 +215,34 @@ describe("parseGroundTruthBody", () => {
       ok: true,
       batch: true,
       items: [
-        { ok: true, item: { captureId: "a", instance: 0, source: "api", label: catLabel, labeledAt: now } },
+        {
+          ok: true,
+          item: {
+            captureId: "a",
+            instance: 0,
+            source: "api",
+            label: catLabel,
+            labeledAt: now,
+            requireCapture: false,
+          },
+        },
         {
           ok: false,
           index: 1,
           problems: ["items[1].label.boxes[0].xyxy: must be 4 finite numbers with x1<=x2, y1<=y2"],
         },
         { ok: false, index: 2, problems: ["items[2]: must be an object {capture_id, label, ...}"] },
-        { ok: true, item: { captureId: "d", instance: 0, source: "human", label: catLabel, labeledAt: now } },
+        {
+          ok: true,
+          item: {
+            captureId: "d",
+            instance: 0,
+            source: "human",
+            label: catLabel,
+            labeledAt: now,
+            requireCapture: false,
+          },
+        },
       ],
     });
   });
