@@ -22,9 +22,8 @@ function mediaSignature(secret: string, captureId: string, instance: number): st
   return createHmac("sha256", secret).update(`media\n${captureId}\n${instance}`).digest("base64url");
 }
 
-export function mediaPath(captureId: string, instance: number): string {
-  return `/v1/media/${encodeURIComponent(captureId)}/${instance}`;
-}
+/** Ids travel in the query, not the path: any x-request-id (even "." or "..") survives URL parsing. */
+export const MEDIA_PATH = "/v1/media";
 
 /** A URL the labeling tool (and labelers' browsers) can load without credentials, for this input only. */
 export function signedMediaUrl(
@@ -33,7 +32,12 @@ export function signedMediaUrl(
   captureId: string,
   instance: number,
 ): string {
-  return `${publicUrl}${mediaPath(captureId, instance)}?sig=${mediaSignature(secret, captureId, instance)}`;
+  const q = new URLSearchParams({
+    capture: captureId,
+    instance: String(instance),
+    sig: mediaSignature(secret, captureId, instance),
+  });
+  return `${publicUrl}${MEDIA_PATH}?${q.toString()}`;
 }
 
 export function mediaSignatureOk(secret: string, captureId: string, instance: number, sig: string): boolean {

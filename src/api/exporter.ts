@@ -125,13 +125,15 @@ export async function exportPass(deps: ExporterDeps): Promise<PassResult> {
         deps.log.info({ model, project: projectRef }, "labeling project ready");
         return projectRef;
       };
-      const existing = await deps.queue.getProject(deps.backend.name, model);
-      const grows = existing && labels.some((l) => !existing.labelSet.includes(l));
-      const unverified = deps.verifiedProjects !== undefined && !deps.verifiedProjects.has(model);
-      let projectRef =
-        !existing || existing.task !== task || grows || unverified
+      // Under a lock: two exporters meeting a new model must not make two projects.
+      let projectRef = await deps.queue.withProjectLock(deps.backend.name, model, async () => {
+        const existing = await deps.queue.getProject(deps.backend.name, model);
+        const grows = existing && labels.some((l) => !existing.labelSet.includes(l));
+        const unverified = deps.verifiedProjects !== undefined && !deps.verifiedProjects.has(model);
+        return !existing || existing.task !== task || grows || unverified
           ? await project(existing)
           : existing.projectRef;
+      });
       deps.verifiedProjects?.add(model);
       const mayExist = claimsOf.some((c) => c.attempts > 1);
       const tasks = items.map((i) => i.task);
@@ -142,7 +144,7 @@ export async function exportPass(deps: ExporterDeps): Promise<PassResult> {
         if (!(err instanceof ProjectGoneError)) throw err;
         // Someone deleted the project in the tool: make a new one and import there.
         deps.log.warn({ model, project: projectRef }, "labeling project is gone; creating it again");
-        projectRef = await project(undefined);
+        projectRef = await deps.queue.withProjectLock(deps.backend.name, model, () => project(undefined));
         refs = await deps.backend.createTasks(projectRef, tasks, mayExist);
       }
       await deps.queue.markExported(

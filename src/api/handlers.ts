@@ -238,7 +238,7 @@ function keyOf(row: CaptureRow, which: "request" | "response"): string | null {
   return row[which].objectKey;
 }
 
-/** GET /v1/media/<capture id>/<instance>: the input image of one instance (signature checked by the caller). */
+/** GET /v1/media?capture=<id>&instance=<n>: the input image of one instance (signature checked by the caller). */
 export async function getMedia(captureId: string, instance: number, deps: HandlerDeps): Promise<Reply> {
   const row = await deps.captures.getCapture(captureId);
   const input = row?.analysis?.instances[instance]?.input;

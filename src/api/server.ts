@@ -4,7 +4,7 @@
  */
 import http from "node:http";
 import { errorMessage } from "../core/errors.js";
-import { bearerOk, mediaSignatureOk } from "./auth.js";
+import { MEDIA_PATH, bearerOk, mediaSignatureOk } from "./auth.js";
 import {
   getGroundTruth,
   getMedia,
@@ -98,10 +98,13 @@ export function startApiServer(deps: HandlerDeps, opts: ApiServerOptions): Promi
       const ok = opts.ready();
       return { endpoint: "readyz", reply: { status: ok ? 200 : 503, body: { ready: ok } } };
     }
-    const media = /^\/v1\/media\/([^/]+)\/(\d{1,6})$/.exec(path);
-    if (media && method === "GET") {
-      const captureId = decodeURIComponent(media[1]!);
-      const instance = Number(media[2]);
+    if (path === MEDIA_PATH && method === "GET") {
+      const captureId = url.searchParams.get("capture") ?? "";
+      const instanceText = url.searchParams.get("instance") ?? "";
+      const instance = Number(instanceText);
+      if (!captureId || !/^\d{1,6}$/.test(instanceText)) {
+        return { endpoint: "media", reply: { status: 400, body: { error: "needs capture and instance" } } };
+      }
       if (!mediaSignatureOk(opts.secret, captureId, instance, url.searchParams.get("sig") ?? "")) {
         return {
           endpoint: "media",

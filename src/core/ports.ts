@@ -110,5 +110,7 @@ export interface LabelExportRepository {
   exportCounts(): Promise<Record<string, number>>;
   getProject(backend: string, model: string): Promise<LabelingProject | undefined>;
   listProjects(backend: string): Promise<LabelingProject[]>;
+  /** Run fn holding a lock on this backend and model, so concurrent exporters make one project. */
+  withProjectLock<T>(backend: string, model: string, fn: () => Promise<T>): Promise<T>;
   saveProject(p: LabelingProject): Promise<void>;
 }

@@ -3,7 +3,14 @@
  * killed while captures queue up, and `modeltap api` killed around an export. Afterwards every
  * queued capture must be exactly one Label Studio task.
  */
+import { randomUUID } from "node:crypto";
 import { afterAll, expect, it } from "vitest";
+import { createLabelingBackend, openDatabase } from "../../src/adapters/registry.js";
+import { exportPass } from "../../src/api/exporter.js";
+import { createApiMetrics } from "../../src/api/metrics.js";
+import { planPersist } from "../../src/core/persist-plan.js";
+import { RECORD_SCHEMA_VERSION, emptyBody, type CaptureRecord } from "../../src/core/record.js";
+import { createLogger } from "../../src/log.js";
 import { nerBody, pool, send } from "../../src/demo/traffic.js";
 import { stopPid } from "../../src/stack/process.js";
 import { localSecrets } from "../../src/stack/services.js";
@@ -190,4 +197,94 @@ async function poll<T>(fn: () => Promise<T | undefined>, timeoutMs = 30_000): Pr
     if (Date.now() > deadline) throw new Error("timed out");
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+it("two exporters meeting a new model at once make one project, and every capture one task", async () => {
+  await kill("api");
+  const model = `lock-${randomUUID().slice(0, 8)}`;
+  const db = openDatabase(config, 4);
+  try {
+    // Twenty NER captures of a model no exporter has seen, persisted the way the worker does.
+    const ids = Array.from({ length: 20 }, () => randomUUID());
+    const repo = db.captures;
+    await repo.insertCaptures(ids.map((id) => planPersist(nerRecord(id, model), (k) => `s3://x/${k}`).row));
+    const backend = createLabelingBackend({
+      ...config,
+      labeling: "label_studio",
+      labelStudio: { url: LS, token: secrets.labelStudioToken },
+      apiSecret: secrets.apiSecret,
+    });
+    const exporter = () =>
+      exportPass({
+        queue: db.labelExports,
+        captures: repo,
+        backend,
+        mediaUrl: () => "http://127.0.0.1/none",
+        metrics: createApiMetrics(),
+        log: createLogger("silent", "test"),
+        batch: 10,
+        leaseMs: 60_000,
+        maxAttempts: 3,
+      });
+    const passes = await Promise.all([exporter(), exporter()]);
+    expect(passes.map((p) => p.claimed)).toEqual([10, 10]);
+    await waitExported(ids, 10_000);
+    const projects = await pg.query<{ project_ref: string }>(
+      "SELECT DISTINCT project_ref FROM label_exports WHERE capture_id = ANY($1)",
+      [ids],
+    );
+    expect(projects.rows).toHaveLength(1);
+    const titled = (await (
+      await fetch(`${LS}/api/projects?page_size=1000&title=${encodeURIComponent(`modeltap: ${model}`)}`, {
+        headers: { authorization: `Token ${secrets.labelStudioToken}` },
+      })
+    ).json()) as { results: Array<{ title: string }> };
+    expect(titled.results.filter((p) => p.title === `modeltap: ${model}`)).toHaveLength(1);
+  } finally {
+    await db.close();
+  }
+});
+
+function nerRecord(id: string, model: string): CaptureRecord {
+  const text = "Alice met Bob";
+  const analysis = {
+    schema_version: 1,
+    task: "ner",
+    protocol: "hf_pipeline",
+    instances: [
+      {
+        input: { text },
+        prediction: {
+          kind: "entities",
+          entities: [{ start: 0, end: 5, label: "PER", score: 0.9, text: "Alice" }],
+        },
+      },
+    ],
+  };
+  return {
+    id,
+    model,
+    version: "1",
+    task: "ner",
+    route: "r",
+    cluster: "c",
+    mode: "observability",
+    method: "POST",
+    path: "/ner",
+    authority: "",
+    startedAtUs: Date.now() * 1000,
+    ttfbUs: 1,
+    durationUs: 2,
+    statusCode: 200,
+    complete: true,
+    request: emptyBody(),
+    response: emptyBody(),
+    sampleRate: 1,
+    schemaVersion: RECORD_SCHEMA_VERSION,
+    upstreamUs: null,
+    analysisJson: Buffer.from(JSON.stringify(analysis)),
+    parseError: "",
+    labelRate: 1,
+    labelSet: ["PER", "LOC"],
+  };
 }

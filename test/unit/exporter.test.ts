@@ -117,6 +117,11 @@ class FakeQueue implements LabelExportRepository {
   async getProject(backend: string, model: string): Promise<LabelingProject | undefined> {
     return this.projects.get(`${backend}/${model}`);
   }
+  locks = 0;
+  async withProjectLock<T>(_backend: string, _model: string, fn: () => Promise<T>): Promise<T> {
+    this.locks++;
+    return fn();
+  }
   async listProjects(backend: string): Promise<LabelingProject[]> {
     return [...this.projects.values()].filter((p) => p.backend === backend);
   }

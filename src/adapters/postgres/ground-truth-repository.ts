@@ -177,6 +177,18 @@ export class PostgresGroundTruthRepository implements GroundTruthRepository, Lab
     return r ? { backend, model, projectRef: r.project_ref, task: r.task, labelSet: r.label_set } : undefined;
   }
 
+  async withProjectLock<T>(backend: string, model: string, fn: () => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const key = `modeltap-project\n${backend}\n${model}`;
+    try {
+      await client.query("SELECT pg_advisory_lock(hashtext($1))", [key]);
+      return await fn();
+    } finally {
+      await client.query("SELECT pg_advisory_unlock(hashtext($1))", [key]).catch(() => undefined);
+      client.release();
+    }
+  }
+
   async listProjects(backend: string): Promise<LabelingProject[]> {
     const res = await this.pool.query<{
       model: string;
