@@ -82,7 +82,7 @@ function groundTruth(r: CaptureRow, truth: GroundTruthRow[]): string[] {
 export const capturesCommand: Command = {
   name: "captures",
   usage: "captures list [--model M] [--limit N] [--json] | get <id> [--json]",
-  summary: "Query captured exchanges and where their bodies live in S3",
+  summary: "Query captured exchanges: where their bodies are stored, the prediction and the ground truth",
   async run(args) {
     const [sub, ...rest] = args;
     const { flags, positional } = parseArgs(rest, { model: "string", limit: "string", json: "boolean" });
