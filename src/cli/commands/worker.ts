@@ -2,7 +2,7 @@ import { startOpsServer } from "../../adapters/http/ops-server.js";
 import { connectNats } from "../../adapters/nats/connection.js";
 import { consumeCaptures } from "../../adapters/nats/consumer.js";
 import { JetStreamLargeBodyStore } from "../../adapters/nats/record-publisher.js";
-import { ensureTopology } from "../../adapters/nats/streams.js";
+import { DLQ_STREAM, STREAM, WORKER_DURABLE, ensureTopology } from "../../adapters/nats/streams.js";
 import { createObjectStore, openDatabase } from "../../adapters/registry.js";
 import { loadConfig } from "../../config.js";
 import { createLogger } from "../../log.js";
@@ -30,7 +30,15 @@ export const workerCommand: Command = {
       ? await startOpsServer(config.listenHost, config.ports.workerMetrics, metrics.registry, () => ready)
       : undefined;
     const nc = await connectNats(config.natsUrl, "modeltap-worker", log);
-    await ensureTopology(await nc.jetstreamManager(), 30_000);
+    const jsm = await nc.jetstreamManager();
+    await ensureTopology(jsm, 30_000);
+    metrics.setBacklogSource(async () => {
+      const [c, dlq] = await Promise.all([
+        jsm.consumers.info(STREAM, WORKER_DURABLE),
+        jsm.streams.info(DLQ_STREAM),
+      ]);
+      return { pending: c.num_pending, ackPending: c.num_ack_pending, dlq: dlq.state.messages };
+    });
     const deps = {
       blobs,
       repo: db.captures,
