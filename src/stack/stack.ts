@@ -71,7 +71,9 @@ export function installServices(config: Config, progress: (l: string) => void): 
   ) {
     return;
   }
-  progress("installing missing services (Postgres, Prometheus, Envoy, NATS, SeaweedFS, MLServer, Label Studio)...");
+  progress(
+    "installing missing services (Postgres, Prometheus, Envoy, NATS, SeaweedFS, MLServer, Label Studio)...",
+  );
   const res = spawnSync("bash", [path.join(PACKAGE_ROOT, "scripts", "install.sh"), "services"], {
     stdio: ["ignore", "inherit", "inherit"],
     env: { ...process.env, MODELTAP_HOME: config.home },
