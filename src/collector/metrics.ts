@@ -67,6 +67,12 @@ export function createCollectorMetrics() {
       labelNames: ["model", "protocol"] as const,
       registers: [registry],
     }),
+    redactedFields: new Counter({
+      name: "modeltap_redacted_fields_total",
+      help: "JSON fields replaced by the route's redact_fields before the record left the collector",
+      labelNames: ["model"] as const,
+      registers: [registry],
+    }),
     streamErrors: new Counter({
       name: "modeltap_stream_errors_total",
       help: "ext_proc streams that ended in an error other than a normal cancel",

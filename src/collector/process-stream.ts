@@ -8,6 +8,7 @@
  * unsampled streams are closed at once ("no more messages needed").
  */
 import { analyzeRecord } from "../core/analyze.js";
+import { redactRecordFields } from "../core/field-redaction.js";
 import { Exchange, parseEnvoyTime } from "../core/exchange.js";
 import type { ProtocolParser } from "../core/plugins.js";
 import type { CaptureRecord } from "../core/record.js";
@@ -66,7 +67,10 @@ export function handleProcessStream(call: ProcessCall, deps: StreamDeps): void {
     finished = true;
     deps.metrics.activeExchanges.dec();
     const record = exchange.toRecord(deps.nowUs());
-    const { task, analysis } = exchange.config;
+    const { task, analysis, redactFields } = exchange.config;
+    // Before analysis, publishing, storage or logs: PII named by the route never leaves here.
+    const redacted = redactRecordFields(record, redactFields);
+    if (redacted) deps.metrics.redactedFields.inc({ model: record.model }, redacted);
     if (task !== "unknown" && record.complete) {
       analyzeRecord(record, task, analysis, deps.parsers, exchange.responseChunkTimes);
       if (record.parseError) {

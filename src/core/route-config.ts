@@ -7,6 +7,7 @@
  * namespace overrides them key by key for one request. Values may arrive as strings (Envoy's YAML
  * loader turns numbers into strings inside filter metadata), so numbers are coerced.
  */
+import { parseJsonPath, type PathStep } from "./json-path.js";
 import type { Converter, ProtocolParser, Scaler, Size } from "./plugins.js";
 
 export const TASKS = [
@@ -43,6 +44,8 @@ export interface RouteConfig {
   readonly maxDecodedBytes: number;
   /** Fraction of captured exchanges sent to the labeling tool, 0..1, decided by a salted hash of the id. */
   readonly labelRate: number;
+  /** JSON fields replaced with "[REDACTED]" in both bodies before anything else sees them. */
+  readonly redactFields: readonly (readonly PathStep[])[];
   readonly analysis: AnalysisConfig;
 }
 
@@ -89,6 +92,7 @@ export const ROUTE_KEYS = [
   "task",
   "sample_rate",
   "label_rate",
+  "redact_fields",
   "max_body_bytes",
   "max_decoded_bytes",
   "protocol",
@@ -186,6 +190,7 @@ export function compileRouteConfig(
   if (labelRate > 0 && analysis.labels.size === 0) {
     problems.push("modeltap.labels: required when label_rate > 0 (it is the labeling tool's label set)");
   }
+  const redactFields = compileRedactFields(raw.redact_fields, problems);
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -197,6 +202,7 @@ export function compileRouteConfig(
       maxBodyBytes,
       maxDecodedBytes,
       labelRate,
+      redactFields,
       analysis,
     }),
   };
@@ -242,6 +248,25 @@ function size(v: unknown, problems: string[]): Size | undefined {
     return undefined;
   }
   return { width: w, height: h };
+}
+
+function compileRedactFields(v: unknown, problems: string[]): PathStep[][] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.some((p) => typeof p !== "string")) {
+    problems.push(
+      'modeltap.redact_fields: must be a list of JSON paths such as ["$.user.email", "$..password"]',
+    );
+    return [];
+  }
+  const out: PathStep[][] = [];
+  for (const p of v as string[]) {
+    try {
+      out.push(parseJsonPath(p));
+    } catch (err) {
+      problems.push(`modeltap.redact_fields: ${(err as Error).message}`);
+    }
+  }
+  return out;
 }
 
 /** The distinct label names of a route, in order: the labeling tool's label set. */

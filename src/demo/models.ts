@@ -192,7 +192,7 @@ function imageBody(fn: (image: Buffer) => DemoReply): Handler {
 /** Path → model. */
 export const DEMO_MODELS: ReadonlyArray<[RegExp, Handler]> = [
   [
-    /^\/v2\/models\/echo\/infer$/,
+    /^\/v2\/models\/echo(-pii)?\/infer$/,
     (raw, h) => ({
       status: 200,
       contentType: String(h["content-type"] ?? "application/octet-stream"),

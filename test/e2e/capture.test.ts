@@ -215,3 +215,36 @@ async function envoyClusterStats(): Promise<Map<string, number>> {
   ).text();
   return new Map([...text.matchAll(/^([\w.]+): (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
 }
+
+it("redact_fields: PII fields are gone from both stored bodies; an unparseable JSON body is not stored", async () => {
+  const body = JSON.stringify({
+    user: { email: "ann@example.com", name: "Ann" },
+    inputs: [{ name: "x", data: "4111-1111-1111-1111" }],
+    meta: { auth: { password: "hunter2" } },
+  });
+  const s = await send(`${OBS}/v2/models/echo-pii/infer`, body);
+  expect(s.status).toBe(200);
+  // The client got its answer untouched: redaction is only what is stored.
+  expect(s.responseBody.toString()).toBe(body);
+  const bad = await send(`${OBS}/v2/models/echo-pii/infer`, '{"user": {"email": "bob@example.com"');
+  const [row, badRow] = await Promise.all([waitForRows(pg, [s.id]), waitForRows(pg, [bad.id])]);
+  for (const key of [row[0]!.request_object_key!, row[0]!.response_object_key!]) {
+    const stored = Buffer.from((await s3.get(key))!).toString();
+    expect(stored).not.toMatch(/ann@example.com|4111|hunter2/);
+    expect(JSON.parse(stored)).toEqual({
+      user: { email: "[REDACTED]", name: "Ann" },
+      inputs: [{ name: "x", data: "[REDACTED]" }],
+      meta: { auth: { password: "[REDACTED]" } },
+    });
+  }
+  const flagged = await pg.query<{ request_object_key: string | null; request_decode_error: string }>(
+    "SELECT request_object_key, request_decode_error FROM captures WHERE id = $1",
+    [bad.id],
+  );
+  expect(badRow).toHaveLength(1);
+  expect(flagged.rows[0]!.request_object_key).toBeNull();
+  expect(flagged.rows[0]!.request_decode_error).toMatch(/redact_fields: body is not valid JSON/);
+  expect(
+    await collectorMetric("modeltap_redacted_fields_total", { model: "echo-pii" }),
+  ).toBeGreaterThanOrEqual(6);
+});

@@ -39,6 +39,7 @@ describe("compileRouteConfig", () => {
       maxBodyBytes: 1024 * 1024,
       maxDecodedBytes: 8 * 1024 * 1024,
       labelRate: 0,
+      redactFields: [],
       analysis: {
         parser: "auto",
         converter: undefined,
@@ -152,5 +153,21 @@ describe("compileRouteConfig", () => {
 describe("readMetadata (route metadata before it is compiled)", () => {
   it("reads a namespace with no fields as an empty object", () => {
     expect(readMetadata('filter_metadata { key: "b" value { } }')).toEqual({ b: {} });
+  });
+});
+
+describe("redact_fields", () => {
+  it("compiles JSON paths and lists every bad one", () => {
+    const catalog = new PluginRegistry();
+    const good = compileRouteConfig(catalog, { model: "m", redact_fields: ["$.user.email", "$..password"] });
+    expect(good?.ok && good.config.redactFields).toHaveLength(2);
+    const bad = compileRouteConfig(catalog, { model: "m", redact_fields: ["user.email", "$.a[1:2]"] });
+    expect(bad?.ok).toBe(false);
+    expect(!bad?.ok && bad?.problems).toEqual([
+      'modeltap.redact_fields: "user.email": must start with $',
+      "modeltap.redact_fields: \"$.a[1:2]\": unsupported syntax (use .name, ['name'], [n], [*], .* or ..name) at position 3",
+    ]);
+    const notList = compileRouteConfig(catalog, { model: "m", redact_fields: "$.a" });
+    expect(!notList?.ok && notList?.problems[0]).toMatch(/must be a list of JSON paths/);
   });
 });
