@@ -55,6 +55,24 @@ export const SETTINGS = [
   { env: "MODELTAP_ENVOY_ADMIN_PORT", kind: "port", default: "9901", doc: "Envoy admin (stats)" },
   { env: "MODELTAP_COLLECTOR_PORT", kind: "port", default: "50051", doc: "Collector ext_proc gRPC" },
   {
+    env: "MODELTAP_COLLECTOR_TLS_CERT",
+    kind: "string",
+    default: "",
+    doc: "PEM certificate chain of the collector's gRPC server; with MODELTAP_COLLECTOR_TLS_KEY it serves TLS instead of plaintext",
+  },
+  {
+    env: "MODELTAP_COLLECTOR_TLS_KEY",
+    kind: "string",
+    default: "",
+    doc: "PEM private key for MODELTAP_COLLECTOR_TLS_CERT",
+  },
+  {
+    env: "MODELTAP_COLLECTOR_TLS_CLIENT_CA",
+    kind: "string",
+    default: "",
+    doc: "PEM CA bundle; when set, the collector requires a client certificate signed by it (mTLS with Envoy)",
+  },
+  {
     env: "MODELTAP_COLLECTOR_METRICS_PORT",
     kind: "port",
     default: "9464",
@@ -253,6 +271,8 @@ export interface Config {
   readonly publicUrl: string;
   readonly labelExport: { readonly batch: number; readonly intervalMs: number };
   readonly labelSyncIntervalS: number;
+  /** Paths; all empty: plaintext gRPC. */
+  readonly collectorTls: { readonly cert: string; readonly key: string; readonly clientCa: string };
 }
 
 /** Plugin names per kind; each adapter registry is typed by these, so the two cannot drift. */
@@ -360,9 +380,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       intervalMs: int("MODELTAP_LABEL_EXPORT_INTERVAL_MS", 10, 600_000),
     },
     labelSyncIntervalS: int("MODELTAP_LABEL_SYNC_INTERVAL_S", 0, 86_400),
+    collectorTls: {
+      cert: raw.MODELTAP_COLLECTOR_TLS_CERT!,
+      key: raw.MODELTAP_COLLECTOR_TLS_KEY!,
+      clientCa: raw.MODELTAP_COLLECTOR_TLS_CLIENT_CA!,
+    },
   };
   if (config.labeling === "label_studio" && config.labelStudio.token === "") {
     problems.push("MODELTAP_LABEL_STUDIO_TOKEN: required when MODELTAP_LABELING=label_studio");
+  }
+  const tls = config.collectorTls;
+  if ((tls.cert === "") !== (tls.key === "")) {
+    problems.push("MODELTAP_COLLECTOR_TLS_CERT and MODELTAP_COLLECTOR_TLS_KEY: give both or neither");
+  }
+  if (tls.clientCa !== "" && tls.cert === "") {
+    problems.push(
+      "MODELTAP_COLLECTOR_TLS_CLIENT_CA: needs MODELTAP_COLLECTOR_TLS_CERT and _KEY (mTLS is TLS first)",
+    );
   }
   if (config.apiSecret !== "" && config.apiSecret.length < 16) {
     problems.push("MODELTAP_API_SECRET: must be at least 16 characters");

@@ -12,6 +12,8 @@ import { PublishQueue } from "./publish-queue.js";
 export interface CollectorOptions {
   host: string;
   port: number;
+  /** PEM contents; undefined: plaintext. clientCa set: clients must present a certificate it signed. */
+  tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer };
   secretHeaders: ReadonlySet<string>;
   buffer: { maxRecords: number; maxBytes: number };
 }
@@ -20,6 +22,15 @@ export interface Collector {
   readonly port: number;
   readonly queue: PublishQueue;
   stop(drainMs: number): Promise<void>;
+}
+
+function serverCredentials(tls: CollectorOptions["tls"]): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  return grpc.ServerCredentials.createSsl(
+    tls.clientCa ?? null,
+    [{ cert_chain: tls.cert, private_key: tls.key }],
+    tls.clientCa !== undefined,
+  );
 }
 
 export async function startCollector(
@@ -49,7 +60,7 @@ export async function startCollector(
       }),
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+    server.bindAsync(`${options.host}:${options.port}`, serverCredentials(options.tls), (err, p) =>
       err ? reject(err) : resolve(p),
     ),
   );

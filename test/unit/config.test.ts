@@ -81,6 +81,16 @@ describe("loadConfig", () => {
     );
   });
 
+  it("takes the collector's TLS files as a pair, and a client CA only with them", () => {
+    expect(loadConfig({}).collectorTls).toEqual({ cert: "", key: "", clientCa: "" });
+    expect(
+      loadConfig({ MODELTAP_COLLECTOR_TLS_CERT: "/c.pem", MODELTAP_COLLECTOR_TLS_KEY: "/k.pem" }).collectorTls
+        .cert,
+    ).toBe("/c.pem");
+    expect(() => loadConfig({ MODELTAP_COLLECTOR_TLS_CERT: "/c.pem" })).toThrow(/give both or neither/);
+    expect(() => loadConfig({ MODELTAP_COLLECTOR_TLS_CLIENT_CA: "/ca.pem" })).toThrow(/mTLS is TLS first/);
+  });
+
   it("requires a Label Studio token with label_studio, a long enough api secret, and http(s) URLs", () => {
     expect(() => loadConfig({ MODELTAP_LABELING: "label_studio" })).toThrow(
       /MODELTAP_LABEL_STUDIO_TOKEN: required/,

@@ -4,7 +4,9 @@ import { JetStreamRecordPublisher } from "../../adapters/nats/record-publisher.j
 import { ensureTopology } from "../../adapters/nats/streams.js";
 import { startCollector } from "../../collector/server.js";
 import { createCollectorMetrics } from "../../collector/metrics.js";
-import { loadConfig } from "../../config.js";
+import fs from "node:fs";
+import { loadConfig, type Config } from "../../config.js";
+import { ConfigError } from "../../core/errors.js";
 import { PluginRegistry } from "../../plugins/registry.js";
 import { loadUserPlugins } from "../../plugins/user-plugins.js";
 import type { RecordPublisher } from "../../core/ports.js";
@@ -12,6 +14,26 @@ import { createLogger } from "../../log.js";
 import { parseArgs } from "../args.js";
 import type { Command } from "../command.js";
 import { onShutdown } from "../shutdown.js";
+
+/** Read the TLS files named by config once, with a clear error for an unreadable one. */
+function collectorTls(config: Config): { tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer } } {
+  const { cert, key, clientCa } = config.collectorTls;
+  if (!cert) return {};
+  const read = (name: string, file: string) => {
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      throw new ConfigError([`${name}: cannot read ${file}: ${(err as Error).message}`]);
+    }
+  };
+  return {
+    tls: {
+      cert: read("MODELTAP_COLLECTOR_TLS_CERT", cert),
+      key: read("MODELTAP_COLLECTOR_TLS_KEY", key),
+      ...(clientCa ? { clientCa: read("MODELTAP_COLLECTOR_TLS_CLIENT_CA", clientCa) } : {}),
+    },
+  };
+}
 
 export const collectorCommand: Command = {
   name: "collector",
@@ -35,6 +57,7 @@ export const collectorCommand: Command = {
       {
         host: config.listenHost,
         port: config.ports.collector,
+        ...collectorTls(config),
         secretHeaders: config.secretHeaders,
         buffer: config.buffer,
       },
