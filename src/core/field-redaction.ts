@@ -32,9 +32,15 @@ export function redactBodyFields(body: CapturedBody, paths: readonly (readonly P
     return drop("body is not valid JSON, so it cannot be redacted");
   }
   let count = 0;
-  for (const steps of paths) count += redactPath(doc, steps, REDACTED);
-  if (count > 0) {
-    const out = Buffer.from(JSON.stringify(doc), "utf8");
+  let out: Buffer | undefined;
+  try {
+    for (const steps of paths) count += redactPath(doc, steps, REDACTED);
+    if (count > 0) out = Buffer.from(JSON.stringify(doc), "utf8");
+  } catch {
+    // JSON.parse takes nesting (10 000 levels of []) deeper than the recursive walk can follow.
+    return drop("body is nested too deeply to be redacted");
+  }
+  if (out) {
     body.data = out;
     body.sizeBytes = out.byteLength;
   }

@@ -35,7 +35,16 @@ function readBody(view: BodyView, what: string): Record<string, unknown> {
   return body;
 }
 
-function tensors(body: Record<string, unknown>, key: string, what: string): Tensor[] {
+/**
+ * A tensor with no values may still claim any shape ([1000000000, 0]); splitting and reshaping it
+ * would build that many empty rows from a few bytes. Like every row with values, each empty row
+ * must be paid for by a byte of the exchange, which bounds the work by the capture's size.
+ */
+function emptyRows(shape: readonly number[]): number {
+  return product(shape.slice(0, shape.indexOf(0)));
+}
+
+function tensors(body: Record<string, unknown>, key: string, what: string, maxEmptyRows: number): Tensor[] {
   const list = body[key];
   if (!Array.isArray(list) || list.length === 0) fail(`${what}: expected a non-empty ${key} list`);
   return list.map((t: unknown, k) => {
@@ -52,6 +61,11 @@ function tensors(body: Record<string, unknown>, key: string, what: string): Tens
     if (data.length !== product(shape)) {
       fail(
         `${where} "${t.name}": shape [${shape.join(", ")}] holds ${product(shape)} values, data has ${data.length}`,
+      );
+    }
+    if (data.length === 0 && emptyRows(shape) > maxEmptyRows) {
+      fail(
+        `${where} "${t.name}": shape [${shape.join(", ")}] holds no values but ${emptyRows(shape)} empty rows, more than the exchange's ${maxEmptyRows} bytes`,
       );
     }
     return { name: t.name, datatype: t.datatype, shape, data };
@@ -139,13 +153,14 @@ export const kserveV2Parser: ProtocolParser = {
     );
   },
   parse(ctx: ParseContext) {
-    const ins = tensors(readBody(ctx.request, "request"), "inputs", "request");
+    const size = ctx.request.bytes.byteLength + ctx.response.bytes.byteLength;
+    const ins = tensors(readBody(ctx.request, "request"), "inputs", "request", size);
     const n = batchOf(ins[0] as Tensor);
     for (const t of ins) {
       if (batchOf(t) !== n)
         fail(`request: input "${t.name}" has batch size ${batchOf(t)}, the first has ${n}`);
     }
-    const outs = tensors(readBody(ctx.response, "response"), "outputs", "response");
+    const outs = tensors(readBody(ctx.response, "response"), "outputs", "response", size);
     const inputs = Array.from({ length: n }, (_, i) => instanceInput(ins, i, ctx.route.features));
     const outputs = Array.from({ length: n }, (_, i) => instanceOutput(outs, i, n));
     return { inputs, outputs };
