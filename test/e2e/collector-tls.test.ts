@@ -234,7 +234,12 @@ it("refuses an Envoy without a client certificate: traffic still flows, nothing 
     ),
   );
   expect(sent.map((s) => s.status)).toEqual([200, 200, 200, 200, 200]);
-  expect(await stat("http.without_cert.ext_proc.modeltap.failure_mode_allowed")).toBeGreaterThan(0);
+  // Observability mode never waits on the collector, so the refusal shows on the collector
+  // cluster (TLS handshake errors, the ext_proc streams failed), not in failure_mode_allowed.
+  await until("the refused handshakes to be counted", async () => {
+    return (await stat("cluster.collector_tls_no_cert.ssl.connection_error")) > 0;
+  });
+  expect(await stat("cluster.collector_tls_no_cert.upstream_rq_5xx")).toBeGreaterThanOrEqual(5);
   expect(
     await waitForRows(
       pg,
