@@ -155,6 +155,12 @@ export const SETTINGS = [
     doc: "Base URL at which the labeling tool (and labelers' browsers) reach `modeltap api`",
   },
   {
+    env: "MODELTAP_API_MAX_BODY_BYTES",
+    kind: "int",
+    default: String(16 * 1024 * 1024),
+    doc: "`modeltap api`: largest request body accepted (ground-truth batches, webhook payloads); past it 413",
+  },
+  {
     env: "MODELTAP_LABEL_EXPORT_BATCH",
     kind: "int",
     default: "100",
@@ -269,6 +275,7 @@ export interface Config {
   readonly labelStudio: { readonly url: string; readonly token: string };
   readonly apiSecret: string;
   readonly publicUrl: string;
+  readonly apiMaxBodyBytes: number;
   readonly labelExport: { readonly batch: number; readonly intervalMs: number };
   readonly labelSyncIntervalS: number;
   /** Paths; all empty: plaintext gRPC. */
@@ -374,6 +381,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       token: raw.MODELTAP_LABEL_STUDIO_TOKEN!,
     },
     apiSecret: raw.MODELTAP_API_SECRET!,
+    apiMaxBodyBytes: int("MODELTAP_API_MAX_BODY_BYTES", 1024, 1024 * 1024 * 1024),
     publicUrl: raw.MODELTAP_PUBLIC_URL!.replace(/\/+$/, ""),
     labelExport: {
       batch: int("MODELTAP_LABEL_EXPORT_BATCH", 1, 1000),

@@ -14,12 +14,12 @@ import {
   type Reply,
 } from "./handlers.js";
 
-export const MAX_JSON_BODY_BYTES = 16 * 1024 * 1024;
-
 export interface ApiServerOptions {
   host: string;
   port: number;
   secret: string;
+  /** Cap on a request body (ground-truth batches, webhook payloads); past it: 413. */
+  maxBodyBytes: number;
   ready: () => boolean;
 }
 
@@ -32,18 +32,18 @@ class HttpProblem extends Error {
   }
 }
 
-async function readJson(req: http.IncomingMessage): Promise<unknown> {
+async function readJson(req: http.IncomingMessage, max: number): Promise<unknown> {
   const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
   if (type !== "application/json") throw new HttpProblem(415, "content-type must be application/json");
   const encoding = (req.headers["content-encoding"] ?? "identity").toLowerCase();
   if (encoding !== "identity") throw new HttpProblem(415, "compressed request bodies are not accepted");
   const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > MAX_JSON_BODY_BYTES) throw new HttpProblem(413, `body over ${MAX_JSON_BODY_BYTES} bytes`);
+  if (declared > max) throw new HttpProblem(413, `body over ${max} bytes (MODELTAP_API_MAX_BODY_BYTES)`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_JSON_BODY_BYTES) throw new HttpProblem(413, `body over ${MAX_JSON_BODY_BYTES} bytes`);
+    if (size > max) throw new HttpProblem(413, `body over ${max} bytes (MODELTAP_API_MAX_BODY_BYTES)`);
     chunks.push(chunk as Buffer);
   }
   try {
@@ -137,7 +137,7 @@ export function startApiServer(deps: HandlerDeps, opts: ApiServerOptions): Promi
       return { endpoint, reply: await getGroundTruth(id, deps) };
     }
     if (method !== "POST") return { endpoint, reply: { status: 405, body: { error: "use POST" } } };
-    const body = await readJson(req);
+    const body = await readJson(req, opts.maxBodyBytes);
     return {
       endpoint,
       reply: endpoint === "webhook" ? await postWebhook(body, deps) : await postGroundTruth(body, deps),

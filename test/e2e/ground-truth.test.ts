@@ -445,6 +445,17 @@ describe("webhook receiver", () => {
     expect(await truthRows(id)).toEqual([]);
   });
 
+  it("answers 413 to a body over MODELTAP_API_MAX_BODY_BYTES and 415 to another content type", async () => {
+    const big = JSON.stringify({ items: [], pad: "x".repeat(config.apiMaxBodyBytes) });
+    expect((await api("POST", "/v1/ground-truth", big)).status).toBe(413);
+    const res = await fetch(`${API}/v1/ground-truth`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${secrets.apiSecret}`, "content-type": "text/plain" },
+      body: "{}",
+    });
+    expect(res.status).toBe(415);
+  });
+
   it("answers 400 to malformed payloads, and keeps serving", async () => {
     const bad = [
       "{not json",

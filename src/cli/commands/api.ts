@@ -47,6 +47,7 @@ export const apiCommand: Command = {
       host: config.listenHost,
       port: config.ports.api,
       secret: config.apiSecret,
+      maxBodyBytes: config.apiMaxBodyBytes,
       ready: () => ready,
     });
     const abort = new AbortController();
