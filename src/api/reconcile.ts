@@ -5,6 +5,7 @@
  * webhook: new or changed ones are stored, repeats change nothing, and labels whose annotation is
  * gone from the tool are marked deleted.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage } from "../core/errors.js";
 import type { LabelExportRepository } from "../core/ports.js";
 import { applyAnnotation, type HandlerDeps } from "./handlers.js";
@@ -63,7 +64,6 @@ export async function runReconciler(
   intervalMs: number,
   signal: AbortSignal,
 ): Promise<void> {
-  const { setTimeout: sleep } = await import("node:timers/promises");
   while (!signal.aborted) {
     try {
       const r = await reconcilePass(deps);

@@ -5,13 +5,7 @@
  * checked by parseLabel in ground-truth.ts.
  */
 import type { Prediction } from "./canonical.js";
-import { parseLabel } from "./ground-truth.js";
-
-type Obj = Record<string, unknown>;
-
-function isObject(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
+import { isObject, parseLabel } from "./ground-truth.js";
 
 export interface GroundTruthItem {
   /** The capture's id, which is the exchange's x-request-id. */

@@ -35,7 +35,7 @@ export function labelKindFor(task: Task): Kind | undefined {
   return LABEL_KINDS[task];
 }
 
-function isObject(v: unknown): v is Obj {
+export function isObject(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 

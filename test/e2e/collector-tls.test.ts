@@ -7,31 +7,19 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/config.js";
 import { irisBody, send } from "../../src/demo/traffic.js";
 import { paths } from "../../src/stack/services.js";
-import { config, db, waitForRows } from "./helpers.js";
+import { config, db, freePort, waitForRows } from "./helpers.js";
 
 const pg = db();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "modeltap-tls-"));
 const children: ChildProcess[] = [];
 const ports = { grpc: 0, metrics: 0, withCert: 0, withoutCert: 0, admin: 0 };
 const f = (name: string) => path.join(dir, name);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function openssl(...args: string[]): void {
   execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });

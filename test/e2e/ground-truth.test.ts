@@ -15,7 +15,7 @@ import { PACKAGE_ROOT } from "../../src/config.js";
 import { encodeRle } from "../../src/core/rle.js";
 import { irisBody, pngImage as png, send } from "../../src/demo/traffic.js";
 import { localSecrets } from "../../src/stack/services.js";
-import { OBS, config, db, waitForRows } from "./helpers.js";
+import { OBS, config, db, poll, waitForRows } from "./helpers.js";
 
 const pg = db();
 afterAll(() => pg.end());
@@ -42,16 +42,6 @@ async function api(method: string, p: string, body?: unknown, auth = `Bearer ${s
     ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
   });
   return { status: res.status, body: (await res.json()) as any };
-}
-
-async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** The Label Studio task the exporter made for a capture. */

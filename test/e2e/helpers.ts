@@ -1,4 +1,5 @@
 /** Shared helpers for tests against the real stack. */
+import net from "node:net";
 import pg from "pg";
 import { expect } from "vitest";
 import { S3BlobStore } from "../../src/adapters/s3/blob-store.js";
@@ -100,4 +101,31 @@ export async function collectorMetric(name: string, labels: Record<string, strin
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
   }
   return sum;
+}
+
+/** Poll fn until it returns something other than undefined; throws after timeoutMs. */
+export async function poll<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A loopback port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }

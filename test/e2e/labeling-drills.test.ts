@@ -15,7 +15,7 @@ import { nerBody, pool, send } from "../../src/demo/traffic.js";
 import { stopPid } from "../../src/stack/process.js";
 import { localSecrets } from "../../src/stack/services.js";
 import { restartService, serviceByName, stackContext } from "../../src/stack/stack.js";
-import { OBS, config, db, waitForRows } from "./helpers.js";
+import { OBS, config, db, poll, waitForRows } from "./helpers.js";
 
 const pg = db();
 const ctx = stackContext(config);
@@ -161,19 +161,19 @@ it("annotations made while the api was down (their webhooks lost) are reconciled
   // One annotation arrives normally, then the api goes down.
   const [a, b] = refs.rows;
   const kept = await annotate(a!.task_ref);
-  await poll(async () => ((await truth(a!.capture_id)).length ? true : undefined));
+  await poll("the first annotation", async () => ((await truth(a!.capture_id)).length ? true : undefined));
   await kill("api");
   // While it is down: a new annotation on the second task, and the first one is deleted.
   await annotate(b!.task_ref);
   await fetch(`${LS}/api/annotations/${kept}`, { method: "DELETE", headers: hdr });
   expect(await truth(b!.capture_id)).toEqual([]);
   await restartService("api", ctx);
-  const second = await poll(async () => {
+  const second = await poll("the reconciled annotation", async () => {
     const r = await truth(b!.capture_id);
     return r.length ? r : undefined;
   });
   expect(second[0]!.deleted).toBe(false);
-  const first = await poll(async () => {
+  const first = await poll("the reconciled deletion", async () => {
     const r = await truth(a!.capture_id);
     return r[0]?.deleted ? r : undefined;
   });
@@ -187,16 +187,6 @@ async function truth(captureId: string) {
     captureId,
   ]);
   return r.rows;
-}
-
-async function poll<T>(fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 it("two exporters meeting a new model at once make one project, and every capture one task", async () => {

@@ -5,30 +5,18 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/config.js";
 import { irisBody, nerBody, send } from "../../src/demo/traffic.js";
-import { OBS } from "./helpers.js";
+import { OBS, freePort } from "./helpers.js";
 
 const OPS = path.join(PACKAGE_ROOT, "docs", "ops");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "modeltap-prometheus-"));
 let prometheus: ChildProcess | undefined;
 let base = "";
 let traffic: NodeJS.Timeout | undefined;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface QueryResult {
   status: string;
