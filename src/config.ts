@@ -213,7 +213,7 @@ export const SETTINGS = [
   {
     env: "MODELTAP_BUFFER_MAX_RECORDS",
     kind: "int",
-    default: "10000",
+    default: "50000",
     doc: "Collector publish buffer, records; past it captures are dropped and counted",
   },
   {

@@ -5,6 +5,7 @@ import { RouteResolver } from "../core/route-resolver.js";
 import type { PluginRegistry } from "../plugins/registry.js";
 import type { Logger } from "../log.js";
 import { loadExternalProcessorService, type ProcessCall } from "./ext-proc.js";
+import { healthHandlers, loadHealthService } from "./health.js";
 import type { CollectorMetrics } from "./metrics.js";
 import { handleProcessStream } from "./process-stream.js";
 import { PublishQueue } from "./publish-queue.js";
@@ -59,6 +60,11 @@ export async function startCollector(
         nowUs: () => Math.round((performance.timeOrigin + performance.now()) * 1000),
       }),
   });
+  let serving = true;
+  server.addService(
+    loadHealthService(),
+    healthHandlers(() => serving),
+  );
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${options.host}:${options.port}`, serverCredentials(options.tls), (err, p) =>
       err ? reject(err) : resolve(p),
@@ -69,6 +75,7 @@ export async function startCollector(
     port,
     queue,
     async stop(drainMs: number) {
+      serving = false;
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => {
           server.forceShutdown();

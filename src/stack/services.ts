@@ -371,8 +371,24 @@ const envoy = pidService(
     cmd: path.join(paths(ctx.config).venvBin, "envoy"),
     args: ["-c", ctx.envoyConfigFile, "--disable-hot-restart", "-l", "info", "--drain-time-s", "1"],
   }),
-  (ctx) => httpOk(`http://127.0.0.1:${ctx.config.ports.envoyAdmin}/ready`),
+  (ctx) => envoyReady(ctx.config.ports.envoyAdmin),
 );
+
+/**
+ * Envoy is ready once its admin says so and no actively health-checked host (the normal-mode
+ * collector cluster) is still failing or pending its first check: until then normal mode fails
+ * open and captures nothing.
+ */
+export async function envoyReady(adminPort: number): Promise<boolean> {
+  if (!(await httpOk(`http://127.0.0.1:${adminPort}/ready`))) return false;
+  try {
+    const res = await fetch(`http://127.0.0.1:${adminPort}/clusters`, { signal: AbortSignal.timeout(1000) });
+    const text = await res.text();
+    return !/::health_flags::.*(failed_active_hc|pending_active_hc)/.test(text);
+  } catch {
+    return false;
+  }
+}
 
 export const SERVICES: readonly Service[] = [
   postgres,

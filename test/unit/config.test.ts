@@ -44,7 +44,7 @@ describe("loadConfig", () => {
       ["authorization", "cookie", "proxy-authorization", "set-cookie", "x-api-key"].sort(),
     );
     expect(c.plugins).toEqual([]);
-    expect(c.buffer).toEqual({ maxRecords: 10_000, maxBytes: 256 * 1024 * 1024 });
+    expect(c.buffer).toEqual({ maxRecords: 50_000, maxBytes: 256 * 1024 * 1024 });
     expect(c.inlineMaxBytes).toBe(256 * 1024);
     expect(c.worker).toEqual({ batch: 128, maxDeliver: 5, concurrency: 16 });
     expect(c.database).toBe("postgres");
