@@ -23,6 +23,8 @@ import { S3BlobStore } from "./s3/blob-store.js";
 export interface ObjectStore extends BlobStore {
   /** Create the bucket or directory if needed. */
   ready(): Promise<void>;
+  /** Throws unless the store answers now (the worker tells outages from bad records with it). */
+  ping(): Promise<void>;
   destroy(): void;
 }
 
@@ -33,7 +35,7 @@ export const OBJECT_STORE_PLUGINS: Record<Config["objectStore"], (c: Config) => 
   },
   fs: (c) => {
     const s = new FsBlobStore(c.fsRoot);
-    return Object.assign(s, { ready: () => s.ensureRoot() });
+    return Object.assign(s, { ready: () => s.ensureRoot(), ping: () => s.ensureRoot() });
   },
 };
 
@@ -44,6 +46,8 @@ export interface Database {
   labelExports: LabelExportRepository;
   /** Fails with MIGRATIONS_PENDING when the schema is older than this build. */
   assertMigrated(): Promise<void>;
+  /** Throws unless the database answers now. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,6 +60,9 @@ export const DATABASE_PLUGINS: Record<Config["database"], (c: Config, poolSize: 
       groundTruth: gt,
       labelExports: gt,
       assertMigrated: () => assertMigrated(pool),
+      ping: async () => {
+        await pool.query("SELECT 1");
+      },
       close: () => pool.end(),
     };
   },

@@ -3,6 +3,10 @@
  * then acks. A message is acked only after both writes committed; writes are idempotent, so a
  * redelivery adds nothing. A message that keeps failing goes to the dead-letter subject once it has
  * been delivered maxDeliver times; one that cannot be decoded goes there at once.
+ *
+ * An outage is not a bad record: when a batch fails while the database or the object store does
+ * not answer, every message goes back with backoff, nothing is dead-lettered however often it was
+ * delivered, and the worker waits for its dependencies before it takes more.
  */
 import { errorMessage } from "../core/errors.js";
 import { maskPng } from "../core/mask-png.js";
@@ -33,6 +37,11 @@ export interface BatchDeps {
   log: Logger;
   maxDeliver: number;
   concurrency: number;
+  /** True when the database and the object store both answer now. */
+  dependenciesUp(): Promise<boolean>;
+  /** How often to look again while they do not, and for how long at most per batch. */
+  outagePollMs: number;
+  outageMaxWaitMs: number;
 }
 
 interface Item {
@@ -79,6 +88,14 @@ export async function processBatch(messages: readonly InboundMessage[], deps: Ba
     await persist(items, deps);
     await settle(items, deps);
   } catch (err) {
+    if (!(await deps.dependenciesUp())) {
+      deps.log.warn({ err, batch: items.length }, "database or object store down; batch put back");
+      deps.metrics.redeliveries.inc(items.length);
+      deps.metrics.outageBatches.inc();
+      for (const it of items) it.msg.nak(backoffMs(it.msg.deliveryCount));
+      await waitForDependencies(deps);
+      return;
+    }
     // Find the culprit: retry one by one, so one poison record cannot hold the batch back.
     deps.log.warn({ err, batch: items.length }, "batch persist failed; retrying records one by one");
     for (const item of items) {
@@ -134,7 +151,7 @@ async function settle(items: readonly Item[], deps: BatchDeps): Promise<void> {
 
 async function retryOrDeadLetter(item: Item, err: unknown, deps: BatchDeps): Promise<void> {
   const log = deps.log.child({ request_id: item.record.id });
-  if (item.msg.deliveryCount >= deps.maxDeliver) {
+  if (item.msg.deliveryCount >= deps.maxDeliver && (await deps.dependenciesUp())) {
     deps.metrics.deadLettered.inc({ reason: "max_deliver" });
     log.error({ err, deliveries: item.msg.deliveryCount }, "capture failed too often; dead-lettered");
     await item.msg
@@ -147,4 +164,13 @@ async function retryOrDeadLetter(item: Item, err: unknown, deps: BatchDeps): Pro
   deps.metrics.redeliveries.inc();
   log.warn({ err, deliveries: item.msg.deliveryCount }, "capture persist failed; redelivery scheduled");
   item.msg.nak(backoffMs(item.msg.deliveryCount));
+}
+
+/** Hold the consumer (it handles one batch at a time) until the dependencies answer again. */
+async function waitForDependencies(deps: BatchDeps): Promise<void> {
+  const deadline = Date.now() + deps.outageMaxWaitMs;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, deps.outagePollMs));
+    if (await deps.dependenciesUp()) return;
+  }
 }

@@ -31,6 +31,11 @@ export function createWorkerMetrics() {
       help: "Messages handed back for redelivery after a failure",
       registers: [registry],
     }),
+    outageBatches: new Counter({
+      name: "modeltap_worker_outage_batches_total",
+      help: "Batches put back because the database or the object store did not answer",
+      registers: [registry],
+    }),
     deadLettered: new Counter({
       name: "modeltap_worker_dead_lettered_total",
       help: "Messages moved to the dead-letter subject, by reason",

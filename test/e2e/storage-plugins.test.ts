@@ -106,6 +106,9 @@ it("persists bodies to the filesystem store and rows (with their label-export qu
     log: createLogger("silent", "test"),
     maxDeliver: 3,
     concurrency: 4,
+    dependenciesUp: async () => true,
+    outagePollMs: 10,
+    outageMaxWaitMs: 100,
   };
   await processBatch([msg], deps);
   // Redelivery of the same message adds nothing.

@@ -23,7 +23,14 @@ export class S3BlobStore implements BlobStore {
       region: options.region,
       ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),
       maxAttempts: 3,
+      // A hung store must fail the batch (and be retried), not wedge the worker.
+      requestHandler: { connectionTimeout: 2000, requestTimeout: 30_000 },
     });
+  }
+
+  /** Throws unless the bucket answers. */
+  async ping(): Promise<void> {
+    await this.client.send(new HeadBucketCommand({ Bucket: this.options.bucket }));
   }
 
   async ensureBucket(): Promise<void> {

@@ -47,6 +47,12 @@ export const workerCommand: Command = {
       log,
       maxDeliver: config.worker.maxDeliver,
       concurrency: config.worker.concurrency,
+      dependenciesUp: async () => {
+        const answers = await Promise.allSettled([db.ping(), blobs.ping()]);
+        return answers.every((a) => a.status === "fulfilled");
+      },
+      outagePollMs: 1000,
+      outageMaxWaitMs: 15_000,
     };
     const abort = new AbortController();
     ready = true;
