@@ -7,3 +7,4 @@ node bin/modeltap.js stack up
 node dist/bench/latency.js
 node dist/bench/analysis.js
 node dist/bench/labeling.js
+node dist/bench/worker.js

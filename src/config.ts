@@ -230,6 +230,18 @@ export const SETTINGS = [
   },
   { env: "MODELTAP_WORKER_BATCH", kind: "int", default: "128", doc: "Worker fetch batch size" },
   {
+    env: "MODELTAP_WORKER_PARALLEL",
+    kind: "int",
+    default: "4",
+    doc: "Batches one worker persists at once",
+  },
+  {
+    env: "MODELTAP_BODY_INLINE_MAX_BYTES",
+    kind: "int",
+    default: "8192",
+    doc: "Bodies up to this size that are not images are stored in the database row, not as objects (0: every body is an object)",
+  },
+  {
     env: "MODELTAP_WORKER_MAX_DELIVER",
     kind: "int",
     default: "5",
@@ -267,7 +279,13 @@ export interface Config {
   readonly plugins: readonly string[];
   readonly buffer: { readonly maxRecords: number; readonly maxBytes: number };
   readonly inlineMaxBytes: number;
-  readonly worker: { readonly batch: number; readonly maxDeliver: number; readonly concurrency: number };
+  readonly worker: {
+    readonly batch: number;
+    readonly parallel: number;
+    readonly maxDeliver: number;
+    readonly concurrency: number;
+    readonly bodyInlineMaxBytes: number;
+  };
   readonly database: (typeof DATABASES)[number];
   readonly objectStore: (typeof OBJECT_STORES)[number];
   readonly fsRoot: string;
@@ -369,8 +387,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     inlineMaxBytes: int("MODELTAP_INLINE_MAX_BYTES", 1024, 512 * 1024),
     worker: {
       batch: int("MODELTAP_WORKER_BATCH", 1, 10_000),
+      parallel: int("MODELTAP_WORKER_PARALLEL", 1, 64),
       maxDeliver: int("MODELTAP_WORKER_MAX_DELIVER", 1, 1000),
       concurrency: int("MODELTAP_WORKER_CONCURRENCY", 1, 1024),
+      bodyInlineMaxBytes: int("MODELTAP_BODY_INLINE_MAX_BYTES", 0, 1024 * 1024),
     },
     database: choice("MODELTAP_DATABASE", raw.MODELTAP_DATABASE!, DATABASES, problems),
     objectStore: choice("MODELTAP_OBJECT_STORE", raw.MODELTAP_OBJECT_STORE!, OBJECT_STORES, problems),

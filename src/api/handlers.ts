@@ -234,8 +234,15 @@ export async function applyAnnotation(
   return { outcome };
 }
 
-function keyOf(row: CaptureRow, which: "request" | "response"): string | null {
-  return row[which].objectKey;
+/** A stored body: in the row when it was small, else from object storage. */
+async function storedBody(
+  row: CaptureRow,
+  which: "request" | "response",
+  deps: HandlerDeps,
+): Promise<Uint8Array | undefined> {
+  const b = row[which];
+  if (b.inline) return b.inline;
+  return b.objectKey ? deps.blobs.get(b.objectKey) : undefined;
 }
 
 /** GET /v1/media?capture=<id>&instance=<n>: the input image of one instance (signature checked by the caller). */
@@ -243,16 +250,14 @@ export async function getMedia(captureId: string, instance: number, deps: Handle
   const row = await deps.captures.getCapture(captureId);
   const input = row?.analysis?.instances[instance]?.input;
   if (!row || !input?.image) return problem(404, "no image for this capture instance");
-  const reqKey = keyOf(row, "request");
-  const request = reqKey ? await deps.blobs.get(reqKey) : undefined;
-  if (!request) return problem(404, "the request body is not in object storage");
+  const request = await storedBody(row, "request", deps);
+  if (!request) return problem(404, "the request body is not stored");
   let image: Uint8Array | undefined;
   if (row.request.contentType.toLowerCase().startsWith("image/") && instance === 0) image = request;
   else {
     // The image sits inside the request (base64 JSON, multipart): read it out with the same parser.
     const parser = deps.plugins.parsers.get(row.protocol);
-    const respKey = keyOf(row, "response");
-    const response = (respKey ? await deps.blobs.get(respKey) : undefined) ?? new Uint8Array(0);
+    const response = (await storedBody(row, "response", deps)) ?? new Uint8Array(0);
     try {
       const parsed = parser?.parse({
         request: {

@@ -10,9 +10,9 @@ import { analyzeExchange } from "../core/analyze.js";
 import type { BodyView, ChunkTime, ParseContext } from "../core/plugins.js";
 import { compileRouteConfig, type RouteConfig } from "../core/route-config.js";
 import { DEMO_MODELS } from "../demo/models.js";
-import { encode } from "fast-png";
 import { chatBody, nerBody } from "../demo/traffic.js";
 import { PluginRegistry } from "../plugins/registry.js";
+import { noisyPng } from "./images.js";
 import { updateReadmeTable } from "./readme.js";
 
 interface Case {
@@ -40,16 +40,6 @@ const IRIS_ROUTE = {
   features: ["sepal_length", "sepal_width", "petal_length", "petal_width"],
 };
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
-
-/** A photo-sized PNG: random pixels do not compress, so the body is as big as a real image's. */
-function noisyPng(width: number, height: number): Buffer {
-  let seed = 42;
-  const data = new Uint8Array(width * height * 3).map(() => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return seed >>> 24;
-  });
-  return Buffer.from(encode({ width, height, data, channels: 3, depth: 8 }));
-}
 
 const CASES: Case[] = [
   {

@@ -20,6 +20,8 @@ export interface BodyRow {
   decodeError: string;
   objectKey: string | null;
   objectUri: string | null;
+  /** The body itself when it is small enough to live in the row (then objectKey is null). */
+  inline: Uint8Array | null;
   headers: HeaderList;
 }
 
@@ -72,11 +74,31 @@ export interface PersistPlan {
   row: CaptureRow;
 }
 
-export function planPersist(rec: CaptureRecord, uriFor: (key: string) => string): PersistPlan {
+export interface PersistOptions {
+  /** Bodies up to this many bytes that are not images go in the row; 0 sends every body to objects. */
+  bodyInlineMaxBytes: number;
+}
+
+/** Small, structured bodies go in the row; images (unstructured inputs) always go to objects. */
+export function inlineBody(b: CapturedBody, maxBytes: number): boolean {
+  return (
+    b.objectRef === "" &&
+    b.data.byteLength > 0 &&
+    b.data.byteLength <= maxBytes &&
+    !b.contentType.trim().toLowerCase().startsWith("image/")
+  );
+}
+
+export function planPersist(
+  rec: CaptureRecord,
+  uriFor: (key: string) => string,
+  opts: PersistOptions = { bodyInlineMaxBytes: 0 },
+): PersistPlan {
   const objects: PlannedObject[] = [];
   const body = (name: "request" | "response", b: CapturedBody): BodyRow => {
+    const inline = inlineBody(b, opts.bodyInlineMaxBytes) ? b.data : null;
     const hasBytes = b.objectRef !== "" || b.data.byteLength > 0;
-    const key = hasBytes ? bodyObjectKey(rec, name, b.contentType) : null;
+    const key = hasBytes && !inline ? bodyObjectKey(rec, name, b.contentType) : null;
     if (key) {
       objects.push({
         key,
@@ -94,6 +116,7 @@ export function planPersist(rec: CaptureRecord, uriFor: (key: string) => string)
       decodeError: b.decodeError,
       objectKey: key,
       objectUri: key ? uriFor(key) : null,
+      inline,
       headers: b.headers,
     };
   };
@@ -192,6 +215,7 @@ export function captureJson(row: CaptureRow): Record<string, unknown> {
     wire_size_bytes: b.wireSizeBytes,
     truncated: b.truncated,
     decode_error: b.decodeError || null,
+    stored_in: b.inline ? "database" : b.objectKey ? "object_store" : null,
     object_uri: b.objectUri,
   });
   return {

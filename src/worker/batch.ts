@@ -37,6 +37,8 @@ export interface BatchDeps {
   log: Logger;
   maxDeliver: number;
   concurrency: number;
+  /** Bodies up to this size that are not images go in the row (see planPersist). */
+  bodyInlineMaxBytes: number;
   /** True when the database and the object store both answer now. */
   dependenciesUp(): Promise<boolean>;
   /** How often to look again while they do not, and for how long at most per batch. */
@@ -73,7 +75,13 @@ export async function processBatch(messages: readonly InboundMessage[], deps: Ba
   for (const msg of messages) {
     try {
       const record = decodeRecord(msg.data);
-      items.push({ msg, record, plan: planPersist(record, (k) => deps.blobs.uri(k)) });
+      items.push({
+        msg,
+        record,
+        plan: planPersist(record, (k) => deps.blobs.uri(k), {
+          bodyInlineMaxBytes: deps.bodyInlineMaxBytes,
+        }),
+      });
     } catch (err) {
       deps.metrics.deadLettered.inc({ reason: "undecodable" });
       deps.log.error({ err, subject: msg.subject }, "undecodable capture record; dead-lettered");

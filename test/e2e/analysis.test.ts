@@ -12,7 +12,7 @@ import { afterAll, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/config.js";
 import { pngImage as png, send } from "../../src/demo/traffic.js";
 import { isSampled } from "../../src/core/sampler.js";
-import { OBS, NORMAL, blobs, db, expectBytes, waitForRows } from "./helpers.js";
+import { OBS, NORMAL, blobs, db, expectBytes, storedBody, waitForRows } from "./helpers.js";
 
 const pg = db();
 afterAll(() => pg.end());
@@ -189,12 +189,8 @@ it("image classification: base64 JSON and multipart uploads give top-k labels, t
         ],
       },
     ]);
-    const stored = await pg.query<{ request_object_key: string }>(
-      "SELECT request_object_key FROM captures WHERE id = $1",
-      [s.id],
-    );
-    const bytes = await blobs().get(stored.rows[0]!.request_object_key);
-    expectBytes(bytes, s.requestBody);
+    const [stored] = await waitForRows(pg, [s.id]);
+    expectBytes(await storedBody(stored!, "request"), s.requestBody);
   }
 });
 
@@ -294,11 +290,8 @@ it("a protocol failure is flagged on the capture, and the raw bytes are still st
   expect(s.status).toBe(400);
   const row = await analysisOf(s.id);
   expect(row.parse_error).toMatch(/^kserve_v2: /);
-  const stored = await pg.query<{ request_object_key: string }>(
-    "SELECT request_object_key FROM captures WHERE id = $1",
-    [s.id],
-  );
-  expect(stored.rows[0]!.request_object_key).toMatch(/request\.json$/);
+  const [stored] = await waitForRows(pg, [s.id]);
+  expectBytes(await storedBody(stored!, "request"), s.requestBody);
 });
 
 it("`captures get` shows the canonical prediction", async () => {

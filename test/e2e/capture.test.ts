@@ -18,6 +18,7 @@ import {
   expectBytes,
   rowsFor,
   stat,
+  storedBody,
   waitForRows,
 } from "./helpers.js";
 
@@ -54,8 +55,8 @@ describe.each([
       expect(row.mode).toBe(mode);
       expect(row.status_code).toBe(200);
       expect(row.complete).toBe(true);
-      expectBytes(await s3.get(row.request_object_key!), s.requestBody);
-      expectBytes(await s3.get(row.response_object_key!), s.responseBody);
+      expectBytes(await storedBody(row, "request"), s.requestBody);
+      expectBytes(await storedBody(row, "response"), s.responseBody);
     }
   });
 
@@ -131,7 +132,7 @@ it("stores a gzip-encoded response decoded, and redacts secret headers", async (
   const [row] = await waitForRows(pg, [s.id]);
   expect(row!.response_content_encoding).toBe("gzip");
   expect(row!.response_decoded).toBe(true);
-  const stored = Buffer.from((await s3.get(row!.response_object_key!))!);
+  const stored = Buffer.from((await storedBody(row!, "response"))!);
   // fetch() decodes gzip too, so the client's view is the decoded body.
   expectBytes(stored, s.responseBody);
   expect(() => zlib.gunzipSync(stored)).toThrow();
@@ -233,8 +234,8 @@ it("redact_fields: PII fields are gone from both stored bodies; an unparseable J
   expect(s.responseBody.toString()).toBe(body);
   const bad = await send(`${OBS}/v2/models/echo-pii/infer`, '{"user": {"email": "bob@example.com"');
   const [row, badRow] = await Promise.all([waitForRows(pg, [s.id]), waitForRows(pg, [bad.id])]);
-  for (const key of [row[0]!.request_object_key!, row[0]!.response_object_key!]) {
-    const stored = Buffer.from((await s3.get(key))!).toString();
+  for (const which of ["request", "response"] as const) {
+    const stored = Buffer.from((await storedBody(row[0]!, which))!).toString();
     expect(stored).not.toMatch(/ann@example.com|4111|hunter2/);
     expect(JSON.parse(stored)).toEqual({
       user: { email: "[REDACTED]", name: "Ann" },
@@ -242,12 +243,14 @@ it("redact_fields: PII fields are gone from both stored bodies; an unparseable J
       meta: { auth: { password: "[REDACTED]" } },
     });
   }
-  const flagged = await pg.query<{ request_object_key: string | null; request_decode_error: string }>(
-    "SELECT request_object_key, request_decode_error FROM captures WHERE id = $1",
-    [bad.id],
-  );
+  const flagged = await pg.query<{
+    request_object_key: string | null;
+    request_body: Buffer | null;
+    request_decode_error: string;
+  }>("SELECT request_object_key, request_body, request_decode_error FROM captures WHERE id = $1", [bad.id]);
   expect(badRow).toHaveLength(1);
   expect(flagged.rows[0]!.request_object_key).toBeNull();
+  expect(flagged.rows[0]!.request_body).toBeNull();
   expect(flagged.rows[0]!.request_decode_error).toMatch(/redact_fields: body is not valid JSON/);
   expect(
     await collectorMetric("modeltap_redacted_fields_total", { model: "echo-pii" }),

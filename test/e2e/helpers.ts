@@ -33,6 +33,9 @@ export interface Row {
   complete: boolean;
   request_object_key: string | null;
   response_object_key: string | null;
+  /** Small bodies that are not images live in the row (MODELTAP_BODY_INLINE_MAX_BYTES). */
+  request_body: Buffer | null;
+  response_body: Buffer | null;
   request_truncated: boolean;
   response_truncated: boolean;
   request_size_bytes: string;
@@ -64,6 +67,19 @@ export async function waitForRows(
   }
   return rows;
 }
+
+/** A stored body, wherever the worker put it: in the row, or in object storage. */
+export async function storedBody(
+  row: Pick<Row, "request_body" | "response_body" | "request_object_key" | "response_object_key">,
+  which: "request" | "response",
+): Promise<Uint8Array | undefined> {
+  const inline = row[`${which}_body`];
+  if (inline) return inline;
+  const key = row[`${which}_object_key`];
+  sharedBlobs ??= blobs();
+  return key ? sharedBlobs.get(key) : undefined;
+}
+let sharedBlobs: S3BlobStore | undefined;
 
 /** Envoy admin counters, by full stat name. */
 export async function envoyStats(): Promise<Map<string, number>> {

@@ -106,6 +106,7 @@ it("persists bodies to the filesystem store and rows (with their label-export qu
     log: createLogger("silent", "test"),
     maxDeliver: 3,
     concurrency: 4,
+    bodyInlineMaxBytes: 0,
     dependenciesUp: async () => true,
     outagePollMs: 10,
     outageMaxWaitMs: 100,

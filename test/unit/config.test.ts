@@ -46,7 +46,13 @@ describe("loadConfig", () => {
     expect(c.plugins).toEqual([]);
     expect(c.buffer).toEqual({ maxRecords: 50_000, maxBytes: 256 * 1024 * 1024 });
     expect(c.inlineMaxBytes).toBe(256 * 1024);
-    expect(c.worker).toEqual({ batch: 128, maxDeliver: 5, concurrency: 16 });
+    expect(c.worker).toEqual({
+      batch: 128,
+      parallel: 4,
+      maxDeliver: 5,
+      concurrency: 16,
+      bodyInlineMaxBytes: 8192,
+    });
     expect(c.database).toBe("postgres");
     expect(c.objectStore).toBe("s3");
     expect(c.fsRoot).toBe(path.join(PACKAGE_ROOT, ".modeltap", "objects"));

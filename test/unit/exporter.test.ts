@@ -33,6 +33,7 @@ const body = (contentType: string): BodyRow => ({
   decodeError: "",
   objectKey: null,
   objectUri: null,
+  inline: null,
   headers: [],
 });
 

@@ -44,6 +44,7 @@ const body = (contentType: string, objectKey: string | null = null): BodyRow => 
   decodeError: "",
   objectKey,
   objectUri: objectKey && `s3://bucket/${objectKey}`,
+  inline: null,
   headers: [],
 });
 
@@ -793,18 +794,29 @@ describe("getMedia", () => {
     expect(Buffer.from(reply.bytes!.data).equals(Buffer.from(PNG))).toBe(true);
   });
 
+  it("reads a request and response kept in the row (small bodies are not objects)", async () => {
+    const one = capture("json-3", "image_classification", [imageInstance(3, 2)]);
+    const inRow: CaptureRow = {
+      ...one,
+      request: { ...one.request, objectKey: null, inline: utf8(JSON.stringify({ inputs: b64(PNG) })) },
+      response: {
+        ...one.response,
+        objectKey: null,
+        inline: utf8(JSON.stringify([{ label: "cat", score: 0.9 }])),
+      },
+    };
+    const { deps } = setup({ captures: [inRow] });
+    const reply = await getMedia("json-3", 0, deps);
+    expect(reply.status).toBe(200);
+    expect(Buffer.from(reply.bytes!.data).equals(Buffer.from(PNG))).toBe(true);
+  });
+
   const missing: Array<[string, CaptureRow[], string, number, RegExp]> = [
     ["an unknown capture", [rawPng], "nope", 0, /no image for this capture instance/],
     ["an instance the capture lacks", [rawPng], "raw-1", 1, /no image for this capture instance/],
     ["a text instance", CAPTURES, "ner-1", 0, /no image for this capture instance/],
-    ["a request body that is not stored", [rawPng], "raw-1", 0, /not in object storage/],
-    [
-      "a request with no object",
-      [{ ...rawPng, request: body("image/png", null) }],
-      "raw-1",
-      0,
-      /not in object storage/,
-    ],
+    ["a request body that is not stored", [rawPng], "raw-1", 0, /not stored/],
+    ["a request with no object", [{ ...rawPng, request: body("image/png", null) }], "raw-1", 0, /not stored/],
   ];
 
   it.each(missing)("answers 404 for %s", async (_name, rows, id, instance, error) => {

@@ -86,6 +86,7 @@ const BODY_KEYS = [
   "wire_size_bytes",
   "truncated",
   "decode_error",
+  "stored_in",
   "object_uri",
 ];
 
@@ -109,6 +110,47 @@ describe("planPersist", () => {
     expect(row.request.objectUri).toBe("s3://modeltap/iris/1/2026/11/22/17/5b0e/request.json");
     expect(row.response.objectUri).toBe("s3://modeltap/iris/1/2026/11/22/17/5b0e/response.png");
     expect(row.response).toMatchObject({ truncated: true, wireSizeBytes: 2_000_000, sizeBytes: 900_000 });
+  });
+
+  it("keeps small non-image bodies in the row, and images and large bodies as objects", () => {
+    const small = (contentType: string, n: number) => ({
+      ...emptyBody(),
+      contentType,
+      data: new Uint8Array(n).fill(65),
+      sizeBytes: n,
+    });
+    const opts = { bodyInlineMaxBytes: 100 };
+    const tabular = planPersist(
+      record({ request: small("application/json", 100), response: small("application/json", 101) }),
+      uriFor,
+      opts,
+    );
+    expect(tabular.row.request.inline).toEqual(new Uint8Array(100).fill(65));
+    expect(tabular.row.request.objectKey).toBeNull();
+    expect(tabular.row.request.objectUri).toBeNull();
+    expect(captureJson(tabular.row).request).toMatchObject({ stored_in: "database", object_uri: null });
+    // One byte over the limit: an object, as before.
+    expect(tabular.row.response.inline).toBeNull();
+    expect(tabular.objects.map((o) => o.key)).toEqual(["iris/1/2026/11/22/17/5b0e/response.json"]);
+    expect(captureJson(tabular.row).response).toMatchObject({ stored_in: "object_store" });
+    // An image is an unstructured input: always an object, however small.
+    const image = planPersist(
+      record({ request: small("Image/PNG", 10), response: emptyBody() }),
+      uriFor,
+      opts,
+    );
+    expect(image.row.request.inline).toBeNull();
+    expect(image.objects.map((o) => o.contentType)).toEqual(["Image/PNG"]);
+    // A body parked in the large-body store is never inline, and 0 turns inlining off.
+    expect(planPersist(record(), uriFor, opts).row.response.inline).toBeNull();
+    const off = planPersist(record({ request: small("application/json", 5) }), uriFor, {
+      bodyInlineMaxBytes: 0,
+    });
+    expect(off.row.request.inline).toBeNull();
+    expect(captureJson(off.row).response).toMatchObject({ stored_in: "object_store" });
+    expect(captureJson(planPersist(record({ response: emptyBody() }), uriFor).row).response).toMatchObject({
+      stored_in: null,
+    });
   });
 
   it("writes no object and a null uri for an empty body", () => {
@@ -171,6 +213,7 @@ describe("captureJson", () => {
       wire_size_bytes: 13,
       truncated: false,
       decode_error: null,
+      stored_in: "object_store",
       object_uri: "s3://modeltap/iris/1/2026/11/22/17/5b0e/request.json",
     });
     expect(json.response).toMatchObject({ object_uri: null, decode_error: null, size_bytes: 0 });

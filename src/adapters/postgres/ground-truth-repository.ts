@@ -1,5 +1,6 @@
 /** GroundTruthRepository and LabelExportRepository on Postgres. All SQL is parameterized. */
 import type pg from "pg";
+import { withClient } from "./pool.js";
 import type { Prediction } from "../../core/canonical.js";
 import type {
   ExportClaim,
@@ -178,15 +179,15 @@ export class PostgresGroundTruthRepository implements GroundTruthRepository, Lab
   }
 
   async withProjectLock<T>(backend: string, model: string, fn: () => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
     const key = `modeltap-project\n${backend}\n${model}`;
-    try {
+    return withClient(this.pool, async (client) => {
       await client.query("SELECT pg_advisory_lock(hashtext($1))", [key]);
-      return await fn();
-    } finally {
-      await client.query("SELECT pg_advisory_unlock(hashtext($1))", [key]).catch(() => undefined);
-      client.release();
-    }
+      try {
+        return await fn();
+      } finally {
+        await client.query("SELECT pg_advisory_unlock(hashtext($1))", [key]).catch(() => undefined);
+      }
+    });
   }
 
   async listProjects(backend: string): Promise<LabelingProject[]> {

@@ -7,6 +7,7 @@ import path from "node:path";
 import type pg from "pg";
 import { PACKAGE_ROOT } from "../../config.js";
 import { ModeltapError } from "../../core/errors.js";
+import { withClient } from "./pool.js";
 
 export const MIGRATIONS_DIR = path.join(PACKAGE_ROOT, "src", "adapters", "postgres", "migrations");
 const LOCK_ID = 0x6d74_6170; // "mtap"
@@ -39,33 +40,35 @@ async function applied(client: pg.PoolClient | pg.Pool): Promise<Set<number>> {
 
 /** Apply pending migrations; returns the ones applied now. */
 export async function migrate(pool: pg.Pool, onApply?: (m: Migration) => void): Promise<Migration[]> {
-  const client = await pool.connect();
-  try {
-    await client.query("SELECT pg_advisory_lock($1)", [LOCK_ID]);
-    const done = await applied(client);
-    const now: Migration[] = [];
-    for (const m of readMigrations()) {
-      if (done.has(m.version)) continue;
-      onApply?.(m);
-      await client.query("BEGIN");
-      try {
-        await client.query(m.sql);
-        await client.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [
-          m.version,
-          m.name,
-        ]);
-        await client.query("COMMIT");
-      } catch (err) {
-        await client.query("ROLLBACK");
-        throw new ModeltapError("STORAGE_FAILED", `migration ${m.version}_${m.name} failed`, { cause: err });
+  return withClient(pool, async (client) => {
+    try {
+      await client.query("SELECT pg_advisory_lock($1)", [LOCK_ID]);
+      const done = await applied(client);
+      const now: Migration[] = [];
+      for (const m of readMigrations()) {
+        if (done.has(m.version)) continue;
+        onApply?.(m);
+        await client.query("BEGIN");
+        try {
+          await client.query(m.sql);
+          await client.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [
+            m.version,
+            m.name,
+          ]);
+          await client.query("COMMIT");
+        } catch (err) {
+          await client.query("ROLLBACK");
+          throw new ModeltapError("STORAGE_FAILED", `migration ${m.version}_${m.name} failed`, {
+            cause: err,
+          });
+        }
+        now.push(m);
       }
-      now.push(m);
+      return now;
+    } finally {
+      await client.query("SELECT pg_advisory_unlock($1)", [LOCK_ID]).catch(() => undefined);
     }
-    return now;
-  } finally {
-    await client.query("SELECT pg_advisory_unlock($1)", [LOCK_ID]).catch(() => undefined);
-    client.release();
-  }
+  });
 }
 
 /** Throw MIGRATIONS_PENDING unless every migration this build ships has been applied. */

@@ -6,3 +6,27 @@ export function createPool(url: string, max = 8): pg.Pool {
   pool.on("error", () => undefined);
   return pool;
 }
+
+/**
+ * Run fn with one client checked out (a transaction, an advisory lock). While it is checked out,
+ * the pool's error handler does not cover it: a server shutdown between two queries would emit an
+ * unhandled 'error' and kill the process. So listen here, and after any failure destroy the client
+ * rather than hand a possibly broken connection back to the pool.
+ */
+export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let failed = false;
+  const onError = () => {
+    failed = true;
+  };
+  client.on("error", onError);
+  try {
+    return await fn(client);
+  } catch (err) {
+    failed = true;
+    throw err;
+  } finally {
+    client.off("error", onError);
+    client.release(failed);
+  }
+}

@@ -25,6 +25,9 @@ export class S3BlobStore implements BlobStore {
       maxAttempts: 3,
       // A hung store must fail the batch (and be retried), not wedge the worker.
       requestHandler: { connectionTimeout: 2000, requestTimeout: 30_000 },
+      // No CRC32 over every body on upload (the SDK's default): it cost the worker more CPU than the
+      // rest of persisting an image. Integrity on the wire is TCP's (and TLS's, where used).
+      requestChecksumCalculation: "WHEN_REQUIRED",
     });
   }
 

@@ -1,6 +1,6 @@
 import { startOpsServer } from "../../adapters/http/ops-server.js";
 import { connectNats } from "../../adapters/nats/connection.js";
-import { consumeCaptures } from "../../adapters/nats/consumer.js";
+import { consumeCaptures, prefetchFor } from "../../adapters/nats/consumer.js";
 import { JetStreamLargeBodyStore } from "../../adapters/nats/record-publisher.js";
 import { DLQ_STREAM, STREAM, WORKER_DURABLE, ensureTopology } from "../../adapters/nats/streams.js";
 import { createObjectStore, openDatabase } from "../../adapters/registry.js";
@@ -21,7 +21,7 @@ export const workerCommand: Command = {
     const config = loadConfig();
     const log = createLogger(config.logLevel, "worker");
     const metrics = createWorkerMetrics();
-    const db = openDatabase(config, 8);
+    const db = openDatabase(config, config.worker.parallel + 4);
     await db.assertMigrated();
     const blobs = createObjectStore(config);
     await blobs.ready();
@@ -47,6 +47,7 @@ export const workerCommand: Command = {
       log,
       maxDeliver: config.worker.maxDeliver,
       concurrency: config.worker.concurrency,
+      bodyInlineMaxBytes: config.worker.bodyInlineMaxBytes,
       dependenciesUp: async () => {
         const answers = await Promise.allSettled([db.ping(), blobs.ping()]);
         return answers.every((a) => a.status === "fulfilled");
@@ -59,7 +60,12 @@ export const workerCommand: Command = {
     log.info({ batch: config.worker.batch }, "worker consuming captures");
     const loop = consumeCaptures(
       nc,
-      { batch: config.worker.batch, lingerMs: 20 },
+      {
+        batch: config.worker.batch,
+        lingerMs: 20,
+        parallel: config.worker.parallel,
+        prefetch: prefetchFor(config.worker.batch, config.worker.parallel, config.inlineMaxBytes),
+      },
       (batch) => processBatch(batch, deps),
       log,
       abort.signal,
