@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/install.sh all
 node bin/modeltap.js stack up
-node dist/bench/latency.js
+node dist/bench/overhead.js
 node dist/bench/analysis.js
 node dist/bench/labeling.js
 node dist/bench/worker.js

@@ -3,9 +3,6 @@
  * scaler, JSON encoding of the canonical result) on realistic exchanges, with no I/O. Each case is
  * the demo model's real answer to a real request body. Reports records per second on one core.
  */
-import fs from "node:fs";
-import path from "node:path";
-import { PACKAGE_ROOT } from "../config.js";
 import { analyzeExchange } from "../core/analyze.js";
 import type { BodyView, ChunkTime, ParseContext } from "../core/plugins.js";
 import { compileRouteConfig, type RouteConfig } from "../core/route-config.js";
@@ -13,7 +10,7 @@ import { DEMO_MODELS } from "../demo/models.js";
 import { chatBody, nerBody } from "../demo/traffic.js";
 import { PluginRegistry } from "../plugins/registry.js";
 import { noisyPng } from "./images.js";
-import { updateReadmeTable } from "./readme.js";
+import { writeResults } from "./common.js";
 
 interface Case {
   name: string;
@@ -230,12 +227,7 @@ function main(): void {
     ),
   ];
   console.log(`\n${lines.join("\n")}`);
-  const dir = path.join(PACKAGE_ROOT, "bench", "results");
-  fs.mkdirSync(dir, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  fs.writeFileSync(path.join(dir, `analysis-${stamp}.json`), JSON.stringify({ budgetMs, rows }, null, 2));
-  fs.writeFileSync(path.join(dir, "analysis-latest.md"), `${lines.join("\n")}\n`);
-  updateReadmeTable("analysis", lines.slice(2).join("\n"));
+  writeResults("analysis", { budgetMs, rows }, lines);
 }
 
 main();

@@ -7,29 +7,18 @@
  *    ground-truth row is visible in the database.
  * Sizes: BENCH_LABEL_TASKS (default 2000) per kind, BENCH_ANNOTATIONS (default 100).
  */
-import fs from "node:fs";
-import path from "node:path";
 import pg from "pg";
-import { PACKAGE_ROOT, loadConfig } from "../config.js";
+import { loadConfig } from "../config.js";
 import { nerBody, pngImage, pool, send } from "../demo/traffic.js";
 import { localSecrets } from "../stack/services.js";
 import { restartService, serviceByName, stackContext, stackUp } from "../stack/stack.js";
-import { updateReadmeTable } from "./readme.js";
+import { envInt, percentile, sleep, writeResults } from "./common.js";
 
 const config = loadConfig();
 const OBS = `http://127.0.0.1:${config.ports.envoy}`;
 const LS = `http://127.0.0.1:${config.ports.labelStudio}`;
-const envInt = (name: string, d: number) => {
-  const v = Number(process.env[name] ?? d);
-  if (!Number.isInteger(v) || v < 1 || v > 100_000) throw new Error(`${name}: an integer from 1 to 100000`);
-  return v;
-};
-const TASKS = envInt("BENCH_LABEL_TASKS", 2000);
-const ANNOTATIONS = envInt("BENCH_ANNOTATIONS", 100);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+const TASKS = envInt("BENCH_LABEL_TASKS", 2000, 100_000);
+const ANNOTATIONS = envInt("BENCH_ANNOTATIONS", 100, 100_000);
 
 async function untilAll(db: pg.Pool, ids: string[], state: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -171,12 +160,7 @@ async function main(): Promise<void> {
       `| of which modeltap's receiver, webhook arrival → row committed, mean | ${hook.receiverMeanMs.toFixed(1)} ms |`,
     ];
     console.log(lines.join("\n"));
-    const dir = path.join(PACKAGE_ROOT, "bench", "results");
-    fs.mkdirSync(dir, { recursive: true });
-    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-    fs.writeFileSync(path.join(dir, `labeling-${stamp}.json`), JSON.stringify({ rows, hook }, null, 2));
-    fs.writeFileSync(path.join(dir, "labeling-latest.md"), `${lines.join("\n")}\n`);
-    updateReadmeTable("labeling", lines.slice(2).join("\n"));
+    writeResults("labeling", { rows, hook }, lines);
   } finally {
     await db.end();
   }

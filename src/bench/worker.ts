@@ -8,12 +8,10 @@
  * BENCH_LAG_SECONDS (default 15) at BENCH_LAG_RPS (default 200).
  */
 import { randomUUID } from "node:crypto";
-import fs from "node:fs";
-import path from "node:path";
 import pg from "pg";
 import { connectNats } from "../adapters/nats/connection.js";
 import { JetStreamRecordPublisher } from "../adapters/nats/record-publisher.js";
-import { PACKAGE_ROOT, loadConfig } from "../config.js";
+import { loadConfig } from "../config.js";
 import { analyzeRecord } from "../core/analyze.js";
 import { RECORD_SCHEMA_VERSION, emptyBody, type CaptureRecord } from "../core/record.js";
 import { compileRouteConfig } from "../core/route-config.js";
@@ -22,24 +20,15 @@ import { createLogger } from "../log.js";
 import { PluginRegistry } from "../plugins/registry.js";
 import { restartService, serviceByName, stackContext, stackUp } from "../stack/stack.js";
 import { noisyPng } from "./images.js";
-import { updateReadmeTable } from "./readme.js";
+import { envInt, percentile, sleep, writeResults } from "./common.js";
 
 const config = loadConfig();
 const ctx = stackContext(config);
 const OBS = `http://127.0.0.1:${config.ports.envoy}`;
-const envInt = (name: string, d: number, max: number) => {
-  const v = Number(process.env[name] ?? d);
-  if (!Number.isInteger(v) || v < 1 || v > max) throw new Error(`${name}: an integer from 1 to ${max}`);
-  return v;
-};
 const TABULAR = envInt("BENCH_WORKER_TABULAR", 20_000, 1_000_000);
 const IMAGES = envInt("BENCH_WORKER_IMAGES", 500, 100_000);
 const LAG_SECONDS = envInt("BENCH_LAG_SECONDS", 15, 600);
 const LAG_RPS = envInt("BENCH_LAG_RPS", 200, 5000);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 
 function body(contentType: string, data: Buffer) {
   return { ...emptyBody(), contentType, data, sizeBytes: data.length, wireSizeBytes: data.length };
@@ -258,12 +247,7 @@ async function main(): Promise<void> {
       `| capture lag at ${LAG_RPS} req/s through Envoy, response end → row visible, p50 / p99 / max | ${lag.p50.toFixed(0)} / ${lag.p99.toFixed(0)} / ${lag.max.toFixed(0)} ms (${lag.stored} of ${lag.sent} stored) | p99 < 1000 ms |`,
     ];
     console.log(lines.join("\n"));
-    const dir = path.join(PACKAGE_ROOT, "bench", "results");
-    fs.mkdirSync(dir, { recursive: true });
-    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-    fs.writeFileSync(path.join(dir, `worker-${stamp}.json`), JSON.stringify({ rows, lag }, null, 2));
-    fs.writeFileSync(path.join(dir, "worker-latest.md"), `${lines.join("\n")}\n`);
-    updateReadmeTable("worker", lines.slice(2).join("\n"));
+    writeResults("worker", { rows, lag }, lines);
   } finally {
     await restartService("worker", ctx);
     await db.end();

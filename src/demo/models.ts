@@ -212,4 +212,13 @@ export const DEMO_MODELS: ReadonlyArray<[RegExp, Handler]> = [
       imageBody((body) => imageClassifier(uploadedImage(body, String(h["content-type"] ?? ""))))(raw, h),
   ],
   [/^\/v1\/chat\/completions$/, jsonBody(chat)],
+  // `npm run bench:overhead`: a model whose answer is small whatever it was sent (JSON or image).
+  [
+    /^\/bench\/s[0-9]+$/,
+    (raw) => ({
+      status: 200,
+      contentType: "application/json",
+      body: Buffer.from(JSON.stringify({ predictions: [{ label: "ok", score: 0.9 }], bytes: raw.length })),
+    }),
+  ],
 ];
