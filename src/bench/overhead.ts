@@ -186,7 +186,14 @@ async function startPeer(): Promise<{ procs: ChildProcess[]; pid: () => number |
   if (!fs.existsSync(bin)) {
     console.error(`[bench] building the Go peer (${src}) into ${bin}`);
     fs.mkdirSync(path.dirname(bin), { recursive: true });
-    execFileSync("go", ["build", "-o", bin, "."], { cwd: src, stdio: "inherit" });
+    try {
+      execFileSync("go", ["build", "-o", bin, "."], { cwd: src, stdio: "inherit" });
+    } catch (err) {
+      throw new Error(
+        `could not build the peer with Go (${(err as Error).message}); configuration (d) needs a Go toolchain on PATH`,
+        { cause: err },
+      );
+    }
   }
   const logDir = paths(config).logs;
   const peer = spawn(bin, ["-listen", `127.0.0.1:${PEER_GRPC_PORT}`, "-nats", config.natsUrl], {
