@@ -206,6 +206,12 @@ function storedAnalysis(
   return analysis;
 }
 
+/** Where a stored body is, for people: its object URI, "database row", or "-" for an empty body. */
+export function bodyLocation(b: BodyRow): string {
+  if (b.inline) return "database row";
+  return b.objectUri ?? "-";
+}
+
 /** The stable JSON shape of `modeltap captures list/get --json` (documented in docs/cli.md). */
 export function captureJson(row: CaptureRow): Record<string, unknown> {
   const body = (b: BodyRow) => ({

@@ -1,6 +1,6 @@
 /** planPersist and captureJson: objects to write, the row, and the stable JSON shape. */
 import { describe, expect, it } from "vitest";
-import { captureJson, labelExports, planPersist } from "../../src/core/persist-plan.js";
+import { bodyLocation, captureJson, labelExports, planPersist } from "../../src/core/persist-plan.js";
 import { isSampled } from "../../src/core/sampler.js";
 import { RECORD_SCHEMA_VERSION, emptyBody, type CaptureRecord } from "../../src/core/record.js";
 
@@ -151,6 +151,9 @@ describe("planPersist", () => {
     expect(captureJson(planPersist(record({ response: emptyBody() }), uriFor).row).response).toMatchObject({
       stored_in: null,
     });
+    expect(bodyLocation(tabular.row.request)).toBe("database row");
+    expect(bodyLocation(tabular.row.response)).toBe("s3://modeltap/iris/1/2026/11/22/17/5b0e/response.json");
+    expect(bodyLocation(planPersist(record({ response: emptyBody() }), uriFor).row.response)).toBe("-");
   });
 
   it("writes no object and a null uri for an empty body", () => {

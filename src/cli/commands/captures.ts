@@ -2,7 +2,7 @@ import { openDatabase } from "../../adapters/registry.js";
 import { groundTruthJson } from "../../api/handlers.js";
 import { loadConfig } from "../../config.js";
 import { ConfigError, ModeltapError } from "../../core/errors.js";
-import { captureJson, type CaptureRow } from "../../core/persist-plan.js";
+import { bodyLocation, captureJson, type CaptureRow } from "../../core/persist-plan.js";
 import type { GroundTruthRow } from "../../core/ports.js";
 import { intFlag, parseArgs } from "../args.js";
 import type { Command } from "../command.js";
@@ -32,7 +32,7 @@ function detail(r: CaptureRow, truth: GroundTruthRow[]): string {
       `  content_type:   ${b.contentType || "-"}${b.contentEncoding ? ` (${b.contentEncoding}${b.decoded ? ", decoded" : ""})` : ""}`,
       `  size:           ${b.sizeBytes} bytes stored, ${b.wireSizeBytes} on the wire${b.truncated ? ", TRUNCATED" : ""}`,
       ...(b.decodeError ? [`  decode_error:   ${b.decodeError}`] : []),
-      `  object:         ${b.objectUri ?? "-"}`,
+      `  stored:         ${bodyLocation(b)}`,
     ].join("\n");
   return [
     `id:          ${r.id}`,

@@ -1,6 +1,7 @@
 import { PostgresCaptureRepository } from "../../adapters/postgres/capture-repository.js";
 import { createPool } from "../../adapters/postgres/pool.js";
 import { loadConfig } from "../../config.js";
+import { bodyLocation } from "../../core/persist-plan.js";
 import { isSampled } from "../../core/sampler.js";
 import {
   chatBody,
@@ -215,7 +216,7 @@ export const demoCommand: Command = {
             .filter(Boolean)
             .join(", ");
           say(
-            `    ${name.padEnd(8)} ${b.contentType || "-"}, ${b.sizeBytes} bytes${flags ? ` (${flags})` : ""} -> ${b.objectUri}`,
+            `    ${name.padEnd(8)} ${b.contentType || "-"}, ${b.sizeBytes} bytes${flags ? ` (${flags})` : ""} -> ${bodyLocation(b)}`,
           );
         }
         for (const inst of r.analysis?.instances.slice(0, 2) ?? []) {
