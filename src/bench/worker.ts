@@ -13,7 +13,7 @@ import { connectNats } from "../adapters/nats/connection.js";
 import { JetStreamRecordPublisher } from "../adapters/nats/record-publisher.js";
 import { loadConfig } from "../config.js";
 import { analyzeRecord } from "../core/analyze.js";
-import { RECORD_SCHEMA_VERSION, emptyBody, type CaptureRecord } from "../core/record.js";
+import { emptyBody, newRecord, type CaptureRecord } from "../core/record.js";
 import { compileRouteConfig } from "../core/route-config.js";
 import { irisBody, send } from "../demo/traffic.js";
 import { createLogger } from "../log.js";
@@ -44,33 +44,18 @@ function buildRecord(
 ): CaptureRecord {
   const cfg = compileRouteConfig(plugins, { ...route, model });
   if (!cfg?.ok) throw new Error(cfg ? cfg.problems.join("; ") : "no config");
-  const now = Date.now() * 1000;
-  const record: CaptureRecord = {
+  const record = newRecord({
     id: randomUUID(),
     model,
-    version: "1",
     task: cfg.config.task,
     route: "bench",
     cluster: "bench",
-    mode: "observability",
-    method: "POST",
     path: "/bench",
-    authority: "",
-    startedAtUs: now,
     ttfbUs: 1000,
     durationUs: 2000,
-    statusCode: 200,
-    complete: true,
     request,
     response,
-    sampleRate: 1,
-    schemaVersion: RECORD_SCHEMA_VERSION,
-    upstreamUs: null,
-    analysisJson: new Uint8Array(0),
-    parseError: "",
-    labelRate: 0,
-    labelSet: [],
-  };
+  });
   analyzeRecord(record, cfg.config.task, cfg.config.analysis, plugins.detectionOrder(), []);
   return record;
 }

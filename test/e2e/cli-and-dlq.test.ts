@@ -9,7 +9,7 @@ import { afterAll, expect, it } from "vitest";
 import { DLQ_STREAM } from "../../src/adapters/nats/streams.js";
 import { PACKAGE_ROOT } from "../../src/config.js";
 import { encodeRecord } from "../../src/core/record-codec.js";
-import { emptyBody, RECORD_SCHEMA_VERSION } from "../../src/core/record.js";
+import { newRecord } from "../../src/core/record.js";
 import { irisBody, send } from "../../src/demo/traffic.js";
 import { OBS, collectorMetric, config, db, waitForRows } from "./helpers.js";
 
@@ -107,32 +107,7 @@ it("dead-letters an undecodable message at once, and a record that always fails 
   await js.publish("modeltap.capture.poison", garbage);
   // Postgres text cannot hold NUL: this record fails its insert on every delivery.
   const id = `poison-${randomUUID()}\u0000`;
-  const rec = {
-    id,
-    model: "poison",
-    version: "1",
-    task: "unknown",
-    route: "",
-    cluster: "",
-    mode: "observability" as const,
-    method: "POST",
-    path: "/",
-    authority: "",
-    startedAtUs: Date.now() * 1000,
-    ttfbUs: 0,
-    durationUs: 1,
-    statusCode: 200,
-    complete: true,
-    request: emptyBody(),
-    response: emptyBody(),
-    sampleRate: 1,
-    schemaVersion: RECORD_SCHEMA_VERSION,
-    upstreamUs: null,
-    analysisJson: new Uint8Array(0),
-    parseError: "",
-    labelRate: 0,
-    labelSet: [],
-  };
+  const rec = newRecord({ id, model: "poison", task: "unknown", ttfbUs: 0, durationUs: 1 });
   await js.publish("modeltap.capture.poison", encodeRecord(rec), {
     msgID: randomUUID(),
     headers: natsHeaders(),

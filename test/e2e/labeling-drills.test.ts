@@ -9,7 +9,7 @@ import { createLabelingBackend, openDatabase } from "../../src/adapters/registry
 import { exportPass } from "../../src/api/exporter.js";
 import { createApiMetrics } from "../../src/api/metrics.js";
 import { planPersist } from "../../src/core/persist-plan.js";
-import { RECORD_SCHEMA_VERSION, emptyBody, type CaptureRecord } from "../../src/core/record.js";
+import { newRecord, type CaptureRecord } from "../../src/core/record.js";
 import { createLogger } from "../../src/log.js";
 import { nerBody, pool, send } from "../../src/demo/traffic.js";
 import { stopPid } from "../../src/stack/process.js";
@@ -251,30 +251,17 @@ function nerRecord(id: string, model: string): CaptureRecord {
       },
     ],
   };
-  return {
+  return newRecord({
     id,
     model,
-    version: "1",
     task: "ner",
     route: "r",
     cluster: "c",
-    mode: "observability",
-    method: "POST",
     path: "/ner",
-    authority: "",
-    startedAtUs: Date.now() * 1000,
     ttfbUs: 1,
     durationUs: 2,
-    statusCode: 200,
-    complete: true,
-    request: emptyBody(),
-    response: emptyBody(),
-    sampleRate: 1,
-    schemaVersion: RECORD_SCHEMA_VERSION,
-    upstreamUs: null,
     analysisJson: Buffer.from(JSON.stringify(analysis)),
-    parseError: "",
     labelRate: 1,
     labelSet: ["PER", "LOC"],
-  };
+  });
 }

@@ -11,7 +11,7 @@ import { afterAll, expect, it } from "vitest";
 import { createObjectStore, openDatabase } from "../../src/adapters/registry.js";
 import { loadConfig } from "../../src/config.js";
 import { encodeRecord } from "../../src/core/record-codec.js";
-import { RECORD_SCHEMA_VERSION, emptyBody, type CaptureRecord } from "../../src/core/record.js";
+import { emptyBody, newRecord, type CaptureRecord } from "../../src/core/record.js";
 import { createLogger } from "../../src/log.js";
 import { processBatch, type InboundMessage } from "../../src/worker/batch.js";
 import { createWorkerMetrics } from "../../src/worker/metrics.js";
@@ -43,22 +43,15 @@ function record(id: string, image: Buffer): CaptureRecord {
       },
     ],
   };
-  return {
+  return newRecord({
     id,
     model: "fs-detector",
-    version: "1",
     task: "object_detection",
     route: "r",
     cluster: "c",
-    mode: "observability",
-    method: "POST",
     path: "/predict",
-    authority: "",
-    startedAtUs: Date.now() * 1000,
     ttfbUs: 10,
     durationUs: 20,
-    statusCode: 200,
-    complete: true,
     request: {
       ...emptyBody(),
       contentType: "image/png",
@@ -73,14 +66,10 @@ function record(id: string, image: Buffer): CaptureRecord {
       sizeBytes: 2,
       wireSizeBytes: 2,
     },
-    sampleRate: 1,
-    schemaVersion: RECORD_SCHEMA_VERSION,
-    upstreamUs: null,
     analysisJson: Buffer.from(JSON.stringify(analysis)),
-    parseError: "",
     labelRate: 1,
     labelSet: ["cat", "dog"],
-  };
+  });
 }
 
 it("persists bodies to the filesystem store and rows (with their label-export queue entries) to the database", async () => {

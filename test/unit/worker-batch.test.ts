@@ -7,7 +7,7 @@ import { expect, it } from "vitest";
 import type { CaptureRow } from "../../src/core/persist-plan.js";
 import type { BlobStore, CaptureRepository } from "../../src/core/ports.js";
 import { encodeRecord } from "../../src/core/record-codec.js";
-import { RECORD_SCHEMA_VERSION, emptyBody, type CaptureRecord } from "../../src/core/record.js";
+import { emptyBody, newRecord, type CaptureRecord } from "../../src/core/record.js";
 import { createLogger } from "../../src/log.js";
 import { processBatch, type BatchDeps, type InboundMessage } from "../../src/worker/batch.js";
 import { createWorkerMetrics } from "../../src/worker/metrics.js";
@@ -20,32 +20,17 @@ function record(id: string): CaptureRecord {
     sizeBytes: text.length,
     wireSizeBytes: text.length,
   });
-  return {
+  return newRecord({
     id,
     model: "m",
-    version: "1",
-    task: "",
     route: "r",
     cluster: "c",
-    mode: "observability",
-    method: "POST",
     path: "/predict",
-    authority: "",
-    startedAtUs: Date.now() * 1000,
     ttfbUs: 10,
     durationUs: 20,
-    statusCode: 200,
-    complete: true,
     request: body('{"x":1}'),
     response: body('{"y":2}'),
-    sampleRate: 1,
-    schemaVersion: RECORD_SCHEMA_VERSION,
-    upstreamUs: null,
-    analysisJson: new Uint8Array(0),
-    parseError: "",
-    labelRate: 0,
-    labelSet: [],
-  };
+  });
 }
 
 interface Outcome {

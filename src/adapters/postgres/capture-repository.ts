@@ -109,7 +109,7 @@ function values(r: CaptureRow): unknown[] {
  * bind parameter whatever the batch size (a VALUES list needs one per cell, and Postgres allows
  * 65535), and far less driver work per row.
  */
-export function rowsJson(rows: readonly CaptureRow[]): string {
+function rowsJson(rows: readonly CaptureRow[]): string {
   return JSON.stringify(
     rows.map((r) => {
       const v = values(r);
