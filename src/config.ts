@@ -6,7 +6,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "./core/errors.js";
-import { DEFAULT_SECRET_HEADERS } from "./core/redact.js";
+import { DEFAULT_SECRET_HEADERS } from "./core/capture/redact-headers.js";
 
 type Kind = "port" | "int" | "string" | "list" | "level";
 

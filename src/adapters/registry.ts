@@ -4,7 +4,7 @@
  * typed by the names config.ts accepts, so a name cannot be valid in one and missing in the other.
  */
 import type { Config } from "../config.js";
-import type { LabelingBackend } from "../core/labeling.js";
+import type { LabelingBackend } from "../core/ports.js";
 import type {
   BlobStore,
   CaptureRepository,
@@ -12,8 +12,8 @@ import type {
   LabelExportRepository,
 } from "../core/ports.js";
 import { FsBlobStore } from "./fs/blob-store.js";
-import { LabelStudioBackend } from "./labeling/label-studio.js";
-import { noneBackend } from "./labeling/none.js";
+import { LabelStudioBackend } from "./label-studio/backend.js";
+import { noneBackend } from "./none-labeling.js";
 import { PostgresCaptureRepository } from "./postgres/capture-repository.js";
 import { PostgresGroundTruthRepository } from "./postgres/ground-truth-repository.js";
 import { assertMigrated } from "./postgres/migrate.js";

@@ -7,14 +7,15 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage } from "../core/errors.js";
-import { ProjectGoneError, taskKey, type LabelTask, type LabelingBackend } from "../core/labeling.js";
+import { taskKey, type LabelTask, type LabelingBackend } from "../core/ports.js";
+import { ProjectGoneError } from "../core/errors.js";
 import type {
   CaptureRepository,
   ExportClaim,
   LabelExportRepository,
   LabelingProject,
 } from "../core/ports.js";
-import { HUMAN_LABELED_TASKS, type Task } from "../core/route-config.js";
+import { HUMAN_LABELED_TASKS, type Task } from "../core/canonical.js";
 import type { Logger } from "../log.js";
 import type { ApiMetrics } from "./metrics.js";
 

@@ -5,12 +5,14 @@
 import { imageSize } from "image-size";
 import type { Instance, Prediction } from "../core/canonical.js";
 import { errorMessage } from "../core/errors.js";
-import { parseGroundTruthBody, type GroundTruthItem } from "../core/ground-truth-body.js";
-import { labelFitsTask, labelsOutsideSet } from "../core/ground-truth.js";
-import { LabelingPayloadError, type LabelingBackend } from "../core/labeling.js";
-import type { CaptureRow } from "../core/persist-plan.js";
+import { parseGroundTruthBody, type GroundTruthItem } from "../core/ground-truth/items.js";
+import { labelFitsTask, labelsOutsideSet } from "../core/ground-truth/label.js";
+import { type LabelingBackend } from "../core/ports.js";
+import { LabelingPayloadError } from "../core/errors.js";
+import type { CaptureRow } from "../core/ports.js";
 import type { BlobStore, CaptureRepository, GroundTruthRepository, GroundTruthRow } from "../core/ports.js";
-import type { PluginCatalog, Task } from "../core/route-config.js";
+import type { PluginCatalog } from "../core/route-config.js";
+import type { Task } from "../core/canonical.js";
 import type { Logger } from "../log.js";
 import type { ApiMetrics } from "./metrics.js";
 

@@ -3,7 +3,7 @@
  * scaler, JSON encoding of the canonical result) on realistic exchanges, with no I/O. Each case is
  * the demo model's real answer to a real request body. Reports records per second on one core.
  */
-import { analyzeExchange } from "../core/analyze.js";
+import { analyzeExchange } from "../core/analysis/analyze.js";
 import type { BodyView, ChunkTime, ParseContext } from "../core/plugins.js";
 import { compileRouteConfig, type RouteConfig } from "../core/route-config.js";
 import { DEMO_MODELS } from "../demo/models.js";

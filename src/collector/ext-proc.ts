@@ -6,7 +6,7 @@ import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { PACKAGE_ROOT } from "../config.js";
-import type { HeaderList } from "../core/redact.js";
+import type { HeaderList } from "../core/record.js";
 
 interface ProtoValue {
   kind?: string;

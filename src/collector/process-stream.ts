@@ -7,13 +7,13 @@
  * a mode_override that stops Envoy sending bodies. In observability mode nothing is answered, and
  * unsampled streams are closed at once ("no more messages needed").
  */
-import { analyzeRecord } from "../core/analyze.js";
-import { redactRecordFields } from "../core/field-redaction.js";
-import { Exchange, parseEnvoyTime } from "../core/exchange.js";
+import { analyzeRecord } from "../core/analysis/analyze.js";
+import { redactRecordFields } from "../core/capture/redact-fields.js";
+import { Exchange, parseEnvoyTime } from "../core/capture/exchange.js";
 import type { ProtocolParser } from "../core/plugins.js";
 import type { CaptureRecord } from "../core/record.js";
-import type { RouteResolver } from "../core/route-resolver.js";
-import { NAMESPACE } from "../core/route-resolver.js";
+import type { RouteResolver } from "../core/capture/route-resolver.js";
+import { NAMESPACE } from "../core/capture/route-resolver.js";
 import { isSampled } from "../core/sampler.js";
 import type { Logger } from "../log.js";
 import {

@@ -1,7 +1,7 @@
 /** The collector process: ext_proc gRPC server + publish buffer + health/metrics endpoint. */
 import * as grpc from "@grpc/grpc-js";
 import type { RecordPublisher } from "../core/ports.js";
-import { RouteResolver } from "../core/route-resolver.js";
+import { RouteResolver } from "../core/capture/route-resolver.js";
 import type { PluginRegistry } from "../plugins/registry.js";
 import type { Logger } from "../log.js";
 import { loadExternalProcessorService, type ProcessCall } from "./ext-proc.js";

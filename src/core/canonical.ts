@@ -6,6 +6,29 @@
  */
 export const CANONICAL_SCHEMA_VERSION = 1;
 
+/** What a model does; chosen per route (`task` in the route metadata). */
+export const TASKS = [
+  "tabular_classification",
+  "tabular_regression",
+  "image_classification",
+  "object_detection",
+  "instance_segmentation",
+  "text_classification",
+  "ner",
+  "text_generation",
+  "unknown",
+] as const;
+export type Task = (typeof TASKS)[number];
+
+/** Tasks whose ground truth comes from human labelers (the labeling tool); label_rate applies to these. */
+export const HUMAN_LABELED_TASKS: ReadonlySet<Task> = new Set<Task>([
+  "image_classification",
+  "object_detection",
+  "instance_segmentation",
+  "text_classification",
+  "ner",
+]);
+
 /** Geometry is in absolute pixels of the ORIGINAL image: [x1, y1, x2, y2]. */
 export type Xyxy = [number, number, number, number];
 

@@ -55,3 +55,13 @@ export class StorageError extends ModeltapError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A webhook payload or annotation the backend cannot understand (answered with 400). */
+export class LabelingPayloadError extends Error {
+  override name = "LabelingPayloadError";
+}
+
+/** The project a task import targeted no longer exists in the tool (deleted by someone). */
+export class ProjectGoneError extends Error {
+  override name = "ProjectGoneError";
+}

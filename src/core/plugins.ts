@@ -4,7 +4,7 @@
  * src/plugins/registry.ts. Plugins are pure: bytes and JSON in, canonical values out.
  */
 import type { ChatMessage, Prediction } from "./canonical.js";
-import type { HeaderList } from "./redact.js";
+import type { HeaderList } from "./record.js";
 
 /** A plugin failed to understand its input; the capture keeps its raw bytes and this reason. */
 export class ParseError extends Error {

@@ -2,13 +2,27 @@
  * The small interfaces the core needs from the outside world. Adapters under src/adapters
  * implement them; nothing in src/core imports an I/O library.
  */
-import type { CaptureRecord } from "./record.js";
-import type { Prediction } from "./canonical.js";
-import type { CaptureRow } from "./persist-plan.js";
+import type { Analysis, Prediction, Task } from "./canonical.js";
+import type { CaptureRecord, HeaderList } from "./record.js";
 
 /** Publishes finished capture records (collector → JetStream). */
 export interface RecordPublisher {
   publish(record: CaptureRecord): Promise<void>;
+}
+
+/**
+ * One capture message as the broker delivered it (JetStream → worker), independent of the broker
+ * client.
+ */
+export interface InboundMessage {
+  readonly data: Uint8Array;
+  readonly subject: string;
+  /** 1 on first delivery. */
+  readonly deliveryCount: number;
+  ack(): Promise<void>;
+  nak(delayMs: number): void;
+  /** Publish to the dead-letter subject with the reason, then terminate this message. */
+  deadLetter(reason: string): Promise<void>;
 }
 
 /** Object storage for bodies (worker → S3). Puts are idempotent: same key, same bytes. */
@@ -22,6 +36,55 @@ export interface BlobStore {
 export interface LargeBodyStore {
   get(ref: string): Promise<Uint8Array | undefined>;
   delete(ref: string): Promise<void>;
+}
+
+/** How one body of a capture is stored (a column group of the capture row). */
+export interface BodyRow {
+  contentType: string;
+  contentEncoding: string;
+  sizeBytes: number;
+  wireSizeBytes: number;
+  truncated: boolean;
+  decoded: boolean;
+  decodeError: string;
+  objectKey: string | null;
+  objectUri: string | null;
+  /** The body itself when it is small enough to live in the row (then objectKey is null). */
+  inline: Uint8Array | null;
+  headers: HeaderList;
+}
+
+export interface CaptureRow {
+  id: string;
+  model: string;
+  version: string;
+  task: string;
+  route: string;
+  cluster: string;
+  mode: string;
+  method: string;
+  path: string;
+  receivedAt: Date;
+  durationMs: number;
+  ttfbMs: number;
+  /** Envoy's upstream service time; null when Envoy did not report it. */
+  upstreamMs: number | null;
+  statusCode: number;
+  complete: boolean;
+  sampleRate: number;
+  request: BodyRow;
+  response: BodyRow;
+  protocol: string;
+  parseError: string;
+  /** The canonical analysis as stored (long texts and masks replaced by object URIs). */
+  analysis: Analysis | null;
+  /** Per-instance tabular features, for feature queries; null when there are none. */
+  features: Array<Record<string, unknown> | null> | null;
+  predictions: unknown[] | null;
+  labelRate: number;
+  labelSet: string[];
+  /** Instances chosen for the labeling tool (label_rate); the worker queues them with the row. */
+  labelExports: number[];
 }
 
 export interface CaptureQuery {
@@ -113,4 +176,81 @@ export interface LabelExportRepository {
   /** Run fn holding a lock on this backend and model, so concurrent exporters make one project. */
   withProjectLock<T>(backend: string, model: string, fn: () => Promise<T>): Promise<T>;
   saveProject(p: LabelingProject): Promise<void>;
+}
+
+// --- The labeling tool (Label Studio, or none): captures out as tasks, annotations back as labels.
+
+/** What a labeler sees: an image (by a URL the tool can fetch) or a text. */
+export type LabelSubject =
+  { kind: "image"; width: number; height: number; url: string } | { kind: "text"; text: string };
+
+export interface LabelTask {
+  captureId: string;
+  instance: number;
+  model: string;
+  version: string;
+  task: Task;
+  subject: LabelSubject;
+  /** The model's canonical prediction, sent as the pre-annotation; null when there is none. */
+  prediction: Prediction | null;
+}
+
+/** A webhook delivery, understood. */
+export type LabelingEvent =
+  | {
+      kind: "upsert";
+      captureId: string;
+      instance: number;
+      sourceRef: string;
+      labeledAt: Date;
+      /** The tool's own result, converted by toLabel once the capture's task is known. */
+      result: unknown;
+    }
+  | { kind: "delete"; sourceRefs: string[]; at: Date }
+  | { kind: "ignored"; reason: string };
+
+/** One current annotation as the tool holds it (for reconciling webhooks that never arrived). */
+export interface AnnotationSnapshot {
+  captureId: string;
+  instance: number;
+  sourceRef: string;
+  labeledAt: Date;
+  result: unknown;
+  /** The labeler skipped the task: the annotation is no label. */
+  cancelled: boolean;
+}
+
+export const taskKey = (captureId: string, instance: number) => `${captureId}#${instance}`;
+
+export interface LabelingBackend {
+  readonly name: string;
+  /** The ground-truth source name its labels are stored under. */
+  readonly source: string;
+  /** Create the model's project (or adapt an existing one to a new label set); returns its ref. */
+  ensureProject(
+    model: string,
+    task: Task,
+    labels: readonly string[],
+    existing?: LabelingProject,
+  ): Promise<string>;
+  /**
+   * Create tasks with pre-annotations, in one batch. When mayExist is set (an earlier claim of some
+   * of them crashed after creating tasks), tasks that already exist are found, not created again.
+   * Returns the task ref per taskKey(captureId, instance).
+   */
+  createTasks(
+    projectRef: string,
+    tasks: readonly LabelTask[],
+    mayExist: boolean,
+  ): Promise<Map<string, string>>;
+  /** Every current annotation in a project (only annotated tasks), for the reconciler. */
+  listAnnotations(projectRef: string): Promise<AnnotationSnapshot[]>;
+  /** A webhook body → event; throws LabelingPayloadError when malformed. */
+  parseWebhook(body: unknown): LabelingEvent;
+  /** The tool's annotation result → canonical label; throws LabelingPayloadError when malformed. */
+  toLabel(
+    task: Task,
+    result: unknown,
+    subject: { kind: "image"; width: number; height: number } | { kind: "text"; text: string },
+  ): Prediction;
 }

@@ -1,7 +1,9 @@
 /** The capture record, mirroring proto/modeltap/v1/capture.proto (see record-codec.ts). */
-import type { HeaderList } from "./redact.js";
 
 export const RECORD_SCHEMA_VERSION = 1;
+
+/** HTTP headers in wire order, names as sent (secret ones already redacted). */
+export type HeaderList = Array<{ name: string; value: string }>;
 
 export interface CapturedBody {
   contentType: string;
@@ -60,39 +62,5 @@ export function emptyBody(): CapturedBody {
     decodeError: "",
     objectRef: "",
     headers: [],
-  };
-}
-
-/**
- * A complete record with neutral defaults (no bodies, no analysis, not chosen for labeling),
- * started now: for the benchmarks and tests that publish records without an exchange behind them.
- */
-export function newRecord(
-  fields: Pick<CaptureRecord, "id" | "model"> & Partial<CaptureRecord>,
-): CaptureRecord {
-  return {
-    version: "1",
-    task: "",
-    route: "",
-    cluster: "",
-    mode: "observability",
-    method: "POST",
-    path: "/",
-    authority: "",
-    startedAtUs: Date.now() * 1000,
-    ttfbUs: 0,
-    durationUs: 1,
-    statusCode: 200,
-    complete: true,
-    request: emptyBody(),
-    response: emptyBody(),
-    sampleRate: 1,
-    schemaVersion: RECORD_SCHEMA_VERSION,
-    upstreamUs: null,
-    analysisJson: new Uint8Array(0),
-    parseError: "",
-    labelRate: 0,
-    labelSet: [],
-    ...fields,
   };
 }

@@ -8,29 +8,8 @@
  * loader turns numbers into strings inside filter metadata), so numbers are coerced.
  */
 import { parseJsonPath, type PathStep } from "./json-path.js";
+import { HUMAN_LABELED_TASKS, TASKS, type Task } from "./canonical.js";
 import type { Converter, ProtocolParser, Scaler, Size } from "./plugins.js";
-
-export const TASKS = [
-  "tabular_classification",
-  "tabular_regression",
-  "image_classification",
-  "object_detection",
-  "instance_segmentation",
-  "text_classification",
-  "ner",
-  "text_generation",
-  "unknown",
-] as const;
-export type Task = (typeof TASKS)[number];
-
-/** Tasks whose ground truth comes from human labelers (the labeling tool); label_rate applies to these. */
-export const HUMAN_LABELED_TASKS: ReadonlySet<Task> = new Set<Task>([
-  "image_classification",
-  "object_detection",
-  "instance_segmentation",
-  "text_classification",
-  "ner",
-]);
 
 export interface RouteConfig {
   readonly model: string;

@@ -3,7 +3,8 @@
  * metadata selects plugins by these names; an unknown name fails the route's config with the list
  * of known ones. User plugins (MODELTAP_PLUGINS) are added to the same tables at start-up.
  */
-import type { PluginCatalog, Task } from "../core/route-config.js";
+import type { PluginCatalog } from "../core/route-config.js";
+import type { Task } from "../core/canonical.js";
 import type { Converter, ProtocolParser, Scaler } from "../core/plugins.js";
 import { bioTags } from "./converters/bio.js";
 import { bitmapMask } from "./converters/bitmap-mask.js";

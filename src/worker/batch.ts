@@ -9,25 +9,13 @@
  * delivered, and the worker waits for its dependencies before it takes more.
  */
 import { errorMessage } from "../core/errors.js";
-import { maskPng } from "../core/mask-png.js";
-import { planPersist, type PersistPlan } from "../core/persist-plan.js";
-import type { BlobStore, CaptureRepository, LargeBodyStore } from "../core/ports.js";
-import { decodeRecord } from "../core/record-codec.js";
+import { maskPng } from "../core/storage/mask-png.js";
+import { planPersist, type PersistPlan } from "../core/storage/persist-plan.js";
+import type { BlobStore, CaptureRepository, InboundMessage, LargeBodyStore } from "../core/ports.js";
+import { decodeRecord } from "../core/storage/record-codec.js";
 import type { CaptureRecord } from "../core/record.js";
 import type { Logger } from "../log.js";
 import type { WorkerMetrics } from "./metrics.js";
-
-/** A delivered message, independent of the broker client. */
-export interface InboundMessage {
-  readonly data: Uint8Array;
-  readonly subject: string;
-  /** 1 on first delivery. */
-  readonly deliveryCount: number;
-  ack(): Promise<void>;
-  nak(delayMs: number): void;
-  /** Publish to the dead-letter subject with the reason, then terminate this message. */
-  deadLetter(reason: string): Promise<void>;
-}
 
 export interface BatchDeps {
   blobs: BlobStore;

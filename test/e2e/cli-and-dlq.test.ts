@@ -8,8 +8,8 @@ import { connect, headers as natsHeaders } from "nats";
 import { afterAll, expect, it } from "vitest";
 import { DLQ_STREAM } from "../../src/adapters/nats/streams.js";
 import { PACKAGE_ROOT } from "../../src/config.js";
-import { encodeRecord } from "../../src/core/record-codec.js";
-import { newRecord } from "../../src/core/record.js";
+import { encodeRecord } from "../../src/core/storage/record-codec.js";
+import { newRecord } from "../support/records.js";
 import { irisBody, send } from "../../src/demo/traffic.js";
 import { OBS, collectorMetric, config, db, waitForRows } from "./helpers.js";
 

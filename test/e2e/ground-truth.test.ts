@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { LabelStudioBackend } from "../../src/adapters/labeling/label-studio.js";
+import { LabelStudioBackend } from "../../src/adapters/label-studio/backend.js";
 import { PACKAGE_ROOT } from "../../src/config.js";
 import { encodeRle } from "../../src/core/rle.js";
 import { irisBody, pngImage as png, send } from "../../src/demo/traffic.js";

@@ -1,9 +1,9 @@
 /** The analysis pipeline and how its result is stored: long texts and masks become objects. */
 import { decode } from "fast-png";
 import { describe, expect, it } from "vitest";
-import { analyzeExchange } from "../../src/core/analyze.js";
+import { analyzeExchange } from "../../src/core/analysis/analyze.js";
 import type { Analysis } from "../../src/core/canonical.js";
-import { TEXT_INLINE_MAX_CHARS, planPersist } from "../../src/core/persist-plan.js";
+import { TEXT_INLINE_MAX_CHARS, planPersist } from "../../src/core/storage/persist-plan.js";
 import type { ParseContext } from "../../src/core/plugins.js";
 import { RECORD_SCHEMA_VERSION, emptyBody, type CaptureRecord } from "../../src/core/record.js";
 import { compileRouteConfig } from "../../src/core/route-config.js";
@@ -161,7 +161,7 @@ describe("storing an analysis", () => {
   });
 
   it("plans one PNG per mask and links it from the stored analysis", async () => {
-    const { maskPng } = await import("../../src/core/mask-png.js");
+    const { maskPng } = await import("../../src/core/storage/mask-png.js");
     // 2x3 mask (h=2, w=3), column-major counts: 1 zero, then 2 ones, then 3 zeros.
     const rle = { size: [2, 3] as [number, number], counts: [1, 2, 3] };
     const plan = planPersist(

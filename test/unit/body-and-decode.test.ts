@@ -1,8 +1,8 @@
 /** BodyAssembler (first maxBytes kept, every byte counted, input copied) and decodeBody (every content-encoding, stacking, failures, the output cap). */
 import zlib from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { BodyAssembler } from "../../src/core/body.js";
-import { decodeBody } from "../../src/core/decode.js";
+import { BodyAssembler } from "../../src/core/capture/body-assembler.js";
+import { decodeBody } from "../../src/core/capture/decode.js";
 
 const MB = 1024 * 1024;
 const bytes = (...xs: number[]) => Buffer.from(xs);

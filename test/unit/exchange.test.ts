@@ -1,8 +1,9 @@
 /** Exchange: from ext_proc-shaped pieces to one CaptureRecord; parseEnvoyTime. */
 import zlib from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { Exchange, parseEnvoyTime, type ExchangeStart } from "../../src/core/exchange.js";
-import { DEFAULT_SECRET_HEADERS, type HeaderList } from "../../src/core/redact.js";
+import { Exchange, parseEnvoyTime, type ExchangeStart } from "../../src/core/capture/exchange.js";
+import { DEFAULT_SECRET_HEADERS } from "../../src/core/capture/redact-headers.js";
+import type { HeaderList } from "../../src/core/record.js";
 import { compileRouteConfig, type PluginCatalog, type RouteConfig } from "../../src/core/route-config.js";
 
 const catalog: PluginCatalog = {

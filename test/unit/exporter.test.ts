@@ -2,25 +2,25 @@
 import { getEventListeners } from "node:events";
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { noneBackend } from "../../src/adapters/labeling/none.js";
+import { noneBackend } from "../../src/adapters/none-labeling.js";
 import { exportPass, runExporter, type ExporterDeps } from "../../src/api/exporter.js";
 import { createApiMetrics, type ApiMetrics } from "../../src/api/metrics.js";
 import type { Instance, Prediction } from "../../src/core/canonical.js";
 import {
-  ProjectGoneError,
   taskKey,
   type AnnotationSnapshot,
   type LabelTask,
   type LabelingBackend,
-} from "../../src/core/labeling.js";
-import type { BodyRow, CaptureRow } from "../../src/core/persist-plan.js";
+} from "../../src/core/ports.js";
+import { ProjectGoneError } from "../../src/core/errors.js";
+import type { BodyRow, CaptureRow } from "../../src/core/ports.js";
 import type {
   CaptureRepository,
   ExportClaim,
   LabelExportRepository,
   LabelingProject,
 } from "../../src/core/ports.js";
-import type { Task } from "../../src/core/route-config.js";
+import type { Task } from "../../src/core/canonical.js";
 import { createLogger } from "../../src/log.js";
 
 const body = (contentType: string): BodyRow => ({

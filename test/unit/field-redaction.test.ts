@@ -1,6 +1,6 @@
 /** redact_fields: the JSONPath subset, its application, and record-level redaction of JSON bodies. */
 import { describe, expect, it } from "vitest";
-import { redactBodyFields } from "../../src/core/field-redaction.js";
+import { redactBodyFields } from "../../src/core/capture/redact-fields.js";
 import { JsonPathError, parseJsonPath, redactPath } from "../../src/core/json-path.js";
 import { emptyBody, type CapturedBody } from "../../src/core/record.js";
 

@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FsBlobStore } from "../../src/adapters/fs/blob-store.js";
 import { StorageError } from "../../src/core/errors.js";
-import { bodyObjectKey } from "../../src/core/object-key.js";
+import { bodyObjectKey } from "../../src/core/storage/object-key.js";
 import type { BlobStore } from "../../src/core/ports.js";
 
 const bytes = (s: string) => new TextEncoder().encode(s);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Xyxy } from "../../src/core/canonical.js";
-import { scalePrediction } from "../../src/core/geometry.js";
+import { scalePrediction } from "../../src/core/analysis/geometry.js";
 import type { ConvertContext, Scaler, Size } from "../../src/core/plugins.js";
 import {
   decodeCompressedCounts,

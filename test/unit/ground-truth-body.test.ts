@@ -6,7 +6,7 @@ import {
   parseGroundTruthBody,
   type GroundTruthItem,
   type ItemResult,
-} from "../../src/core/ground-truth-body.js";
+} from "../../src/core/ground-truth/items.js";
 
 const box = (xyxy: unknown, extra: Record<string, unknown> = {}) => ({ label: "cat", xyxy, ...extra });
 const KNOWN_KINDS = "classification, regression, detection, segmentation, entities, generation";

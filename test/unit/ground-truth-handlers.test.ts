@@ -2,8 +2,8 @@
 import { Writable } from "node:stream";
 import { encode } from "fast-png";
 import { describe, expect, it } from "vitest";
-import { LabelStudioBackend } from "../../src/adapters/labeling/label-studio.js";
-import { noneBackend } from "../../src/adapters/labeling/none.js";
+import { LabelStudioBackend } from "../../src/adapters/label-studio/backend.js";
+import { noneBackend } from "../../src/adapters/none-labeling.js";
 import {
   getGroundTruth,
   getMedia,
@@ -14,8 +14,8 @@ import {
 import { createApiMetrics, type ApiMetrics } from "../../src/api/metrics.js";
 import { reconcilePass } from "../../src/api/reconcile.js";
 import type { Instance, Prediction } from "../../src/core/canonical.js";
-import type { LabelingBackend, LabelingEvent } from "../../src/core/labeling.js";
-import type { BodyRow, CaptureRow } from "../../src/core/persist-plan.js";
+import type { LabelingBackend, LabelingEvent } from "../../src/core/ports.js";
+import type { BodyRow, CaptureRow } from "../../src/core/ports.js";
 import type {
   BlobStore,
   CaptureRepository,
@@ -24,7 +24,7 @@ import type {
   GroundTruthWrite,
   LabelExportRepository,
 } from "../../src/core/ports.js";
-import type { Task } from "../../src/core/route-config.js";
+import type { Task } from "../../src/core/canonical.js";
 import { createLogger } from "../../src/log.js";
 import { PluginRegistry } from "../../src/plugins/registry.js";
 

@@ -1,8 +1,8 @@
 /** Ground truth labels: label parsing for every kind, and task fit. */
 import { describe, expect, it } from "vitest";
 import type { Prediction } from "../../src/core/canonical.js";
-import { labelFitsTask, labelKindFor, parseLabel } from "../../src/core/ground-truth.js";
-import { TASKS } from "../../src/core/route-config.js";
+import { labelFitsTask, labelKindFor, parseLabel } from "../../src/core/ground-truth/label.js";
+import { TASKS } from "../../src/core/canonical.js";
 
 function label(raw: unknown): Prediction {
   const result = parseLabel(raw);

@@ -6,11 +6,12 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LabelStudioBackend, WEBHOOK_ACTIONS } from "../../src/adapters/labeling/label-studio.js";
-import { LabelStudioError } from "../../src/adapters/labelstudio/client.js";
-import { labelConfig, toLsResult } from "../../src/adapters/labelstudio/convert.js";
+import { LabelStudioBackend, WEBHOOK_ACTIONS } from "../../src/adapters/label-studio/backend.js";
+import { LabelStudioError } from "../../src/adapters/label-studio/client.js";
+import { labelConfig, toLsResult } from "../../src/adapters/label-studio/convert.js";
 import type { Prediction } from "../../src/core/canonical.js";
-import { LabelingPayloadError, ProjectGoneError, taskKey, type LabelTask } from "../../src/core/labeling.js";
+import { taskKey, type LabelTask } from "../../src/core/ports.js";
+import { LabelingPayloadError, ProjectGoneError } from "../../src/core/errors.js";
 
 const SECRET = "webhook-s3cret-0123456789";
 const WEBHOOK_URL = "http://modeltap.test:8092/v1/labeling/webhook";

@@ -1,7 +1,7 @@
 /** Label Studio conversion: configs, round trips, the brush wire format and malformed results. */
 import { decodeBinary } from "@thi.ng/rle-pack";
 import { describe, expect, it } from "vitest";
-import { lsRleToMask, maskToLsRle } from "../../src/adapters/labelstudio/brush-rle.js";
+import { lsRleToMask, maskToLsRle } from "../../src/adapters/label-studio/brush-rle.js";
 import {
   fromLsResult,
   LABELABLE_TASKS,
@@ -9,10 +9,10 @@ import {
   LabelingFormatError,
   toLsResult,
   type LsSubject,
-} from "../../src/adapters/labelstudio/convert.js";
+} from "../../src/adapters/label-studio/convert.js";
 import type { Prediction, SegmentInstance } from "../../src/core/canonical.js";
 import { decodeRle, encodeRle, maskBox } from "../../src/core/rle.js";
-import type { Task } from "../../src/core/route-config.js";
+import type { Task } from "../../src/core/canonical.js";
 
 const image = (width: number, height: number): LsSubject => ({ kind: "image", width, height });
 const TEXT = "Ada Lovelace met Charles Babbage in London.";

@@ -1,6 +1,6 @@
 /** Object keys for bodies: layout, UTC time, sanitized segments, extensions. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bodyObjectKey, extensionFor, sanitizeSegment } from "../../src/core/object-key.js";
+import { bodyObjectKey, extensionFor, sanitizeSegment } from "../../src/core/storage/object-key.js";
 
 const at = (...utc: [number, number, number, number, number, number, number?]) => Date.UTC(...utc) * 1000;
 

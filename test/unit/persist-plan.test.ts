@@ -1,6 +1,7 @@
 /** planPersist and captureJson: objects to write, the row, and the stable JSON shape. */
 import { describe, expect, it } from "vitest";
-import { bodyLocation, captureJson, labelExports, planPersist } from "../../src/core/persist-plan.js";
+import { labelExports, planPersist } from "../../src/core/storage/persist-plan.js";
+import { bodyLocation, captureJson } from "../../src/core/storage/capture-json.js";
 import { isSampled } from "../../src/core/sampler.js";
 import { RECORD_SCHEMA_VERSION, emptyBody, type CaptureRecord } from "../../src/core/record.js";
 

@@ -7,8 +7,8 @@ import type { ProcessCall, ProcessingRequest, ProcessingResponse } from "../../s
 import { createCollectorMetrics } from "../../src/collector/metrics.js";
 import { handleProcessStream } from "../../src/collector/process-stream.js";
 import type { CaptureRecord } from "../../src/core/record.js";
-import { DEFAULT_SECRET_HEADERS } from "../../src/core/redact.js";
-import { RouteResolver } from "../../src/core/route-resolver.js";
+import { DEFAULT_SECRET_HEADERS } from "../../src/core/capture/redact-headers.js";
+import { RouteResolver } from "../../src/core/capture/route-resolver.js";
 import { createLogger } from "../../src/log.js";
 import { PluginRegistry } from "../../src/plugins/registry.js";
 

@@ -3,7 +3,7 @@ import path from "node:path";
 import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
 import { RecordDecodeError } from "../../src/core/errors.js";
-import { decodeRecord, encodeRecord } from "../../src/core/record-codec.js";
+import { decodeRecord, encodeRecord } from "../../src/core/storage/record-codec.js";
 import { RECORD_SCHEMA_VERSION, type CaptureRecord, type CapturedBody } from "../../src/core/record.js";
 
 const PROTO = path.resolve(import.meta.dirname, "../../proto/modeltap/v1/capture.proto");

@@ -1,6 +1,7 @@
 /** redactHeaders with the default secret list. */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_SECRET_HEADERS, REDACTED, redactHeaders, type HeaderList } from "../../src/core/redact.js";
+import { DEFAULT_SECRET_HEADERS, REDACTED, redactHeaders } from "../../src/core/capture/redact-headers.js";
+import type { HeaderList } from "../../src/core/record.js";
 
 const secret: ReadonlySet<string> = new Set(DEFAULT_SECRET_HEADERS);
 

@@ -1,7 +1,7 @@
 /** Known-value cases for RLE, the scalers and scalePrediction (expected values worked by hand). */
 import { describe, expect, it } from "vitest";
 import type { Prediction } from "../../src/core/canonical.js";
-import { clipBox, scalePrediction } from "../../src/core/geometry.js";
+import { clipBox, scalePrediction } from "../../src/core/analysis/geometry.js";
 import { ParseError } from "../../src/core/plugins.js";
 import {
   decodeCompressedCounts,

@@ -6,7 +6,7 @@ import {
   compileRouteConfig,
   type RouteConfig,
 } from "../../src/core/route-config.js";
-import { readMetadata } from "../../src/core/text-format.js";
+import { readMetadata } from "../../src/core/capture/text-format.js";
 import { PluginRegistry } from "../../src/plugins/registry.js";
 
 const catalog = new PluginRegistry();

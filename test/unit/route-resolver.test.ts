@@ -1,7 +1,7 @@
 /** RouteResolver: caching by metadata text, firstSeen, unparsable text, dynamic overrides. */
 import { describe, expect, it } from "vitest";
 import type { PluginCatalog, RouteConfigResult } from "../../src/core/route-config.js";
-import { RouteResolver } from "../../src/core/route-resolver.js";
+import { RouteResolver } from "../../src/core/capture/route-resolver.js";
 
 const catalog: PluginCatalog = {
   parsers: new Map(),

@@ -1,7 +1,7 @@
 /** The protobuf text-format reader behind the xds.route_metadata attribute. */
 import { describe, expect, it } from "vitest";
 import { ModeltapError } from "../../src/core/errors.js";
-import { parseTextFormat, readMetadata } from "../../src/core/text-format.js";
+import { parseTextFormat, readMetadata } from "../../src/core/capture/text-format.js";
 
 /** Exactly what Envoy 1.40 sent as xds.route_metadata (note the trailing space). */
 const ENVOY_1_40 =

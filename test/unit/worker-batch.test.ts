@@ -4,12 +4,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { expect, it } from "vitest";
-import type { CaptureRow } from "../../src/core/persist-plan.js";
+import type { CaptureRow } from "../../src/core/ports.js";
 import type { BlobStore, CaptureRepository } from "../../src/core/ports.js";
-import { encodeRecord } from "../../src/core/record-codec.js";
-import { emptyBody, newRecord, type CaptureRecord } from "../../src/core/record.js";
+import { encodeRecord } from "../../src/core/storage/record-codec.js";
+import { emptyBody, type CaptureRecord } from "../../src/core/record.js";
+import { newRecord } from "../support/records.js";
 import { createLogger } from "../../src/log.js";
-import { processBatch, type BatchDeps, type InboundMessage } from "../../src/worker/batch.js";
+import { processBatch, type BatchDeps } from "../../src/worker/batch.js";
+import { type InboundMessage } from "../../src/core/ports.js";
 import { createWorkerMetrics } from "../../src/worker/metrics.js";
 
 function record(id: string): CaptureRecord {

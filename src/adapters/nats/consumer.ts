@@ -4,7 +4,7 @@
  */
 import { headers as natsHeaders, type JsMsg, type NatsConnection } from "nats";
 import type { Logger } from "../../log.js";
-import type { InboundMessage } from "../../worker/batch.js";
+import type { InboundMessage } from "../../core/ports.js";
 import { CAPTURE_SUBJECT_PREFIX, DLQ_SUBJECT_PREFIX, STREAM, WORKER_DURABLE } from "./streams.js";
 
 export interface ConsumeOptions {

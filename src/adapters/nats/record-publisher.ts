@@ -5,7 +5,7 @@
 import type { JetStreamClient, NatsConnection, ObjectStore } from "nats";
 import type { RecordPublisher } from "../../core/ports.js";
 import type { CaptureRecord, CapturedBody } from "../../core/record.js";
-import { encodeRecord } from "../../core/record-codec.js";
+import { encodeRecord } from "../../core/storage/record-codec.js";
 import { BODY_BUCKET, CAPTURE_SUBJECT_PREFIX, subjectToken } from "./streams.js";
 
 export class JetStreamRecordPublisher implements RecordPublisher {

@@ -8,7 +8,7 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from "nats";
-import { sanitizeSegment } from "../../core/object-key.js";
+import { sanitizeSegment } from "../../core/storage/object-key.js";
 
 export const STREAM = "MODELTAP";
 export const DLQ_STREAM = "MODELTAP_DLQ";

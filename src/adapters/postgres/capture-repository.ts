@@ -1,7 +1,7 @@
 /** CaptureRepository on Postgres. All SQL is parameterized; inserts are idempotent on id. */
 import type pg from "pg";
 import type { CaptureQuery, CaptureRepository } from "../../core/ports.js";
-import type { BodyRow, CaptureRow } from "../../core/persist-plan.js";
+import type { BodyRow, CaptureRow } from "../../core/ports.js";
 import { withClient } from "./pool.js";
 
 const COLUMNS = [

@@ -1,7 +1,7 @@
 import { PostgresCaptureRepository } from "../../adapters/postgres/capture-repository.js";
 import { createPool } from "../../adapters/postgres/pool.js";
 import { loadConfig } from "../../config.js";
-import { bodyLocation } from "../../core/persist-plan.js";
+import { bodyLocation } from "../../core/storage/capture-json.js";
 import { isSampled } from "../../core/sampler.js";
 import {
   chatBody,

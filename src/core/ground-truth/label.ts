@@ -9,8 +9,8 @@
  * Labels are checked strictly: unknown keys are problems (a typo such as "lable" must not be
  * silently dropped), and every problem is reported at once as "path: what is wrong".
  */
-import type { Box, ClassScore, Entity, Prediction, Rle, SegmentInstance, Xyxy } from "./canonical.js";
-import { TASKS, type Task } from "./route-config.js";
+import type { Box, ClassScore, Entity, Prediction, Rle, SegmentInstance, Xyxy } from "../canonical.js";
+import { TASKS, type Task } from "../canonical.js";
 
 export type GroundTruthLabel = Prediction;
 

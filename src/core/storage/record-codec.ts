@@ -5,8 +5,8 @@
  * reflection codec loaded from that .proto file to keep the two in step.
  */
 import { BinaryReader, BinaryWriter } from "google-protobuf";
-import { RecordDecodeError } from "./errors.js";
-import { emptyBody, type CaptureRecord, type CapturedBody } from "./record.js";
+import { RecordDecodeError } from "../errors.js";
+import { emptyBody, type CaptureRecord, type CapturedBody } from "../record.js";
 
 function writeBody(b: CapturedBody, w: BinaryWriter): void {
   if (b.contentType) w.writeString(1, b.contentType);

@@ -10,7 +10,7 @@
 import type { Box, Entity, Prediction, Rle, SegmentInstance, Xyxy } from "../../core/canonical.js";
 import { errorMessage } from "../../core/errors.js";
 import { decodeRle, encodeRle, maskBox } from "../../core/rle.js";
-import type { Task } from "../../core/route-config.js";
+import type { Task } from "../../core/canonical.js";
 import { lsRleToMask, maskToLsRle } from "./brush-rle.js";
 import { checkSize, describe, LabelingFormatError } from "./errors.js";
 

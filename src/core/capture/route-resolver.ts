@@ -3,8 +3,8 @@
  * per-request dynamic metadata into a compiled RouteConfig. Route metadata is the same string for
  * every request on a route, so compiled results are cached by it.
  */
-import { errorMessage } from "./errors.js";
-import { compileRouteConfig, type PluginCatalog, type RouteConfigResult } from "./route-config.js";
+import { errorMessage } from "../errors.js";
+import { compileRouteConfig, type PluginCatalog, type RouteConfigResult } from "../route-config.js";
 import { readMetadata } from "./text-format.js";
 
 export const NAMESPACE = "modeltap";

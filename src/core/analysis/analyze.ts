@@ -10,8 +10,8 @@ import {
   type ImageInfo,
   type Instance,
   type Prediction,
-} from "./canonical.js";
-import { errorMessage } from "./errors.js";
+} from "../canonical.js";
+import { errorMessage } from "../errors.js";
 import { scalePrediction } from "./geometry.js";
 import {
   ParseError,
@@ -20,9 +20,10 @@ import {
   type ParseContext,
   type ProtocolParser,
   type RawInput,
-} from "./plugins.js";
-import type { CaptureRecord, CapturedBody } from "./record.js";
-import type { AnalysisConfig, Task } from "./route-config.js";
+} from "../plugins.js";
+import type { CaptureRecord, CapturedBody } from "../record.js";
+import type { AnalysisConfig } from "../route-config.js";
+import type { Task } from "../canonical.js";
 
 export interface AnalysisResult {
   analysis: Analysis | undefined;

@@ -1,7 +1,7 @@
 /** Renders a canonical RLE mask as a 1-bit-style grayscale PNG (0 background, 255 mask). */
 import { encode } from "fast-png";
-import type { Rle } from "./canonical.js";
-import { decodeRle } from "./rle.js";
+import type { Rle } from "../canonical.js";
+import { decodeRle } from "../rle.js";
 
 export function maskPng(rle: Rle): Uint8Array {
   const [height, width] = rle.size;

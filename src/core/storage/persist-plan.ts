@@ -2,61 +2,13 @@
  * What the worker must write for one capture record: the body objects and the index row.
  * Pure, so the mapping from record to storage is unit-tested without S3 or Postgres.
  */
-import type { Analysis, Rle } from "./canonical.js";
+import type { Analysis, Rle } from "../canonical.js";
 import { bodyObjectKey } from "./object-key.js";
-import type { CaptureRecord, CapturedBody } from "./record.js";
-import type { HeaderList } from "./redact.js";
-import { polygonsToRle } from "./rle.js";
-import { HUMAN_LABELED_TASKS, type Task } from "./route-config.js";
-import { isSampled } from "./sampler.js";
-
-export interface BodyRow {
-  contentType: string;
-  contentEncoding: string;
-  sizeBytes: number;
-  wireSizeBytes: number;
-  truncated: boolean;
-  decoded: boolean;
-  decodeError: string;
-  objectKey: string | null;
-  objectUri: string | null;
-  /** The body itself when it is small enough to live in the row (then objectKey is null). */
-  inline: Uint8Array | null;
-  headers: HeaderList;
-}
-
-export interface CaptureRow {
-  id: string;
-  model: string;
-  version: string;
-  task: string;
-  route: string;
-  cluster: string;
-  mode: string;
-  method: string;
-  path: string;
-  receivedAt: Date;
-  durationMs: number;
-  ttfbMs: number;
-  /** Envoy's upstream service time; null when Envoy did not report it. */
-  upstreamMs: number | null;
-  statusCode: number;
-  complete: boolean;
-  sampleRate: number;
-  request: BodyRow;
-  response: BodyRow;
-  protocol: string;
-  parseError: string;
-  /** The canonical analysis as stored (long texts and masks replaced by object URIs). */
-  analysis: Analysis | null;
-  /** Per-instance tabular features, for feature queries; null when there are none. */
-  features: Array<Record<string, unknown> | null> | null;
-  predictions: unknown[] | null;
-  labelRate: number;
-  labelSet: string[];
-  /** Instances chosen for the labeling tool (label_rate); the worker queues them with the row. */
-  labelExports: number[];
-}
+import type { BodyRow, CaptureRow } from "../ports.js";
+import type { CaptureRecord, CapturedBody } from "../record.js";
+import { polygonsToRle } from "../rle.js";
+import { HUMAN_LABELED_TASKS, type Task } from "../canonical.js";
+import { isSampled } from "../sampler.js";
 
 export interface PlannedObject {
   key: string;
@@ -204,48 +156,4 @@ function storedAnalysis(
     });
   });
   return analysis;
-}
-
-/** Where a stored body is, for people: its object URI, "database row", or "-" for an empty body. */
-export function bodyLocation(b: BodyRow): string {
-  if (b.inline) return "database row";
-  return b.objectUri ?? "-";
-}
-
-/** The stable JSON shape of `modeltap captures list/get --json` (documented in docs/cli.md). */
-export function captureJson(row: CaptureRow): Record<string, unknown> {
-  const body = (b: BodyRow) => ({
-    content_type: b.contentType,
-    content_encoding: b.contentEncoding,
-    size_bytes: b.sizeBytes,
-    wire_size_bytes: b.wireSizeBytes,
-    truncated: b.truncated,
-    decode_error: b.decodeError || null,
-    stored_in: b.inline ? "database" : b.objectKey ? "object_store" : null,
-    object_uri: b.objectUri,
-  });
-  return {
-    id: row.id,
-    model: row.model,
-    version: row.version,
-    task: row.task,
-    route: row.route,
-    cluster: row.cluster,
-    mode: row.mode,
-    method: row.method,
-    path: row.path,
-    received_at: row.receivedAt.toISOString(),
-    duration_ms: row.durationMs,
-    ttfb_ms: row.ttfbMs,
-    upstream_ms: row.upstreamMs,
-    status_code: row.statusCode,
-    complete: row.complete,
-    request: body(row.request),
-    response: body(row.response),
-    protocol: row.protocol || null,
-    parse_error: row.parseError || null,
-    analysis: row.analysis,
-    label_rate: row.labelRate,
-    labeling_instances: row.labelExports,
-  };
 }

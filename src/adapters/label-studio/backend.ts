@@ -5,18 +5,17 @@
  */
 import type { Prediction } from "../../core/canonical.js";
 import {
-  LabelingPayloadError,
-  ProjectGoneError,
   type AnnotationSnapshot,
   taskKey,
   type LabelTask,
   type LabelingBackend,
   type LabelingEvent,
-} from "../../core/labeling.js";
+} from "../../core/ports.js";
+import { LabelingPayloadError, ProjectGoneError } from "../../core/errors.js";
 import type { LabelingProject } from "../../core/ports.js";
-import type { Task } from "../../core/route-config.js";
-import { LabelStudioClient, LabelStudioError } from "../labelstudio/client.js";
-import { fromLsResult, labelConfig, LabelingFormatError, toLsResult } from "../labelstudio/convert.js";
+import type { Task } from "../../core/canonical.js";
+import { LabelStudioClient, LabelStudioError } from "./client.js";
+import { fromLsResult, labelConfig, LabelingFormatError, toLsResult } from "./convert.js";
 
 export const WEBHOOK_ACTIONS = ["ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED"] as const;
 

@@ -2,11 +2,11 @@
  * One captured HTTP exchange: the per-exchange state the collector's stream owner feeds with
  * ext_proc messages, and that becomes exactly one CaptureRecord when it ends. Pure: no I/O.
  */
-import { BodyAssembler } from "./body.js";
+import { BodyAssembler } from "./body-assembler.js";
 import { decodeBody } from "./decode.js";
-import { RECORD_SCHEMA_VERSION, type CaptureRecord, type CapturedBody } from "./record.js";
-import { redactHeaders, type HeaderList } from "./redact.js";
-import { labelSet, type RouteConfig } from "./route-config.js";
+import { RECORD_SCHEMA_VERSION, type CaptureRecord, type CapturedBody, type HeaderList } from "../record.js";
+import { redactHeaders } from "./redact-headers.js";
+import { labelSet, type RouteConfig } from "../route-config.js";
 
 export interface ExchangeStart {
   requestId: string;

@@ -7,7 +7,7 @@
  * The reader is generic (fields, nested messages, scalars); `readMetadata` then interprets the
  * result as an envoy.config.core.v3.Metadata holding google.protobuf.Struct values.
  */
-import { ModeltapError } from "./errors.js";
+import { ModeltapError } from "../errors.js";
 
 export type TextScalar = string | number | boolean;
 export interface TextMessage {

@@ -4,8 +4,8 @@
  * problem is reported as "path: what is wrong". Pure validation, no I/O; the label itself is
  * checked by parseLabel in ground-truth.ts.
  */
-import type { Prediction } from "./canonical.js";
-import { isObject, parseLabel } from "./ground-truth.js";
+import type { Prediction } from "../canonical.js";
+import { isObject, parseLabel } from "./label.js";
 
 export interface GroundTruthItem {
   /** The capture's id, which is the exchange's x-request-id. */

@@ -3,9 +3,9 @@
  * scaler. Boxes and polygons map point by point; masks are resampled, because a mask pixel in the
  * input does not correspond to a whole pixel of the original.
  */
-import type { Box, Prediction, Rle, SegmentInstance, Xyxy } from "./canonical.js";
-import type { Scaler, Size } from "./plugins.js";
-import { decodeRle, encodeRle } from "./rle.js";
+import type { Box, Prediction, Rle, SegmentInstance, Xyxy } from "../canonical.js";
+import type { Scaler, Size } from "../plugins.js";
+import { decodeRle, encodeRle } from "../rle.js";
 
 function round2(n: number): number {
   // `+ 0` turns -0 into 0, which JSON and deep equality both prefer.

@@ -1,4 +1,6 @@
 /** Secret-header redaction, applied before a header reaches a record, a log line or storage. */
+import type { HeaderList } from "../record.js";
+
 export const DEFAULT_SECRET_HEADERS = [
   "authorization",
   "proxy-authorization",
@@ -8,8 +10,6 @@ export const DEFAULT_SECRET_HEADERS = [
 ] as const;
 
 export const REDACTED = "[REDACTED]";
-
-export type HeaderList = Array<{ name: string; value: string }>;
 
 export function redactHeaders(headers: HeaderList, secret: ReadonlySet<string>): HeaderList {
   return headers.map((h) => (secret.has(h.name.toLowerCase()) ? { name: h.name, value: REDACTED } : h));

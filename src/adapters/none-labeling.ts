@@ -2,7 +2,8 @@
  * The "none" labeling backend: no labeling tool. Captures chosen by label_rate are marked skipped;
  * ground truth still arrives through POST /v1/ground-truth.
  */
-import { LabelingPayloadError, type LabelingBackend } from "../../core/labeling.js";
+import { type LabelingBackend } from "../core/ports.js";
+import { LabelingPayloadError } from "../core/errors.js";
 
 const refuse = (): never => {
   throw new LabelingPayloadError("no labeling tool is configured (MODELTAP_LABELING=none)");

@@ -4,9 +4,9 @@
  * be parsed (truncated, malformed) cannot be redacted, so its bytes are not kept at all; the record
  * says why. Runs in the collector, on the decoded body.
  */
-import { REDACTED } from "./redact.js";
-import { redactPath, type PathStep } from "./json-path.js";
-import type { CaptureRecord, CapturedBody } from "./record.js";
+import { REDACTED } from "./redact-headers.js";
+import { redactPath, type PathStep } from "../json-path.js";
+import type { CaptureRecord, CapturedBody } from "../record.js";
 
 export function isJsonContentType(contentType: string): boolean {
   const t = contentType.split(";")[0]!.trim().toLowerCase();
