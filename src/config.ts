@@ -1,276 +1,303 @@
 /**
  * Runtime configuration: environment variables, parsed once, validated strictly (every problem
  * reported at once; unknown MODELTAP_* variables are errors), then frozen. SETTINGS is the single
- * table docs/config.md is checked against.
+ * table docs/config.md and every command's --help are checked against. The local stack's own
+ * settings (its ports and state directory) are not here: they belong to the development tools
+ * (tools/stack/settings.ts).
  */
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "./core/errors.js";
 import { DEFAULT_SECRET_HEADERS } from "./core/capture/redact-headers.js";
 
-type Kind = "port" | "int" | "string" | "list" | "level";
+export type SettingKind = "port" | "int" | "string" | "list" | "level";
 
-interface Setting {
+export interface Setting {
   env: string;
-  kind: Kind;
+  kind: SettingKind;
   default: string;
   doc: string;
+  /** The commands that read it (shown in their --help). */
+  readBy: readonly string[];
 }
 
-/** Root of the installed package (holds package.json, proto/, envoy/, scripts/). */
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+/**
+ * Root of the package (holds package.json, proto/, envoy/): the nearest directory above this file
+ * with modeltap's package.json, wherever the file was compiled to (dist/, or the tools' build).
+ */
+export const PACKAGE_ROOT = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
+
+function findPackageRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, "package.json");
+    if (fs.existsSync(manifest) && /"name":\s*"modeltap"/.test(fs.readFileSync(manifest, "utf8"))) return dir;
+    if (dir === path.dirname(dir)) return path.resolve(from, "..");
+  }
+}
+
+/** Renamed settings: the old name still works, with a warning at start. */
+export const DEPRECATED_SETTINGS = {
+  MODELTAP_INLINE_MAX_BYTES: "MODELTAP_NATS_INLINE_MAX_BYTES",
+  MODELTAP_BODY_INLINE_MAX_BYTES: "MODELTAP_ROW_INLINE_MAX_BYTES",
+} as const satisfies Record<string, SettingName>;
+
+const SERVERS = ["collector", "worker", "api"] as const;
+const STORES = ["worker", "api"] as const;
 
 export const SETTINGS = [
-  {
-    env: "MODELTAP_HOME",
-    kind: "string",
-    default: path.join(PACKAGE_ROOT, ".modeltap"),
-    doc: "Local-stack state: venv, data, logs, pids",
-  },
   {
     env: "MODELTAP_LISTEN_HOST",
     kind: "string",
     default: "127.0.0.1",
-    doc: "Address the collector, the ops endpoints and the demo server bind to (0.0.0.0 in a container)",
+    doc: "Address the collector, the ops endpoints and the api bind to (0.0.0.0 in a container)",
+    readBy: SERVERS,
   },
-  { env: "MODELTAP_LOG_LEVEL", kind: "level", default: "info", doc: "pino log level" },
+  { env: "MODELTAP_LOG_LEVEL", kind: "level", default: "info", doc: "pino log level", readBy: SERVERS },
   {
-    env: "MODELTAP_ENVOY_PORT",
+    env: "MODELTAP_COLLECTOR_PORT",
     kind: "port",
-    default: "10000",
-    doc: "Envoy listener, observability-mode filter",
+    default: "50051",
+    doc: "Collector ext_proc gRPC",
+    readBy: ["collector"],
   },
-  {
-    env: "MODELTAP_ENVOY_NORMAL_PORT",
-    kind: "port",
-    default: "10001",
-    doc: "Envoy listener, normal-mode filter with mode override",
-  },
-  {
-    env: "MODELTAP_ENVOY_BASELINE_PORT",
-    kind: "port",
-    default: "10002",
-    doc: "Envoy listener without the modeltap filter (benchmark baseline)",
-  },
-  { env: "MODELTAP_ENVOY_ADMIN_PORT", kind: "port", default: "9901", doc: "Envoy admin (stats)" },
-  { env: "MODELTAP_COLLECTOR_PORT", kind: "port", default: "50051", doc: "Collector ext_proc gRPC" },
   {
     env: "MODELTAP_COLLECTOR_TLS_CERT",
     kind: "string",
     default: "",
     doc: "PEM certificate chain of the collector's gRPC server; with MODELTAP_COLLECTOR_TLS_KEY it serves TLS instead of plaintext",
+    readBy: ["collector"],
   },
   {
     env: "MODELTAP_COLLECTOR_TLS_KEY",
     kind: "string",
     default: "",
     doc: "PEM private key for MODELTAP_COLLECTOR_TLS_CERT",
+    readBy: ["collector"],
   },
   {
     env: "MODELTAP_COLLECTOR_TLS_CLIENT_CA",
     kind: "string",
     default: "",
     doc: "PEM CA bundle; when set, the collector requires a client certificate signed by it (mTLS with Envoy)",
+    readBy: ["collector"],
   },
   {
     env: "MODELTAP_COLLECTOR_METRICS_PORT",
     kind: "port",
     default: "9464",
     doc: "Collector /metrics, /healthz, /readyz",
+    readBy: ["collector"],
   },
   {
     env: "MODELTAP_WORKER_METRICS_PORT",
     kind: "port",
     default: "9465",
     doc: "Worker /metrics, /healthz, /readyz (0: off)",
+    readBy: ["worker"],
   },
-  { env: "MODELTAP_NATS_PORT", kind: "port", default: "4222", doc: "NATS (local stack)" },
-  { env: "MODELTAP_PG_PORT", kind: "port", default: "5432", doc: "Postgres (local stack)" },
-  { env: "MODELTAP_S3_PORT", kind: "port", default: "8333", doc: "S3 endpoint (local stack, SeaweedFS)" },
-  {
-    env: "MODELTAP_MLSERVER_PORT",
-    kind: "port",
-    default: "8082",
-    doc: "MLServer (real OIP server with a scikit-learn iris model; also uses the next two ports)",
-  },
-  { env: "MODELTAP_DEMO_PORT", kind: "port", default: "8081", doc: "Demo inference server" },
   {
     env: "MODELTAP_API_PORT",
     kind: "port",
     default: "8090",
     doc: "`modeltap api`: ground-truth API, labeling webhook, media for the labeling tool, /metrics",
-  },
-  {
-    env: "MODELTAP_LABEL_STUDIO_PORT",
-    kind: "port",
-    default: "8080",
-    doc: "Label Studio (local stack)",
+    readBy: ["api"],
   },
   {
     env: "MODELTAP_DATABASE",
     kind: "string",
     default: "postgres",
     doc: "Database plugin for captures, ground truth and the label-export queue: postgres",
+    readBy: [...STORES, "captures"],
   },
   {
     env: "MODELTAP_OBJECT_STORE",
     kind: "string",
     default: "s3",
     doc: "Object storage plugin for bodies and masks: s3, or fs (a local directory, MODELTAP_FS_ROOT)",
+    readBy: STORES,
   },
   {
     env: "MODELTAP_FS_ROOT",
     kind: "string",
-    default: "${MODELTAP_HOME}/objects",
-    doc: "Root directory of the fs object store",
+    default: "",
+    doc: "Root directory of the fs object store (required with MODELTAP_OBJECT_STORE=fs)",
+    readBy: STORES,
   },
   {
     env: "MODELTAP_LABELING",
     kind: "string",
     default: "none",
     doc: "Labeling plugin: none, or label_studio (the local stack sets label_studio)",
+    readBy: ["api"],
   },
   {
     env: "MODELTAP_LABEL_STUDIO_URL",
     kind: "string",
-    default: "http://127.0.0.1:${MODELTAP_LABEL_STUDIO_PORT}",
+    default: "http://127.0.0.1:8080",
     doc: "Label Studio base URL",
+    readBy: ["api"],
   },
   {
     env: "MODELTAP_LABEL_STUDIO_TOKEN",
     kind: "string",
     default: "",
     doc: "Label Studio API token: a legacy token or a personal access token (required with label_studio)",
+    readBy: ["api"],
   },
   {
     env: "MODELTAP_API_SECRET",
     kind: "string",
     default: "",
     doc: "Shared secret of the ground-truth API and the labeling webhook (Authorization: Bearer), 16+ chars; `modeltap api` refuses to start without it",
+    readBy: ["api"],
   },
   {
     env: "MODELTAP_PUBLIC_URL",
     kind: "string",
     default: "http://127.0.0.1:${MODELTAP_API_PORT}",
     doc: "Base URL at which the labeling tool (and labelers' browsers) reach `modeltap api`",
+    readBy: ["api"],
   },
   {
     env: "MODELTAP_API_MAX_BODY_BYTES",
     kind: "int",
     default: String(16 * 1024 * 1024),
     doc: "`modeltap api`: largest request body accepted (ground-truth batches, webhook payloads); past it 413",
+    readBy: ["api"],
   },
   {
     env: "MODELTAP_LABEL_EXPORT_BATCH",
     kind: "int",
     default: "100",
     doc: "Captures per labeling-tool import call",
+    readBy: ["api"],
   },
   {
     env: "MODELTAP_LABEL_SYNC_INTERVAL_S",
     kind: "int",
     default: "300",
     doc: "How often `modeltap api` re-reads the labeling tool's annotations to catch webhooks that never arrived (also at start; 0: never)",
+    readBy: ["api"],
   },
   {
     env: "MODELTAP_LABEL_EXPORT_INTERVAL_MS",
     kind: "int",
     default: "1000",
     doc: "Pause of the label exporter when its queue is empty",
+    readBy: ["api"],
   },
   {
     env: "MODELTAP_NATS_URL",
     kind: "string",
-    default: "nats://127.0.0.1:${MODELTAP_NATS_PORT}",
+    default: "nats://127.0.0.1:4222",
     doc: "NATS server URL(s), comma-separated",
+    readBy: ["collector", "worker"],
   },
   {
     env: "MODELTAP_DATABASE_URL",
     kind: "string",
-    default: "postgres://modeltap@127.0.0.1:${MODELTAP_PG_PORT}/modeltap",
+    default: "postgres://modeltap@127.0.0.1:5432/modeltap",
     doc: "Postgres connection URL",
+    readBy: [...STORES, "migrate", "captures"],
   },
   {
     env: "MODELTAP_S3_ENDPOINT",
     kind: "string",
-    default: "http://127.0.0.1:${MODELTAP_S3_PORT}",
-    doc: "S3 endpoint URL (empty: AWS default)",
+    default: "http://127.0.0.1:8333",
+    doc: "S3 endpoint URL (empty: AWS default); credentials come from the AWS SDK's usual sources (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...)",
+    readBy: STORES,
   },
-  { env: "MODELTAP_S3_BUCKET", kind: "string", default: "modeltap", doc: "Bucket for bodies" },
-  { env: "MODELTAP_S3_REGION", kind: "string", default: "us-east-1", doc: "S3 region" },
+  {
+    env: "MODELTAP_S3_BUCKET",
+    kind: "string",
+    default: "modeltap",
+    doc: "Bucket for bodies",
+    readBy: STORES,
+  },
+  { env: "MODELTAP_S3_REGION", kind: "string", default: "us-east-1", doc: "S3 region", readBy: STORES },
   {
     env: "MODELTAP_PLUGINS",
     kind: "list",
     default: "",
     doc: "User plugin modules (parsers, converters, scalers), comma-separated paths; see docs/plugins.md",
+    readBy: ["collector", "api"],
   },
   {
     env: "MODELTAP_EXTRA_SECRET_HEADERS",
     kind: "list",
     default: "",
     doc: "More headers to redact, comma-separated; always in addition to the built-in list",
+    readBy: ["collector"],
   },
   {
     env: "MODELTAP_BUFFER_MAX_RECORDS",
     kind: "int",
     default: "50000",
     doc: "Collector publish buffer, records; past it captures are dropped and counted",
+    readBy: ["collector"],
   },
   {
     env: "MODELTAP_BUFFER_MAX_BYTES",
     kind: "int",
     default: String(256 * 1024 * 1024),
     doc: "Collector publish buffer, bytes",
+    readBy: ["collector"],
   },
   {
-    env: "MODELTAP_INLINE_MAX_BYTES",
+    env: "MODELTAP_NATS_INLINE_MAX_BYTES",
     kind: "int",
     default: String(256 * 1024),
-    doc: "Bodies larger than this travel as JetStream object-store entries",
+    doc: "Bodies up to this size travel inside the JetStream message; larger ones are parked in the JetStream object store (formerly MODELTAP_INLINE_MAX_BYTES)",
+    readBy: ["collector", "worker"],
   },
-  { env: "MODELTAP_WORKER_BATCH", kind: "int", default: "128", doc: "Worker fetch batch size" },
+  {
+    env: "MODELTAP_WORKER_BATCH",
+    kind: "int",
+    default: "128",
+    doc: "Worker fetch batch size",
+    readBy: ["worker"],
+  },
   {
     env: "MODELTAP_WORKER_PARALLEL",
     kind: "int",
     default: "4",
     doc: "Batches one worker persists at once",
+    readBy: ["worker"],
   },
   {
-    env: "MODELTAP_BODY_INLINE_MAX_BYTES",
+    env: "MODELTAP_ROW_INLINE_MAX_BYTES",
     kind: "int",
     default: "8192",
-    doc: "Bodies up to this size that are not images are stored in the database row, not as objects (0: every body is an object)",
+    doc: "Bodies up to this size that are not images are stored in the database row, not as objects (0: every body is an object; formerly MODELTAP_BODY_INLINE_MAX_BYTES)",
+    readBy: ["worker"],
   },
   {
     env: "MODELTAP_WORKER_MAX_DELIVER",
     kind: "int",
     default: "5",
     doc: "Deliveries before a failing message goes to the dead-letter subject",
+    readBy: ["worker"],
   },
-  { env: "MODELTAP_WORKER_CONCURRENCY", kind: "int", default: "16", doc: "Concurrent S3 puts per worker" },
+  {
+    env: "MODELTAP_WORKER_CONCURRENCY",
+    kind: "int",
+    default: "16",
+    doc: "Concurrent S3 puts per worker",
+    readBy: ["worker"],
+  },
 ] as const satisfies readonly Setting[];
 
 export type SettingName = (typeof SETTINGS)[number]["env"];
 
 export interface Config {
-  readonly home: string;
   readonly logLevel: string;
   readonly listenHost: string;
   readonly ports: {
-    readonly envoy: number;
-    readonly envoyNormal: number;
-    readonly envoyBaseline: number;
-    readonly envoyAdmin: number;
     readonly collector: number;
     readonly collectorMetrics: number;
     readonly workerMetrics: number;
-    readonly nats: number;
-    readonly postgres: number;
-    readonly s3: number;
-    readonly demo: number;
-    readonly mlserver: number;
     readonly api: number;
-    readonly labelStudio: number;
   };
   readonly natsUrl: string;
   readonly databaseUrl: string;
@@ -278,13 +305,15 @@ export interface Config {
   readonly secretHeaders: ReadonlySet<string>;
   readonly plugins: readonly string[];
   readonly buffer: { readonly maxRecords: number; readonly maxBytes: number };
-  readonly inlineMaxBytes: number;
+  /** Bodies up to this size travel inside the JetStream message (MODELTAP_NATS_INLINE_MAX_BYTES). */
+  readonly natsInlineMaxBytes: number;
   readonly worker: {
     readonly batch: number;
     readonly parallel: number;
     readonly maxDeliver: number;
     readonly concurrency: number;
-    readonly bodyInlineMaxBytes: number;
+    /** Small non-image bodies live in the database row (MODELTAP_ROW_INLINE_MAX_BYTES). */
+    readonly rowInlineMaxBytes: number;
   };
   readonly database: (typeof DATABASES)[number];
   readonly objectStore: (typeof OBJECT_STORES)[number];
@@ -298,6 +327,8 @@ export interface Config {
   readonly labelSyncIntervalS: number;
   /** Paths; all empty: plaintext gRPC. */
   readonly collectorTls: { readonly cert: string; readonly key: string; readonly clientCa: string };
+  /** What the operator should change (a deprecated setting name in use); logged at start. */
+  readonly warnings: readonly string[];
 }
 
 /** Plugin names per kind; each adapter registry is typed by these, so the two cannot drift. */
@@ -318,49 +349,71 @@ function choice<T extends string>(
 
 const LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const problems: string[] = [];
-  const known = new Set<string>(SETTINGS.map((s) => s.env));
-  for (const name of Object.keys(env)) {
-    if (name.startsWith("MODELTAP_") && !known.has(name)) problems.push(`${name}: unknown setting`);
-  }
+/** Each setting's value: given, or its default with `${OTHER}` filled in from earlier settings. */
+export function settingValues(table: readonly Setting[], env: NodeJS.ProcessEnv): Record<string, string> {
   const raw: Record<string, string> = {};
-  for (const s of SETTINGS) {
+  for (const s of table) {
     const given = env[s.env];
     raw[s.env] =
       given !== undefined ? given : s.default.replace(/\$\{(\w+)\}/g, (_, n: string) => raw[n] ?? "");
   }
-  const int = (name: SettingName, min: number, max: number): number => {
-    const v = raw[name]!;
-    const n = Number(v);
-    if (!/^\d+$/.test(v) || n < min || n > max) {
-      problems.push(`${name}: must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
-      return min;
+  return raw;
+}
+
+/** An integer setting within [min, max]; a problem (and min) otherwise. */
+export function intSetting(
+  raw: Record<string, string>,
+  name: string,
+  min: number,
+  max: number,
+  problems: string[],
+): number {
+  const v = raw[name] ?? "";
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min || n > max) {
+    problems.push(`${name}: must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    return min;
+  }
+  return n;
+}
+
+/** Old names of renamed settings: taken (with a warning) unless the new name is given as well. */
+function applyDeprecatedNames(env: NodeJS.ProcessEnv, problems: string[], warnings: string[]) {
+  const out = { ...env };
+  for (const [old, current] of Object.entries(DEPRECATED_SETTINGS)) {
+    if (env[old] === undefined) continue;
+    delete out[old];
+    if (env[current] !== undefined) {
+      problems.push(`${old}: deprecated name of ${current}, and both are set; keep only ${current}`);
+      continue;
     }
-    return n;
-  };
+    out[current] = env[old];
+    warnings.push(`${old} is deprecated; rename it to ${current}`);
+  }
+  return out;
+}
+
+export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const env = applyDeprecatedNames(given, problems, warnings);
+  const known = new Set<string>(SETTINGS.map((s) => s.env));
+  for (const name of Object.keys(env)) {
+    if (name.startsWith("MODELTAP_") && !known.has(name)) problems.push(`${name}: unknown setting`);
+  }
+  const raw = settingValues(SETTINGS, env);
+  const int = (name: SettingName, min: number, max: number) => intSetting(raw, name, min, max, problems);
   const port = (name: SettingName) => int(name, 0, 65535);
   const level = raw.MODELTAP_LOG_LEVEL!;
   if (!LEVELS.includes(level)) problems.push(`MODELTAP_LOG_LEVEL: must be one of ${LEVELS.join(", ")}`);
   const config: Config = {
-    home: path.resolve(raw.MODELTAP_HOME!),
     logLevel: level,
     listenHost: raw.MODELTAP_LISTEN_HOST!,
     ports: {
-      envoy: port("MODELTAP_ENVOY_PORT"),
-      envoyNormal: port("MODELTAP_ENVOY_NORMAL_PORT"),
-      envoyBaseline: port("MODELTAP_ENVOY_BASELINE_PORT"),
-      envoyAdmin: port("MODELTAP_ENVOY_ADMIN_PORT"),
       collector: port("MODELTAP_COLLECTOR_PORT"),
       collectorMetrics: port("MODELTAP_COLLECTOR_METRICS_PORT"),
       workerMetrics: port("MODELTAP_WORKER_METRICS_PORT"),
-      nats: port("MODELTAP_NATS_PORT"),
-      postgres: port("MODELTAP_PG_PORT"),
-      s3: port("MODELTAP_S3_PORT"),
-      demo: port("MODELTAP_DEMO_PORT"),
-      mlserver: port("MODELTAP_MLSERVER_PORT"),
       api: port("MODELTAP_API_PORT"),
-      labelStudio: port("MODELTAP_LABEL_STUDIO_PORT"),
     },
     natsUrl: raw.MODELTAP_NATS_URL!,
     databaseUrl: raw.MODELTAP_DATABASE_URL!,
@@ -384,17 +437,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxRecords: int("MODELTAP_BUFFER_MAX_RECORDS", 1, 10_000_000),
       maxBytes: int("MODELTAP_BUFFER_MAX_BYTES", 1024, 2 ** 40),
     },
-    inlineMaxBytes: int("MODELTAP_INLINE_MAX_BYTES", 1024, 512 * 1024),
+    natsInlineMaxBytes: int("MODELTAP_NATS_INLINE_MAX_BYTES", 1024, 512 * 1024),
     worker: {
       batch: int("MODELTAP_WORKER_BATCH", 1, 10_000),
       parallel: int("MODELTAP_WORKER_PARALLEL", 1, 64),
       maxDeliver: int("MODELTAP_WORKER_MAX_DELIVER", 1, 1000),
       concurrency: int("MODELTAP_WORKER_CONCURRENCY", 1, 1024),
-      bodyInlineMaxBytes: int("MODELTAP_BODY_INLINE_MAX_BYTES", 0, 1024 * 1024),
+      rowInlineMaxBytes: int("MODELTAP_ROW_INLINE_MAX_BYTES", 0, 1024 * 1024),
     },
     database: choice("MODELTAP_DATABASE", raw.MODELTAP_DATABASE!, DATABASES, problems),
     objectStore: choice("MODELTAP_OBJECT_STORE", raw.MODELTAP_OBJECT_STORE!, OBJECT_STORES, problems),
-    fsRoot: path.resolve(raw.MODELTAP_FS_ROOT!),
+    fsRoot: raw.MODELTAP_FS_ROOT ? path.resolve(raw.MODELTAP_FS_ROOT) : "",
     labeling: choice("MODELTAP_LABELING", raw.MODELTAP_LABELING!, LABELING, problems),
     labelStudio: {
       url: raw.MODELTAP_LABEL_STUDIO_URL!.replace(/\/+$/, ""),
@@ -413,7 +466,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       key: raw.MODELTAP_COLLECTOR_TLS_KEY!,
       clientCa: raw.MODELTAP_COLLECTOR_TLS_CLIENT_CA!,
     },
+    warnings,
   };
+  if (config.objectStore === "fs" && config.fsRoot === "") {
+    problems.push("MODELTAP_FS_ROOT: required when MODELTAP_OBJECT_STORE=fs");
+  }
   if (config.labeling === "label_studio" && config.labelStudio.token === "") {
     problems.push("MODELTAP_LABEL_STUDIO_TOKEN: required when MODELTAP_LABELING=label_studio");
   }

@@ -26,7 +26,7 @@ export interface BatchDeps {
   maxDeliver: number;
   concurrency: number;
   /** Bodies up to this size that are not images go in the row (see planPersist). */
-  bodyInlineMaxBytes: number;
+  rowInlineMaxBytes: number;
   /** True when the database and the object store both answer now. */
   dependenciesUp(): Promise<boolean>;
   /** How often to look again while they do not, and for how long at most per batch. */
@@ -67,7 +67,7 @@ export async function processBatch(messages: readonly InboundMessage[], deps: Ba
         msg,
         record,
         plan: planPersist(record, (k) => deps.blobs.uri(k), {
-          bodyInlineMaxBytes: deps.bodyInlineMaxBytes,
+          rowInlineMaxBytes: deps.rowInlineMaxBytes,
         }),
       });
     } catch (err) {

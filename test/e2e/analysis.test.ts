@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { decode as decodePng } from "fast-png";
 import { afterAll, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/config.js";
-import { pngImage as png, send } from "../../src/demo/traffic.js";
+import { pngImage as png, send } from "../../tools/demo/traffic.js";
 import { isSampled } from "../../src/core/sampler.js";
 import { OBS, NORMAL, blobs, db, expectBytes, storedBody, waitForRows } from "./helpers.js";
 

@@ -5,7 +5,7 @@
  */
 import zlib from "node:zlib";
 import { afterAll, expect, it } from "vitest";
-import { send } from "../../src/demo/traffic.js";
+import { send } from "../../tools/demo/traffic.js";
 import { OBS, collectorMetric, config, db, waitForRows } from "./helpers.js";
 
 const pg = db();

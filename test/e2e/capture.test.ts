@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import zlib from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { isSampled } from "../../src/core/sampler.js";
-import { irisBody, nerBody, pool, send, sentimentBody } from "../../src/demo/traffic.js";
+import { irisBody, nerBody, pool, send, sentimentBody } from "../../tools/demo/traffic.js";
 import {
   NORMAL,
   OBS,

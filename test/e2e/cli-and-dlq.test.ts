@@ -10,7 +10,7 @@ import { DLQ_STREAM } from "../../src/adapters/nats/streams.js";
 import { PACKAGE_ROOT } from "../../src/config.js";
 import { encodeRecord } from "../../src/core/storage/record-codec.js";
 import { newRecord } from "../support/records.js";
-import { irisBody, send } from "../../src/demo/traffic.js";
+import { irisBody, send } from "../../tools/demo/traffic.js";
 import { OBS, collectorMetric, config, db, waitForRows } from "./helpers.js";
 
 const pg = db();

@@ -11,8 +11,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/config.js";
-import { irisBody, send } from "../../src/demo/traffic.js";
-import { paths } from "../../src/stack/services.js";
+import { irisBody, send } from "../../tools/demo/traffic.js";
+import { paths } from "../../tools/stack/services.js";
 import { config, db, freePort, waitForRows } from "./helpers.js";
 
 const pg = db();

@@ -3,10 +3,10 @@
  * the worker mid-stream, and count what the clients and the database saw.
  */
 import { afterAll, expect, it } from "vitest";
-import { irisBody, nerBody, pool, send } from "../../src/demo/traffic.js";
-import { restartService, serviceByName, stackContext } from "../../src/stack/stack.js";
-import { stopPid, waitFor } from "../../src/stack/process.js";
-import { envoyReady } from "../../src/stack/services.js";
+import { irisBody, nerBody, pool, send } from "../../tools/demo/traffic.js";
+import { restartService, serviceByName, stackContext } from "../../tools/stack/stack.js";
+import { stopPid, waitFor } from "../../tools/stack/process.js";
+import { envoyReady } from "../../tools/stack/services.js";
 import {
   NORMAL,
   OBS,

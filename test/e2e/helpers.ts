@@ -3,10 +3,10 @@ import net from "node:net";
 import pg from "pg";
 import { expect } from "vitest";
 import { S3BlobStore } from "../../src/adapters/s3/blob-store.js";
-import { loadConfig } from "../../src/config.js";
-import { s3Credentials } from "../../src/stack/services.js";
+import { loadStackConfig } from "../../tools/stack/settings.js";
+import { s3Credentials } from "../../tools/stack/services.js";
 
-export const config = loadConfig();
+export const config = loadStackConfig();
 export const OBS = `http://127.0.0.1:${config.ports.envoy}`;
 export const NORMAL = `http://127.0.0.1:${config.ports.envoyNormal}`;
 
@@ -33,7 +33,7 @@ export interface Row {
   complete: boolean;
   request_object_key: string | null;
   response_object_key: string | null;
-  /** Small bodies that are not images live in the row (MODELTAP_BODY_INLINE_MAX_BYTES). */
+  /** Small bodies that are not images live in the row (MODELTAP_ROW_INLINE_MAX_BYTES). */
   request_body: Buffer | null;
   response_body: Buffer | null;
   request_truncated: boolean;

@@ -12,10 +12,10 @@ import { planPersist } from "../../src/core/storage/persist-plan.js";
 import { type CaptureRecord } from "../../src/core/record.js";
 import { newRecord } from "../support/records.js";
 import { createLogger } from "../../src/log.js";
-import { nerBody, pool, send } from "../../src/demo/traffic.js";
-import { stopPid } from "../../src/stack/process.js";
-import { localSecrets } from "../../src/stack/services.js";
-import { restartService, serviceByName, stackContext } from "../../src/stack/stack.js";
+import { nerBody, pool, send } from "../../tools/demo/traffic.js";
+import { stopPid } from "../../tools/stack/process.js";
+import { localSecrets } from "../../tools/stack/services.js";
+import { restartService, serviceByName, stackContext } from "../../tools/stack/stack.js";
 import { OBS, config, db, poll, waitForRows } from "./helpers.js";
 
 const pg = db();

@@ -5,12 +5,13 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, expect, it } from "vitest";
-import { PACKAGE_ROOT, loadConfig } from "../../src/config.js";
-import { irisBody, pool, send } from "../../src/demo/traffic.js";
-import { renderShippedEnvoyConfig } from "../../src/stack/envoy-config.js";
-import { httpOk, stopPid, waitFor } from "../../src/stack/process.js";
-import { paths } from "../../src/stack/services.js";
-import { stackContext } from "../../src/stack/stack.js";
+import { PACKAGE_ROOT } from "../../src/config.js";
+import { loadStackConfig } from "../../tools/stack/settings.js";
+import { irisBody, pool, send } from "../../tools/demo/traffic.js";
+import { renderShippedEnvoyConfig } from "../../tools/stack/envoy-config.js";
+import { httpOk, stopPid, waitFor } from "../../tools/stack/process.js";
+import { paths } from "../../tools/stack/services.js";
+import { stackContext } from "../../tools/stack/stack.js";
 import { OBS, config, db, waitForRows } from "./helpers.js";
 
 const pg = db();
@@ -67,7 +68,7 @@ it("the worker refuses to start until migrations are applied", async () => {
 });
 
 it("the shipped Envoy config, rendered with moved ports, is valid for the real Envoy", async () => {
-  const moved = loadConfig({
+  const moved = loadStackConfig({
     MODELTAP_ENVOY_PORT: "20000",
     MODELTAP_ENVOY_NORMAL_PORT: "20001",
     MODELTAP_ENVOY_BASELINE_PORT: "20002",

@@ -7,8 +7,8 @@
 import { connect, type NatsConnection } from "nats";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { STREAM, WORKER_DURABLE } from "../../src/adapters/nats/streams.js";
-import { send } from "../../src/demo/traffic.js";
-import { restartService, serviceByName, stackContext } from "../../src/stack/stack.js";
+import { send } from "../../tools/demo/traffic.js";
+import { restartService, serviceByName, stackContext } from "../../tools/stack/stack.js";
 import {
   OBS,
   collectorMetric,
@@ -44,7 +44,7 @@ interface Timed {
 
 /**
  * Two clients, each at most one request per 50 ms, for `ms`: about 40 requests a second. The
- * bodies (10 KB, echoed) are over MODELTAP_BODY_INLINE_MAX_BYTES, so every capture needs both
+ * bodies (10 KB, echoed) are over MODELTAP_ROW_INLINE_MAX_BYTES, so every capture needs both
  * object storage and the database.
  */
 async function trafficFor(ms: number): Promise<Timed[]> {

@@ -6,8 +6,8 @@
  */
 import { afterAll, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
-import { send } from "../../src/demo/traffic.js";
-import { localSecrets } from "../../src/stack/services.js";
+import { send } from "../../tools/demo/traffic.js";
+import { localSecrets } from "../../tools/stack/services.js";
 import { OBS, config, db, storedBody, waitForRows } from "./helpers.js";
 
 const pg = db();
@@ -16,7 +16,7 @@ const API = `http://127.0.0.1:${config.ports.api}`;
 const HOSTILE = "1'); DROP TABLE captures; --/../../etc/passwd";
 
 it("a version header with SQL and ../ is stored verbatim, and its object key stays under the model", async () => {
-  const body = Buffer.alloc(10 * 1024, 3); // over MODELTAP_BODY_INLINE_MAX_BYTES: an object in S3
+  const body = Buffer.alloc(10 * 1024, 3); // over MODELTAP_ROW_INLINE_MAX_BYTES: an object in S3
   const s = await send(`${OBS}/v2/models/echo/infer`, body, {
     contentType: "application/octet-stream",
     headers: { "x-model-version": HOSTILE },

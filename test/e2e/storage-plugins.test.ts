@@ -17,7 +17,7 @@ import { createLogger } from "../../src/log.js";
 import { processBatch } from "../../src/worker/batch.js";
 import { type InboundMessage } from "../../src/core/ports.js";
 import { createWorkerMetrics } from "../../src/worker/metrics.js";
-import { pngImage } from "../../src/demo/traffic.js";
+import { pngImage } from "../../tools/demo/traffic.js";
 import { config } from "./helpers.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "modeltap-fs-store-"));
@@ -97,7 +97,7 @@ it("persists bodies to the filesystem store and rows (with their label-export qu
     log: createLogger("silent", "test"),
     maxDeliver: 3,
     concurrency: 4,
-    bodyInlineMaxBytes: 0,
+    rowInlineMaxBytes: 0,
     dependenciesUp: async () => true,
     outagePollMs: 10,
     outageMaxWaitMs: 100,

@@ -1,12 +1,19 @@
-/** loadConfig: defaults, overrides, strict validation with every problem at once, derived URLs. */
+/**
+ * loadConfig: defaults, overrides, strict validation with every problem at once, deprecated names;
+ * loadStackConfig: the local stack's settings resolved into the product's.
+ */
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { PACKAGE_ROOT, loadConfig } from "../../src/config.js";
+import { PACKAGE_ROOT, SETTINGS, loadConfig } from "../../src/config.js";
 import { ConfigError } from "../../src/core/errors.js";
+import { STACK_SETTINGS, loadStackConfig, productEnv } from "../../tools/stack/settings.js";
 
-function configError(env: NodeJS.ProcessEnv): ConfigError {
+function configError(
+  env: NodeJS.ProcessEnv,
+  load: (env: NodeJS.ProcessEnv) => unknown = loadConfig,
+): ConfigError {
   try {
-    loadConfig(env);
+    load(env);
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).code).toBe("CONFIG_INVALID");
@@ -18,25 +25,9 @@ function configError(env: NodeJS.ProcessEnv): ConfigError {
 describe("loadConfig", () => {
   it("applies every default to an empty environment", () => {
     const c = loadConfig({});
-    expect(c.home).toBe(path.join(PACKAGE_ROOT, ".modeltap"));
     expect(c.logLevel).toBe("info");
     expect(c.listenHost).toBe("127.0.0.1");
-    expect(c.ports).toEqual({
-      envoy: 10000,
-      envoyNormal: 10001,
-      envoyBaseline: 10002,
-      envoyAdmin: 9901,
-      collector: 50051,
-      collectorMetrics: 9464,
-      workerMetrics: 9465,
-      nats: 4222,
-      postgres: 5432,
-      s3: 8333,
-      demo: 8081,
-      mlserver: 8082,
-      api: 8090,
-      labelStudio: 8080,
-    });
+    expect(c.ports).toEqual({ collector: 50051, collectorMetrics: 9464, workerMetrics: 9465, api: 8090 });
     expect(c.natsUrl).toBe("nats://127.0.0.1:4222");
     expect(c.databaseUrl).toBe("postgres://modeltap@127.0.0.1:5432/modeltap");
     expect(c.s3).toEqual({ endpoint: "http://127.0.0.1:8333", bucket: "modeltap", region: "us-east-1" });
@@ -45,24 +36,55 @@ describe("loadConfig", () => {
     );
     expect(c.plugins).toEqual([]);
     expect(c.buffer).toEqual({ maxRecords: 50_000, maxBytes: 256 * 1024 * 1024 });
-    expect(c.inlineMaxBytes).toBe(256 * 1024);
+    expect(c.natsInlineMaxBytes).toBe(256 * 1024);
     expect(c.worker).toEqual({
       batch: 128,
       parallel: 4,
       maxDeliver: 5,
       concurrency: 16,
-      bodyInlineMaxBytes: 8192,
+      rowInlineMaxBytes: 8192,
     });
     expect(c.database).toBe("postgres");
     expect(c.objectStore).toBe("s3");
-    expect(c.fsRoot).toBe(path.join(PACKAGE_ROOT, ".modeltap", "objects"));
+    expect(c.fsRoot).toBe("");
     expect(c.labeling).toBe("none");
     expect(c.labelStudio).toEqual({ url: "http://127.0.0.1:8080", token: "" });
     expect(c.apiSecret).toBe("");
     expect(c.publicUrl).toBe("http://127.0.0.1:8090");
     expect(c.labelExport).toEqual({ batch: 100, intervalMs: 1000 });
     expect(c.labelSyncIntervalS).toBe(300);
+    expect(c.warnings).toEqual([]);
     expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it("needs a root directory for the fs object store", () => {
+    expect(configError({ MODELTAP_OBJECT_STORE: "fs" }).problems).toEqual([
+      "MODELTAP_FS_ROOT: required when MODELTAP_OBJECT_STORE=fs",
+    ]);
+  });
+
+  it("takes the old names of renamed settings, with a warning, but not both names at once", () => {
+    const c = loadConfig({ MODELTAP_INLINE_MAX_BYTES: "4096", MODELTAP_BODY_INLINE_MAX_BYTES: "100" });
+    expect(c.natsInlineMaxBytes).toBe(4096);
+    expect(c.worker.rowInlineMaxBytes).toBe(100);
+    expect(c.warnings).toEqual([
+      "MODELTAP_INLINE_MAX_BYTES is deprecated; rename it to MODELTAP_NATS_INLINE_MAX_BYTES",
+      "MODELTAP_BODY_INLINE_MAX_BYTES is deprecated; rename it to MODELTAP_ROW_INLINE_MAX_BYTES",
+    ]);
+    const both = configError({ MODELTAP_INLINE_MAX_BYTES: "4096", MODELTAP_NATS_INLINE_MAX_BYTES: "4096" });
+    expect(both.problems).toEqual([
+      "MODELTAP_INLINE_MAX_BYTES: deprecated name of MODELTAP_NATS_INLINE_MAX_BYTES, and both are set; keep only MODELTAP_NATS_INLINE_MAX_BYTES",
+    ]);
+    // An old name is validated like the new one.
+    expect(configError({ MODELTAP_BODY_INLINE_MAX_BYTES: "x" }).problems[0]).toMatch(
+      /^MODELTAP_ROW_INLINE_MAX_BYTES: must be an integer/,
+    );
+  });
+
+  it("has no local-stack settings: those are the development tools' (tools/stack/settings.ts)", () => {
+    const product = new Set<string>(SETTINGS.map((s) => s.env));
+    for (const s of STACK_SETTINGS) expect(product.has(s.env), s.env).toBe(false);
+    expect(configError({ MODELTAP_PG_PORT: "5433" }).problems).toEqual(["MODELTAP_PG_PORT: unknown setting"]);
   });
 
   it("selects storage, database and labeling plugins by name, listing the known ones otherwise", () => {
@@ -110,29 +132,15 @@ describe("loadConfig", () => {
   });
 
   it("ignores variables outside the MODELTAP_ prefix", () => {
-    expect(loadConfig({ PATH: "/bin", HOME: "/root", MODELTAPX: "1" }).ports.envoy).toBe(10000);
+    expect(loadConfig({ PATH: "/bin", HOME: "/root", MODELTAPX: "1" }).ports.collector).toBe(50051);
   });
 
   it("takes port overrides", () => {
-    const c = loadConfig({
-      MODELTAP_COLLECTOR_PORT: "6000",
-      MODELTAP_ENVOY_PORT: "0",
-      MODELTAP_DEMO_PORT: "65535",
-    });
+    const c = loadConfig({ MODELTAP_COLLECTOR_PORT: "6000", MODELTAP_API_PORT: "0" });
     expect(c.ports.collector).toBe(6000);
-    expect(c.ports.envoy).toBe(0);
-    expect(c.ports.demo).toBe(65535);
-    expect(c.ports.envoyNormal).toBe(10001);
-  });
-
-  it("derives the default URLs from the (overridden) ports", () => {
-    const c = loadConfig({ MODELTAP_PG_PORT: "6543", MODELTAP_NATS_PORT: "4333", MODELTAP_S3_PORT: "9000" });
-    expect(c.databaseUrl).toBe("postgres://modeltap@127.0.0.1:6543/modeltap");
-    expect(c.natsUrl).toBe("nats://127.0.0.1:4333");
-    expect(c.s3.endpoint).toBe("http://127.0.0.1:9000");
-    // An explicit URL wins over the derived one.
-    const explicit = loadConfig({ MODELTAP_PG_PORT: "6543", MODELTAP_DATABASE_URL: "postgresql://db/x" });
-    expect(explicit.databaseUrl).toBe("postgresql://db/x");
+    expect(c.ports.api).toBe(0);
+    expect(c.publicUrl).toBe("http://127.0.0.1:0");
+    expect(c.ports.collectorMetrics).toBe(9464);
   });
 
   it("adds extra secret headers (lower-cased) to the built-in ones and reads the plugin list", () => {
@@ -155,7 +163,7 @@ describe("loadConfig", () => {
   it("reports several bad values at once, in one ConfigError", () => {
     const err = configError({
       MODELTAP_FOO: "1",
-      MODELTAP_ENVOY_PORT: "70000",
+      MODELTAP_API_PORT: "70000",
       MODELTAP_COLLECTOR_PORT: "-1",
       MODELTAP_LOG_LEVEL: "loud",
       MODELTAP_WORKER_BATCH: "12abc",
@@ -165,7 +173,7 @@ describe("loadConfig", () => {
     expect(err.problems).toHaveLength(7);
     for (const name of [
       "MODELTAP_FOO",
-      "MODELTAP_ENVOY_PORT",
+      "MODELTAP_API_PORT",
       "MODELTAP_COLLECTOR_PORT",
       "MODELTAP_LOG_LEVEL",
       "MODELTAP_WORKER_BATCH",
@@ -176,21 +184,85 @@ describe("loadConfig", () => {
     }
     for (const p of err.problems) expect(err.message).toContain(p);
     expect(err.problems).toContain("MODELTAP_FOO: unknown setting");
-    expect(err.problems.find((p) => p.startsWith("MODELTAP_ENVOY_PORT:"))).toMatch(
-      /^MODELTAP_ENVOY_PORT: must be an integer from 0 to 65535/,
+    expect(err.problems.find((p) => p.startsWith("MODELTAP_API_PORT:"))).toMatch(
+      /^MODELTAP_API_PORT: must be an integer from 0 to 65535/,
     );
   });
 
   it.each([
-    ["MODELTAP_INLINE_MAX_BYTES", "1023"],
-    ["MODELTAP_INLINE_MAX_BYTES", String(512 * 1024 + 1)],
+    ["MODELTAP_NATS_INLINE_MAX_BYTES", "1023"],
+    ["MODELTAP_NATS_INLINE_MAX_BYTES", String(512 * 1024 + 1)],
     ["MODELTAP_BUFFER_MAX_RECORDS", "0"],
     ["MODELTAP_WORKER_CONCURRENCY", "1.5"],
     ["MODELTAP_NATS_URL", "http://127.0.0.1:4222"],
-    ["MODELTAP_ENVOY_ADMIN_PORT", ""],
+    ["MODELTAP_WORKER_METRICS_PORT", ""],
   ])("rejects %s=%j", (name, value) => {
     const err = configError({ [name]: value });
     expect(err.problems).toHaveLength(1);
     expect(err.problems[0]!.startsWith(`${name}:`)).toBe(true);
+  });
+});
+
+describe("loadStackConfig", () => {
+  it("adds the local stack's state directory and ports to the product's config", () => {
+    const c = loadStackConfig({});
+    expect(c.home).toBe(path.join(PACKAGE_ROOT, ".modeltap"));
+    expect(c.ports).toEqual({
+      envoy: 10000,
+      envoyNormal: 10001,
+      envoyBaseline: 10002,
+      envoyAdmin: 9901,
+      collector: 50051,
+      collectorMetrics: 9464,
+      workerMetrics: 9465,
+      nats: 4222,
+      postgres: 5432,
+      s3: 8333,
+      demo: 8081,
+      mlserver: 8082,
+      api: 8090,
+      labelStudio: 8080,
+    });
+    expect(c.fsRoot).toBe(path.join(PACKAGE_ROOT, ".modeltap", "objects"));
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it("resolves moved ports into the product's URLs, unless the user gave those URLs", () => {
+    const c = loadStackConfig({
+      MODELTAP_PG_PORT: "6543",
+      MODELTAP_NATS_PORT: "4333",
+      MODELTAP_S3_PORT: "9000",
+      MODELTAP_LABEL_STUDIO_PORT: "18080",
+      MODELTAP_HOME: "/tmp/mt",
+    });
+    expect(c.databaseUrl).toBe("postgres://modeltap@127.0.0.1:6543/modeltap");
+    expect(c.natsUrl).toBe("nats://127.0.0.1:4333");
+    expect(c.s3.endpoint).toBe("http://127.0.0.1:9000");
+    expect(c.labelStudio.url).toBe("http://127.0.0.1:18080");
+    expect(c.fsRoot).toBe("/tmp/mt/objects");
+    const explicit = loadStackConfig({
+      MODELTAP_PG_PORT: "6543",
+      MODELTAP_DATABASE_URL: "postgresql://db/x",
+    });
+    expect(explicit.databaseUrl).toBe("postgresql://db/x");
+  });
+
+  it("hands product processes an environment without the stack's settings", () => {
+    const env = productEnv({ MODELTAP_PG_PORT: "6543", MODELTAP_HOME: "/tmp/mt", PATH: "/bin" });
+    for (const s of STACK_SETTINGS) expect(env[s.env], s.env).toBeUndefined();
+    expect(env.PATH).toBe("/bin");
+    expect(loadConfig(env).databaseUrl).toBe("postgres://modeltap@127.0.0.1:6543/modeltap");
+  });
+
+  it("reports stack and product problems together", () => {
+    const err = configError(
+      { MODELTAP_ENVOY_PORT: "70000", MODELTAP_LOG_LEVEL: "loud", MODELTAP_FOO: "1" },
+      loadStackConfig,
+    );
+    expect(err.problems.map((p) => p.split(":")[0]).sort()).toEqual([
+      "MODELTAP_ENVOY_PORT",
+      "MODELTAP_FOO",
+      "MODELTAP_LOG_LEVEL",
+    ]);
   });
 });

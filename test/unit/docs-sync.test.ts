@@ -5,12 +5,13 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { createApiMetrics } from "../../src/api/metrics.js";
 import { createCollectorMetrics } from "../../src/collector/metrics.js";
-import { PACKAGE_ROOT, SETTINGS } from "../../src/config.js";
+import { DEPRECATED_SETTINGS, PACKAGE_ROOT, SETTINGS } from "../../src/config.js";
 import { ERROR_CODES } from "../../src/core/errors.js";
 import { ROUTE_KEYS, compileRouteConfig } from "../../src/core/route-config.js";
 import { TASKS } from "../../src/core/canonical.js";
 import { PluginRegistry } from "../../src/plugins/registry.js";
-import { SERVICES } from "../../src/stack/services.js";
+import { SERVICES } from "../../tools/stack/services.js";
+import { STACK_SETTINGS } from "../../tools/stack/settings.js";
 import { createWorkerMetrics } from "../../src/worker/metrics.js";
 
 const read = (p: string) => fs.readFileSync(path.join(PACKAGE_ROOT, p), "utf8");
@@ -25,10 +26,19 @@ describe("docs stay in step with the code", () => {
     expect(tableKeys(read("docs/errors.md")).sort()).toEqual(Object.keys(ERROR_CODES).sort());
   });
 
-  it("docs/config.md lists exactly the settings, plus the route keys", () => {
-    const keys = tableKeys(read("docs/config.md"));
-    const envKeys = keys.filter((k) => k.startsWith("MODELTAP_"));
-    expect(envKeys.sort()).toEqual(SETTINGS.map((s) => s.env).sort());
+  it("docs/config.md lists exactly the settings, the local stack's apart, plus the route keys", () => {
+    const doc = read("docs/config.md");
+    const [product, rest] = doc.split("<!-- stack-settings -->") as [string, string];
+    const [stack] = rest.split("<!-- /stack-settings -->") as [string];
+    const settings = (md: string) => tableKeys(md).filter((k) => /^MODELTAP_[A-Z0-9_]+$/.test(k));
+    const renamed = Object.keys(DEPRECATED_SETTINGS);
+    expect(
+      settings(product)
+        .filter((k) => !renamed.includes(k))
+        .sort(),
+    ).toEqual(SETTINGS.map((s) => s.env).sort());
+    expect(settings(stack).sort()).toEqual(STACK_SETTINGS.map((s) => s.env).sort());
+    const keys = tableKeys(doc);
     // Route keys: the capture ones in docs/config.md, the analysis ones in docs/plugins.md.
     const routeKeys = [...keys, ...tableKeys(read("docs/plugins.md"))];
     for (const k of ROUTE_KEYS) expect(routeKeys, `route key ${k} is not documented`).toContain(k);

@@ -120,7 +120,7 @@ describe("planPersist", () => {
       data: new Uint8Array(n).fill(65),
       sizeBytes: n,
     });
-    const opts = { bodyInlineMaxBytes: 100 };
+    const opts = { rowInlineMaxBytes: 100 };
     const tabular = planPersist(
       record({ request: small("application/json", 100), response: small("application/json", 101) }),
       uriFor,
@@ -145,7 +145,7 @@ describe("planPersist", () => {
     // A body parked in the large-body store is never inline, and 0 turns inlining off.
     expect(planPersist(record(), uriFor, opts).row.response.inline).toBeNull();
     const off = planPersist(record({ request: small("application/json", 5) }), uriFor, {
-      bodyInlineMaxBytes: 0,
+      rowInlineMaxBytes: 0,
     });
     expect(off.row.request.inline).toBeNull();
     expect(captureJson(off.row).response).toMatchObject({ stored_in: "object_store" });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { BodyView, ParseContext } from "../../src/core/plugins.js";
 import { PluginRegistry } from "../../src/plugins/registry.js";
-import { pngImage } from "../../src/demo/traffic.js";
+import { pngImage } from "../../tools/demo/traffic.js";
 
 function view(body: string | Buffer, contentType: string, headers: Record<string, string> = {}): BodyView {
   return {

@@ -83,7 +83,7 @@ function deps(opts: {
     log: createLogger("silent", "test"),
     maxDeliver: 3,
     concurrency: 4,
-    bodyInlineMaxBytes: 0,
+    rowInlineMaxBytes: 0,
     dependenciesUp: async () => opts.up,
     outagePollMs: 1,
     outageMaxWaitMs: 5,

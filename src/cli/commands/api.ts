@@ -4,27 +4,24 @@ import { runExporter } from "../../api/exporter.js";
 import { runReconciler } from "../../api/reconcile.js";
 import { createApiMetrics } from "../../api/metrics.js";
 import { startApiServer } from "../../api/server.js";
-import { loadConfig } from "../../config.js";
 import { ConfigError } from "../../core/errors.js";
-import { createLogger } from "../../log.js";
 import { PluginRegistry } from "../../plugins/registry.js";
 import { loadUserPlugins } from "../../plugins/user-plugins.js";
-import { parseArgs } from "../args.js";
 import type { Command } from "../command.js";
 import { onShutdown } from "../shutdown.js";
 
 export const apiCommand: Command = {
   name: "api",
-  usage: "api",
   summary:
     "Serve the ground-truth API and the labeling webhook; export sampled captures to the labeling tool",
-  async run(args) {
-    parseArgs(args, {});
-    const config = loadConfig();
+  logs: true,
+  examples: [
+    "MODELTAP_API_SECRET=$(openssl rand -hex 24) MODELTAP_LABELING=label_studio MODELTAP_LABEL_STUDIO_TOKEN=... modeltap api",
+  ],
+  async run({ config, log }) {
     if (config.apiSecret === "") {
       throw new ConfigError(["MODELTAP_API_SECRET: required by `modeltap api` (16+ characters)"]);
     }
-    const log = createLogger(config.logLevel, "api");
     const metrics = createApiMetrics();
     const db = openDatabase(config, 8);
     await db.assertMigrated();

@@ -1,12 +1,11 @@
 import { openDatabase } from "../../adapters/registry.js";
 import { groundTruthJson } from "../../api/handlers.js";
-import { loadConfig } from "../../config.js";
 import { ConfigError, ModeltapError } from "../../core/errors.js";
 import { bodyLocation, captureJson } from "../../core/storage/capture-json.js";
 import { type CaptureRow } from "../../core/ports.js";
 import type { GroundTruthRow } from "../../core/ports.js";
-import { intFlag, parseArgs } from "../args.js";
 import type { Command } from "../command.js";
+import { intOption } from "../program.js";
 
 function table(rows: CaptureRow[]): string {
   const head = ["ID", "MODEL", "VERSION", "TASK", "RECEIVED", "MS", "STATUS", "REQ", "RESP"];
@@ -80,34 +79,47 @@ function groundTruth(r: CaptureRow, truth: GroundTruthRow[]): string[] {
   ];
 }
 
-export const capturesCommand: Command = {
-  name: "captures",
-  usage: "captures list [--model M] [--limit N] [--json] | get <id> [--json]",
-  summary: "Query captured exchanges: where their bodies are stored, the prediction and the ground truth",
-  async run(args) {
-    const [sub, ...rest] = args;
-    const { flags, positional } = parseArgs(rest, { model: "string", limit: "string", json: "boolean" });
-    if (sub !== "list" && sub !== "get")
-      throw new ConfigError([`captures: expected "list" or "get", got ${JSON.stringify(sub)}`]);
-    const config = loadConfig();
+const json = { type: "boolean", description: "print JSON (the stable shape below, in docs/cli.md)" } as const;
+
+const list: Command = {
+  name: "list",
+  summary: "Newest captures first",
+  options: {
+    model: { type: "string", value: "M", description: "only captures of model M" },
+    limit: { type: "string", value: "N", description: "at most N captures (1 to 10000; default 20)" },
+    json,
+  },
+  examples: ["modeltap captures list --model iris --limit 5"],
+  async run({ config, options }) {
+    const limit = intOption(options, "limit", 20, 1, 10_000);
     const db = openDatabase(config, 1);
-    const repo = db.captures;
     try {
-      if (sub === "list") {
-        const rows = await repo.listCaptures({
-          ...(typeof flags.model === "string" ? { model: flags.model } : {}),
-          limit: intFlag(flags, "limit", 20, 1, 10_000),
-        });
-        console.log(flags.json ? JSON.stringify(rows.map(captureJson), null, 2) : table(rows));
-        return 0;
-      }
-      const id = positional[0];
-      if (!id) throw new ConfigError(["captures get: needs a capture id"]);
-      const row = await repo.getCapture(id);
+      const model = options.model;
+      const rows = await db.captures.listCaptures({ ...(typeof model === "string" ? { model } : {}), limit });
+      console.log(options.json ? JSON.stringify(rows.map(captureJson), null, 2) : table(rows));
+    } finally {
+      await db.close();
+    }
+  },
+};
+
+const get: Command = {
+  name: "get",
+  summary: "One capture: where its bodies are stored, its canonical prediction and its ground truth",
+  args: "<id>",
+  options: { json },
+  examples: ["modeltap captures get 5b0e7c1a-1f7e-4a0c-9a59-0f1c2b3d4e5f --json"],
+  exitCodes: { 1: "also: no capture with that id (`[NOT_FOUND]`)" },
+  async run({ config, options, positionals }) {
+    const id = positionals[0];
+    if (!id) throw new ConfigError(["captures get: needs a capture id"]);
+    const db = openDatabase(config, 1);
+    try {
+      const row = await db.captures.getCapture(id);
       if (!row) throw new ModeltapError("NOT_FOUND", `no capture with id ${JSON.stringify(id)}`);
       const truth = await db.groundTruth.groundTruthFor(id);
       console.log(
-        flags.json
+        options.json
           ? JSON.stringify(
               { ...captureJson(row), ground_truth: truth.map((t) => groundTruthJson(t, row)) },
               null,
@@ -115,9 +127,15 @@ export const capturesCommand: Command = {
             )
           : detail(row, truth),
       );
-      return 0;
     } finally {
       await db.close();
     }
   },
+};
+
+export const capturesCommand: Command = {
+  name: "captures",
+  summary: "Query captured exchanges: where their bodies are stored, the prediction and the ground truth",
+  examples: ["modeltap captures list --model iris", "modeltap captures get <id> --json"],
+  subcommands: [list, get],
 };

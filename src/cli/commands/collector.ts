@@ -5,13 +5,11 @@ import { ensureTopology } from "../../adapters/nats/streams.js";
 import { startCollector } from "../../collector/server.js";
 import { createCollectorMetrics } from "../../collector/metrics.js";
 import fs from "node:fs";
-import { loadConfig, type Config } from "../../config.js";
+import type { Config } from "../../config.js";
 import { ConfigError } from "../../core/errors.js";
 import { PluginRegistry } from "../../plugins/registry.js";
 import { loadUserPlugins } from "../../plugins/user-plugins.js";
 import type { RecordPublisher } from "../../core/ports.js";
-import { createLogger } from "../../log.js";
-import { parseArgs } from "../args.js";
 import type { Command } from "../command.js";
 import { onShutdown } from "../shutdown.js";
 
@@ -37,12 +35,10 @@ function collectorTls(config: Config): { tls?: { cert: Buffer; key: Buffer; clie
 
 export const collectorCommand: Command = {
   name: "collector",
-  usage: "collector",
   summary: "Run the Envoy ext_proc collector (gRPC) and publish captures to NATS JetStream",
-  async run(args) {
-    parseArgs(args, {});
-    const config = loadConfig();
-    const log = createLogger(config.logLevel, "collector");
+  logs: true,
+  examples: ["MODELTAP_NATS_URL=nats://nats:4222 modeltap collector"],
+  async run({ config, log }) {
     const metrics = createCollectorMetrics();
     const plugins = new PluginRegistry();
     const loaded = await loadUserPlugins(plugins, config.plugins);
@@ -74,7 +70,7 @@ export const collectorCommand: Command = {
     );
     const nc = connectNats(config.natsUrl, "modeltap-collector", log).then(async (conn) => {
       await ensureTopology(await conn.jetstreamManager(), 30_000);
-      publisher = new JetStreamRecordPublisher(conn, config.inlineMaxBytes);
+      publisher = new JetStreamRecordPublisher(conn, config.natsInlineMaxBytes);
       log.info("publishing captures to JetStream");
       return conn;
     });

@@ -4,22 +4,17 @@ import { consumeCaptures, prefetchFor } from "../../adapters/nats/consumer.js";
 import { JetStreamLargeBodyStore } from "../../adapters/nats/record-publisher.js";
 import { DLQ_STREAM, STREAM, WORKER_DURABLE, ensureTopology } from "../../adapters/nats/streams.js";
 import { createObjectStore, openDatabase } from "../../adapters/registry.js";
-import { loadConfig } from "../../config.js";
-import { createLogger } from "../../log.js";
 import { processBatch } from "../../worker/batch.js";
 import { createWorkerMetrics } from "../../worker/metrics.js";
-import { parseArgs } from "../args.js";
 import type { Command } from "../command.js";
 import { onShutdown } from "../shutdown.js";
 
 export const workerCommand: Command = {
   name: "worker",
-  usage: "worker",
   summary: "Persist captures from JetStream: bodies to object storage, rows to the database",
-  async run(args) {
-    parseArgs(args, {});
-    const config = loadConfig();
-    const log = createLogger(config.logLevel, "worker");
+  logs: true,
+  examples: ["MODELTAP_DATABASE_URL=postgres://modeltap@db/modeltap MODELTAP_S3_ENDPOINT= modeltap worker"],
+  async run({ config, log }) {
     const metrics = createWorkerMetrics();
     const db = openDatabase(config, config.worker.parallel + 4);
     await db.assertMigrated();
@@ -47,7 +42,7 @@ export const workerCommand: Command = {
       log,
       maxDeliver: config.worker.maxDeliver,
       concurrency: config.worker.concurrency,
-      bodyInlineMaxBytes: config.worker.bodyInlineMaxBytes,
+      rowInlineMaxBytes: config.worker.rowInlineMaxBytes,
       dependenciesUp: async () => {
         const answers = await Promise.allSettled([db.ping(), blobs.ping()]);
         return answers.every((a) => a.status === "fulfilled");
@@ -64,7 +59,7 @@ export const workerCommand: Command = {
         batch: config.worker.batch,
         lingerMs: 20,
         parallel: config.worker.parallel,
-        prefetch: prefetchFor(config.worker.batch, config.worker.parallel, config.inlineMaxBytes),
+        prefetch: prefetchFor(config.worker.batch, config.worker.parallel, config.natsInlineMaxBytes),
       },
       (batch) => processBatch(batch, deps),
       log,

@@ -28,7 +28,7 @@ export interface PersistPlan {
 
 export interface PersistOptions {
   /** Bodies up to this many bytes that are not images go in the row; 0 sends every body to objects. */
-  bodyInlineMaxBytes: number;
+  rowInlineMaxBytes: number;
 }
 
 /** Small, structured bodies go in the row; images (unstructured inputs) always go to objects. */
@@ -44,11 +44,11 @@ export function inlineBody(b: CapturedBody, maxBytes: number): boolean {
 export function planPersist(
   rec: CaptureRecord,
   uriFor: (key: string) => string,
-  opts: PersistOptions = { bodyInlineMaxBytes: 0 },
+  opts: PersistOptions = { rowInlineMaxBytes: 0 },
 ): PersistPlan {
   const objects: PlannedObject[] = [];
   const body = (name: "request" | "response", b: CapturedBody): BodyRow => {
-    const inline = inlineBody(b, opts.bodyInlineMaxBytes) ? b.data : null;
+    const inline = inlineBody(b, opts.rowInlineMaxBytes) ? b.data : null;
     const hasBytes = b.objectRef !== "" || b.data.byteLength > 0;
     const key = hasBytes && !inline ? bodyObjectKey(rec, name, b.contentType) : null;
     if (key) {

@@ -8,13 +8,13 @@
  * Sizes: BENCH_LABEL_TASKS (default 2000) per kind, BENCH_ANNOTATIONS (default 100).
  */
 import pg from "pg";
-import { loadConfig } from "../config.js";
+import { loadStackConfig } from "../stack/settings.js";
 import { nerBody, pngImage, pool, send } from "../demo/traffic.js";
 import { localSecrets } from "../stack/services.js";
 import { restartService, serviceByName, stackContext, stackUp } from "../stack/stack.js";
 import { envInt, percentile, sleep, writeResults } from "./common.js";
 
-const config = loadConfig();
+const config = loadStackConfig();
 const OBS = `http://127.0.0.1:${config.ports.envoy}`;
 const LS = `http://127.0.0.1:${config.ports.labelStudio}`;
 const TASKS = envInt("BENCH_LABEL_TASKS", 2000, 100_000);

@@ -1,8 +1,8 @@
 /** Helpers the benchmarks share: sizes from the environment, percentiles, and writing results. */
 import fs from "node:fs";
 import path from "node:path";
-import { PACKAGE_ROOT } from "../config.js";
-import { updateReadmeTable } from "./readme.js";
+import { PACKAGE_ROOT } from "../../src/config.js";
+import { updateDocsTable } from "./docs-table.js";
 
 /** An integer setting from the environment, from 1 to max, or the default. */
 export function envInt(name: string, fallback: number, max: number): number {
@@ -19,14 +19,14 @@ export function percentile(sorted: readonly number[], p: number): number {
 }
 
 /**
- * bench/results/<name>-<timestamp>.json, bench/results/<name>-latest.md, and the README table
- * between the <!-- bench:<name> --> markers (the markdown after its title line).
+ * tools/bench/results/<name>-<timestamp>.json, tools/bench/results/<name>-latest.md, and the table
+ * in docs/benchmarks.md between the <!-- bench:<name> --> markers (the markdown after its title line).
  */
 export function writeResults(name: string, data: unknown, lines: readonly string[]): void {
-  const dir = path.join(PACKAGE_ROOT, "bench", "results");
+  const dir = path.join(PACKAGE_ROOT, "tools", "bench", "results");
   fs.mkdirSync(dir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   fs.writeFileSync(path.join(dir, `${name}-${stamp}.json`), JSON.stringify(data, null, 2));
   fs.writeFileSync(path.join(dir, `${name}-latest.md`), `${lines.join("\n")}\n`);
-  updateReadmeTable(name, lines.slice(2).join("\n"));
+  updateDocsTable(name, lines.slice(2).join("\n"));
 }

@@ -18,13 +18,14 @@ import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
 import autocannon from "autocannon";
-import { PACKAGE_ROOT, loadConfig } from "../config.js";
+import { PACKAGE_ROOT } from "../../src/config.js";
+import { loadStackConfig } from "../stack/settings.js";
 import { paths } from "../stack/services.js";
 import { serviceByName, stackContext, stackUp } from "../stack/stack.js";
 import { noisyPng } from "./images.js";
 import { envInt, percentile, sleep, writeResults } from "./common.js";
 
-const config = loadConfig();
+const config = loadStackConfig();
 const ctx = stackContext(config);
 const SECONDS = envInt("BENCH_SECONDS", 4, 600);
 const ROUNDS = envInt("BENCH_ROUNDS", 2, 100);
@@ -181,7 +182,7 @@ async function latencyRound(cell: Cell, body: Body, acc: Acc): Promise<void> {
 
 /** The peer: build it if needed, start it and a second Envoy in front of it. */
 async function startPeer(): Promise<{ procs: ChildProcess[]; pid: () => number | undefined }> {
-  const src = path.join(PACKAGE_ROOT, "bench", "peer-extproc");
+  const src = path.join(PACKAGE_ROOT, "tools", "bench", "peer-extproc");
   const bin = path.join(config.home, "bin", "peer-extproc");
   if (!fs.existsSync(bin)) {
     console.error(`[bench] building the Go peer (${src}) into ${bin}`);

@@ -5,7 +5,7 @@
  * shows both as stored.
  */
 import type pg from "pg";
-import type { Config } from "../config.js";
+import type { StackConfig } from "../stack/settings.js";
 import { localSecrets } from "../stack/services.js";
 
 type Say = (line: string) => void;
@@ -21,7 +21,7 @@ async function until<T>(ms: number, fn: () => Promise<T | undefined>): Promise<T
 }
 
 export async function demoGroundTruth(
-  config: Config,
+  config: StackConfig,
   db: pg.Pool,
   ids: string[],
   say: Say,

@@ -4,7 +4,7 @@
  * so the demo and the end-to-end tests exercise modeltap's parsers, converters and scalers.
  */
 import { imageSize } from "image-size";
-import { parseMultipart } from "../plugins/parsers/formats/multipart.js";
+import { parseMultipart } from "../../src/plugins/parsers/formats/multipart.js";
 
 export interface DemoReply {
   status: number;

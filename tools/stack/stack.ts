@@ -2,11 +2,12 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { migrate } from "../adapters/postgres/migrate.js";
-import { createPool } from "../adapters/postgres/pool.js";
-import { PACKAGE_ROOT, type Config } from "../config.js";
-import { ModeltapError } from "../core/errors.js";
+import { migrate } from "../../src/adapters/postgres/migrate.js";
+import { createPool } from "../../src/adapters/postgres/pool.js";
+import { PACKAGE_ROOT } from "../../src/config.js";
+import { ModeltapError } from "../../src/core/errors.js";
 import { renderShippedEnvoyConfig } from "./envoy-config.js";
+import { productEnv, type StackConfig } from "./settings.js";
 import { portOpen, waitFor } from "./process.js";
 import {
   SERVICES,
@@ -25,7 +26,7 @@ export interface StackOptions {
   progress?: (line: string) => void;
 }
 
-export function stackContext(config: Config, options: StackOptions = {}): StackContext {
+export function stackContext(config: StackConfig, options: StackOptions = {}): StackContext {
   const creds = s3Credentials(config);
   const secrets = localSecrets(config);
   const generated = path.join(config.home, "envoy.yaml");
@@ -38,9 +39,9 @@ export function stackContext(config: Config, options: StackOptions = {}): StackC
   return {
     config,
     envoyConfigFile,
+    // The product processes get the product's settings (the stack's own resolved into them).
     env: {
-      ...process.env,
-      MODELTAP_HOME: config.home,
+      ...productEnv(process.env),
       AWS_ACCESS_KEY_ID: creds.accessKeyId,
       AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
       S3_BUCKET: config.s3.bucket,
@@ -53,7 +54,7 @@ export function stackContext(config: Config, options: StackOptions = {}): StackC
 }
 
 /** Install what is missing (idempotent), via scripts/install.sh. */
-export function installServices(config: Config, progress: (l: string) => void): void {
+export function installServices(config: StackConfig, progress: (l: string) => void): void {
   const venv = paths(config).venvBin;
   const pgInstalled =
     fs.existsSync("/usr/lib/postgresql") &&
@@ -108,7 +109,7 @@ async function startOne(svc: Service, ctx: StackContext, progress: (l: string) =
   );
 }
 
-export async function stackUp(config: Config, options: StackOptions = {}): Promise<StackContext> {
+export async function stackUp(config: StackConfig, options: StackOptions = {}): Promise<StackContext> {
   const progress = options.progress ?? (() => undefined);
   installServices(config, progress);
   const ctx = stackContext(config, options);
@@ -132,7 +133,7 @@ export async function stackUp(config: Config, options: StackOptions = {}): Promi
 }
 
 export async function stackDown(
-  config: Config,
+  config: StackConfig,
   progress: (l: string) => void = () => undefined,
 ): Promise<void> {
   const ctx = stackContext(config);
@@ -146,7 +147,7 @@ export async function stackDown(
 }
 
 export async function stackStatus(
-  config: Config,
+  config: StackConfig,
 ): Promise<Array<{ name: string; pid?: number; port: number; ready: boolean }>> {
   const ctx = stackContext(config);
   const out = [];

@@ -1,8 +1,7 @@
-import { PostgresCaptureRepository } from "../../adapters/postgres/capture-repository.js";
-import { createPool } from "../../adapters/postgres/pool.js";
-import { loadConfig } from "../../config.js";
-import { bodyLocation } from "../../core/storage/capture-json.js";
-import { isSampled } from "../../core/sampler.js";
+import { PostgresCaptureRepository } from "../../src/adapters/postgres/capture-repository.js";
+import { createPool } from "../../src/adapters/postgres/pool.js";
+import { bodyLocation } from "../../src/core/storage/capture-json.js";
+import { isSampled } from "../../src/core/sampler.js";
 import {
   chatBody,
   irisBody,
@@ -12,21 +11,20 @@ import {
   send,
   sentimentBody,
   type SentExchange,
-} from "../../demo/traffic.js";
-import { demoGroundTruth } from "../../demo/ground-truth.js";
-import { stackUp } from "../../stack/stack.js";
-import { parseArgs } from "../args.js";
-import type { Command } from "../command.js";
+} from "./traffic.js";
+import { demoGroundTruth } from "./ground-truth.js";
+import { stackUp } from "../stack/stack.js";
+import type { Command } from "../../src/cli/command.js";
+import type { StackConfig } from "../stack/settings.js";
 
 const say = (line: string) => console.log(line);
 
-export const demoCommand: Command = {
+export const demoCommand: Command<StackConfig> = {
   name: "demo",
-  usage: "demo",
-  summary: "Bring the stack up, send a mix of inference traffic through Envoy, show what was captured",
-  async run(args) {
-    parseArgs(args, {});
-    const config = loadConfig();
+  summary:
+    "Bring the local stack up, send a mix of inference traffic through Envoy, show what was captured and the ground-truth loop (development)",
+  examples: ["modeltap demo"],
+  async run({ config }) {
     say(
       "== 1/5 starting the local stack (first run installs Envoy, NATS, SeaweedFS, Postgres, MLServer, Label Studio) ==",
     );

@@ -9,21 +9,21 @@
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { connectNats } from "../adapters/nats/connection.js";
-import { JetStreamRecordPublisher } from "../adapters/nats/record-publisher.js";
-import { loadConfig } from "../config.js";
-import { analyzeRecord } from "../core/analysis/analyze.js";
-import { emptyBody, type CaptureRecord } from "../core/record.js";
+import { connectNats } from "../../src/adapters/nats/connection.js";
+import { JetStreamRecordPublisher } from "../../src/adapters/nats/record-publisher.js";
+import { loadStackConfig } from "../stack/settings.js";
+import { analyzeRecord } from "../../src/core/analysis/analyze.js";
+import { emptyBody, type CaptureRecord } from "../../src/core/record.js";
 import { newRecord } from "../../test/support/records.js";
-import { compileRouteConfig } from "../core/route-config.js";
+import { compileRouteConfig } from "../../src/core/route-config.js";
 import { irisBody, send } from "../demo/traffic.js";
-import { createLogger } from "../log.js";
-import { PluginRegistry } from "../plugins/registry.js";
+import { createLogger } from "../../src/log.js";
+import { PluginRegistry } from "../../src/plugins/registry.js";
 import { restartService, serviceByName, stackContext, stackUp } from "../stack/stack.js";
 import { noisyPng } from "./images.js";
 import { envInt, percentile, sleep, writeResults } from "./common.js";
 
-const config = loadConfig();
+const config = loadStackConfig();
 const ctx = stackContext(config);
 const OBS = `http://127.0.0.1:${config.ports.envoy}`;
 const TABULAR = envInt("BENCH_WORKER_TABULAR", 20_000, 1_000_000);
@@ -101,7 +101,7 @@ async function drain(
 
 async function persistence(db: pg.Pool, plugins: PluginRegistry) {
   const nc = await connectNats(config.natsUrl, "modeltap-bench", createLogger("warn", "bench"));
-  const publisher = new JetStreamRecordPublisher(nc, config.inlineMaxBytes);
+  const publisher = new JetStreamRecordPublisher(nc, config.natsInlineMaxBytes);
   const stamp = Date.now().toString(36);
   const results: Array<{
     kind: string;

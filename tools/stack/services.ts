@@ -9,11 +9,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { PACKAGE_ROOT, type Config } from "../config.js";
+import { PACKAGE_ROOT } from "../../src/config.js";
+import type { StackConfig } from "./settings.js";
 import { httpOk, portOpen, run, sleep, startDetached, stopPid, isAlive, readPid } from "./process.js";
 
 export interface StackContext {
-  config: Config;
+  config: StackConfig;
   /** Envoy config file to run (already rendered). */
   envoyConfigFile: string;
   env: NodeJS.ProcessEnv;
@@ -21,14 +22,14 @@ export interface StackContext {
 
 export interface Service {
   name: string;
-  port(c: Config): number;
+  port(c: StackConfig): number;
   start(ctx: StackContext): Promise<void>;
   ready(ctx: StackContext): Promise<boolean>;
   stop(ctx: StackContext): Promise<void>;
   pid(ctx: StackContext): number | undefined;
 }
 
-export const paths = (c: Config) => ({
+export const paths = (c: StackConfig) => ({
   venvBin: path.join(c.home, "venv", "bin"),
   logs: path.join(c.home, "logs"),
   pids: path.join(c.home, "pids"),
@@ -37,11 +38,11 @@ export const paths = (c: Config) => ({
   secrets: path.join(c.home, "secrets.json"),
 });
 
-const logFile = (c: Config, name: string) => path.join(paths(c).logs, `${name}.log`);
-const pidFile = (c: Config, name: string) => path.join(paths(c).pids, `${name}.pid`);
+const logFile = (c: StackConfig, name: string) => path.join(paths(c).logs, `${name}.log`);
+const pidFile = (c: StackConfig, name: string) => path.join(paths(c).pids, `${name}.pid`);
 
 /** Local S3 credentials, generated once per MODELTAP_HOME and never committed. */
-export function s3Credentials(c: Config): { accessKeyId: string; secretAccessKey: string } {
+export function s3Credentials(c: StackConfig): { accessKeyId: string; secretAccessKey: string } {
   const file = paths(c).credentials;
   if (!fs.existsSync(file)) {
     fs.mkdirSync(c.home, { recursive: true });
@@ -63,7 +64,7 @@ export interface LocalSecrets {
   apiSecret: string;
 }
 
-export function localSecrets(c: Config): LocalSecrets {
+export function localSecrets(c: StackConfig): LocalSecrets {
   const file = paths(c).secrets;
   if (!fs.existsSync(file)) {
     fs.mkdirSync(c.home, { recursive: true });
@@ -81,7 +82,7 @@ export function localSecrets(c: Config): LocalSecrets {
 
 function pidService(
   name: string,
-  port: (c: Config) => number,
+  port: (c: StackConfig) => number,
   command: (ctx: StackContext) => { cmd: string; args: string[]; cwd?: string; env?: NodeJS.ProcessEnv },
   ready: (ctx: StackContext) => Promise<boolean>,
 ): Service {
@@ -110,9 +111,17 @@ function pidService(
   };
 }
 
+/** A product process, from the product build, with the product's settings (ctx.env). */
 const node = (command: string) => (_ctx: StackContext) => ({
   cmd: process.execPath,
   args: [path.join(PACKAGE_ROOT, "dist", "cli", "main.js"), command],
+});
+
+/** A development tool's process, from the tools' build, with the stack's own settings. */
+const tool = (command: string) => (ctx: StackContext) => ({
+  cmd: process.execPath,
+  args: [path.join(PACKAGE_ROOT, "dist-tools", "tools", "main.js"), command],
+  env: { ...process.env, MODELTAP_HOME: ctx.config.home },
 });
 
 // --- Postgres: a private cluster run as an unprivileged user when we are root. ---
@@ -144,7 +153,7 @@ function pgUser(): PgUser {
 }
 
 /** The data directory must be reachable by the postgres user; a 0700 checkout may not be. */
-function pgDataDir(c: Config, user: PgUser): string {
+function pgDataDir(c: StackConfig, user: PgUser): string {
   const local = path.join(paths(c).data, "postgres");
   if (user.uid === undefined) return local;
   let dir = path.dirname(local);
@@ -277,7 +286,7 @@ const s3 = pidService(
 const demo = pidService(
   "demo-server",
   (c) => c.ports.demo,
-  node("demo-server"),
+  tool("demo-server"),
   (ctx) => httpOk(`http://127.0.0.1:${ctx.config.ports.demo}/healthz`),
 );
 
@@ -288,7 +297,7 @@ const mlserver = pidService(
     const venv = path.join(ctx.config.home, "mlserver-venv", "bin");
     const repo = path.join(paths(ctx.config).data, "mlserver");
     run(path.join(venv, "python"), [
-      path.join(PACKAGE_ROOT, "scripts", "mlserver-iris.py"),
+      path.join(PACKAGE_ROOT, "tools", "stack", "mlserver-iris.py"),
       repo,
       String(ctx.config.ports.mlserver),
     ]);

@@ -3,12 +3,12 @@
  * scaler, JSON encoding of the canonical result) on realistic exchanges, with no I/O. Each case is
  * the demo model's real answer to a real request body. Reports records per second on one core.
  */
-import { analyzeExchange } from "../core/analysis/analyze.js";
-import type { BodyView, ChunkTime, ParseContext } from "../core/plugins.js";
-import { compileRouteConfig, type RouteConfig } from "../core/route-config.js";
+import { analyzeExchange } from "../../src/core/analysis/analyze.js";
+import type { BodyView, ChunkTime, ParseContext } from "../../src/core/plugins.js";
+import { compileRouteConfig, type RouteConfig } from "../../src/core/route-config.js";
 import { DEMO_MODELS } from "../demo/models.js";
 import { chatBody, nerBody } from "../demo/traffic.js";
-import { PluginRegistry } from "../plugins/registry.js";
+import { PluginRegistry } from "../../src/plugins/registry.js";
 import { noisyPng } from "./images.js";
 import { writeResults } from "./common.js";
 

@@ -5,7 +5,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { PACKAGE_ROOT, type Config } from "../config.js";
+import { PACKAGE_ROOT } from "../../src/config.js";
+import type { StackConfig } from "./settings.js";
 
 export const SHIPPED_ENVOY_CONFIG = path.join(PACKAGE_ROOT, "envoy", "envoy.yaml");
 
@@ -19,7 +20,7 @@ const DEFAULT_PORTS = {
   mlserver: 8082,
 } as const;
 
-export function renderShippedEnvoyConfig(config: Config): string {
+export function renderShippedEnvoyConfig(config: StackConfig): string {
   const map = new Map<number, number>(
     (Object.keys(DEFAULT_PORTS) as Array<keyof typeof DEFAULT_PORTS>).map((k) => [
       DEFAULT_PORTS[k],
