@@ -16,7 +16,7 @@ npx eslint .
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
 
 step "circular imports"
-npx madge --circular --extensions ts src
+npx madge --circular --extensions ts src tools
 
 step "tests (vitest: unit + e2e)"
 mkdir -p .modeltap

@@ -8,7 +8,7 @@ const progress = (line: string) => console.error(`[stack] ${line}`);
 const up: Command<StackConfig> = {
   name: "up",
   summary:
-    "Install what is missing, then start Postgres, NATS, S3, the inference servers, Label Studio, collector, worker, api and Envoy",
+    "Install what is missing, then start Postgres, NATS, S3, the inference servers, Label Studio, collector, worker, api and Envoy; the product's own MODELTAP_* settings pass through to the processes it starts",
   options: {
     "envoy-config": {
       type: "string",
