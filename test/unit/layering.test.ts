@@ -2,6 +2,8 @@
  * The layering rules of eslint.config.js, proved: each import below, put in the file named, must
  * fail the gate (`npx eslint .`), and the allowed ones must not.
  */
+import fs from "node:fs";
+import path from "node:path";
 import { ESLint } from "eslint";
 import { describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/config.js";
@@ -84,5 +86,45 @@ describe("the layering rule", () => {
     ["tools/stack/stack.ts", 'import { migrate as x } from "../../src/adapters/postgres/migrate.js";'],
   ])("%s: %s passes", async (file, code) => {
     expect(await restricted(file, code)).toEqual([]);
+  });
+});
+
+/** Every src/core file a module reaches through its relative imports, transitively. */
+function coreClosure(entries: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = fs.readFileSync(file, "utf8");
+    for (const m of text.matchAll(/^(?:import|export)\s[^;]*?from\s+"(\.{1,2}\/[^"]+)"/gm)) {
+      visit(path.resolve(path.dirname(file), m[1]!.replace(/\.js$/, ".ts")));
+    }
+  };
+  for (const e of entries) visit(path.join(PACKAGE_ROOT, e));
+  const core = path.join(PACKAGE_ROOT, "src", "core") + path.sep;
+  return [...seen]
+    .filter((f) => f.startsWith(core))
+    .map((f) => path.relative(core, f))
+    .sort();
+}
+
+describe("the collector's path through the core", () => {
+  it("touches only the shared root, capture, analysis and the record codec", () => {
+    const files = coreClosure(["src/cli/commands/collector.ts"]);
+    expect(files).toContain("capture/exchange.ts");
+    expect(files).toContain("analysis/analyze.ts");
+    const outside = files.filter(
+      (f) => f.includes(path.sep) && !/^(capture|analysis)\//.test(f) && f !== "storage/record-codec.ts",
+    );
+    expect(outside).toEqual([]);
+  });
+
+  it("is not the worker's: the worker never reaches the exchange, analysis or ground truth", () => {
+    const files = coreClosure(["src/cli/commands/worker.ts"]);
+    expect(files).toContain("storage/persist-plan.ts");
+    // (config.ts names the built-in secret headers, capture/redact-headers.ts: a list, no code path)
+    expect(files.filter((f) => /^(analysis|ground-truth)\//.test(f) || f === "capture/exchange.ts")).toEqual(
+      [],
+    );
   });
 });

@@ -8,7 +8,6 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from "nats";
-import { sanitizeSegment } from "../../core/storage/object-key.js";
 
 export const STREAM = "MODELTAP";
 export const DLQ_STREAM = "MODELTAP_DLQ";
@@ -17,9 +16,13 @@ export const DLQ_SUBJECT_PREFIX = "modeltap.dlq";
 export const BODY_BUCKET = "modeltap_bodies";
 export const WORKER_DURABLE = "modeltap-worker";
 
-/** A subject token from a model name: no dots, wildcards or spaces. */
+/**
+ * A subject token from a model name: NATS splits subjects at dots and reserves `*` and `>`, so only
+ * [A-Za-z0-9_-] survive (at most 128 characters), and an empty or dot-only name becomes "_".
+ */
 export function subjectToken(s: string): string {
-  return sanitizeSegment(s).replace(/\./g, "_");
+  const kept = s.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 128);
+  return kept === "" || /^\.+$/.test(kept) ? "_" : kept.replace(/\./g, "_");
 }
 
 const streams: Array<Partial<StreamConfig> & { name: string }> = [
