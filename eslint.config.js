@@ -63,6 +63,23 @@ export default tseslint.config(
       ],
     },
   },
+  // Tests have their own HTTP client (test/support/http.ts), so changing the demo cannot break them.
+  {
+    files: ["test/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "tools/demo/traffic(\\.js)?$",
+              message: "Tests send with test/support/http.ts, not the demo's client.",
+            },
+          ],
+        },
+      ],
+    },
+  },
   // Adapters implement ports; they import no application folder.
   {
     files: ["src/adapters/**/*.ts"],

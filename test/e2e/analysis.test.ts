@@ -10,7 +10,8 @@ import { promisify } from "node:util";
 import { decode as decodePng } from "fast-png";
 import { afterAll, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/config.js";
-import { pngImage as png, send } from "../../tools/demo/traffic.js";
+import { pngImage as png } from "../../tools/demo/payloads.js";
+import { send } from "../support/http.js";
 import { isSampled } from "../../src/core/sampler.js";
 import { OBS, NORMAL, blobs, db, expectBytes, storedBody, waitForRows } from "./helpers.js";
 
@@ -73,7 +74,7 @@ it("tabular against a real MLServer (scikit-learn): class ids and probabilities 
   const ids = await send(`${OBS}/v2/models/iris-sklearn/infer`, JSON.stringify({ inputs }));
   expect(ids.status).toBe(200);
   // What MLServer itself answered: class ids in the "predict" output.
-  const answered = JSON.parse(ids.responseBody.toString()) as {
+  const answered = JSON.parse(ids.response.toString()) as {
     outputs: Array<{ name: string; data: number[] }>;
   };
   const classIds = answered.outputs.find((o) => o.name === "predict")!.data;
@@ -96,7 +97,7 @@ it("tabular against a real MLServer (scikit-learn): class ids and probabilities 
     JSON.stringify({ inputs, outputs: [{ name: "predict_proba" }] }),
   );
   const proba = (
-    JSON.parse(probs.responseBody.toString()) as { outputs: Array<{ name: string; data: number[] }> }
+    JSON.parse(probs.response.toString()) as { outputs: Array<{ name: string; data: number[] }> }
   ).outputs.find((o) => o.name === "predict_proba")!.data;
   const p = (await analysisOf(probs.id)).predictions as Array<{
     label: string;
@@ -190,7 +191,7 @@ it("image classification: base64 JSON and multipart uploads give top-k labels, t
       },
     ]);
     const [stored] = await waitForRows(pg, [s.id]);
-    expectBytes(await storedBody(stored!, "request"), s.requestBody);
+    expectBytes(await storedBody(stored!, "request"), s.request);
   }
 });
 
@@ -272,7 +273,7 @@ it("LLM chat: a streamed SSE response is reassembled, with usage and time to fir
     messages: [{ role: "user", content: "hello there" }],
   });
   const s = await send(`${OBS}/v1/chat/completions`, body);
-  expect(s.responseBody.toString()).toContain("data: [DONE]");
+  expect(s.response.toString()).toContain("data: [DONE]");
   const row = await analysisOf(s.id);
   expect(row.parse_error).toBe("");
   const p = row.analysis!.instances[0]!.prediction as Record<string, any>;
@@ -291,7 +292,7 @@ it("a protocol failure is flagged on the capture, and the raw bytes are still st
   const row = await analysisOf(s.id);
   expect(row.parse_error).toMatch(/^kserve_v2: /);
   const [stored] = await waitForRows(pg, [s.id]);
-  expectBytes(await storedBody(stored!, "request"), s.requestBody);
+  expectBytes(await storedBody(stored!, "request"), s.request);
 });
 
 it("`captures get` shows the canonical prediction", async () => {

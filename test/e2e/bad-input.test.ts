@@ -5,7 +5,7 @@
  */
 import zlib from "node:zlib";
 import { afterAll, expect, it } from "vitest";
-import { send } from "../../tools/demo/traffic.js";
+import { send } from "../support/http.js";
 import { OBS, collectorMetric, config, db, waitForRows } from "./helpers.js";
 
 const pg = db();
@@ -40,7 +40,7 @@ it("survives a gzip bomb: the client gets its answer, the capture keeps the raw 
     headers: { "content-encoding": "gzip" },
   });
   expect(s.status).toBe(200);
-  expect(s.responseBody.equals(bomb)).toBe(true);
+  expect(s.response.equals(bomb)).toBe(true);
   const f = await flags(s.id);
   expect(f.request_decode_error).toMatch(/max_decoded_bytes|cap|exceed/i);
   expect(Number(f.request_size_bytes)).toBe(bomb.length);
@@ -87,7 +87,7 @@ it("keeps the first max_body_bytes of a 20 MB body and counts the rest", async (
   const big = Buffer.alloc(20 * 1024 * 1024, 0x61);
   const s = await send(`${OBS}/v2/models/echo/infer`, big, { contentType: "application/octet-stream" });
   expect(s.status).toBe(200);
-  expect(s.responseBody.length).toBe(big.length);
+  expect(s.response.length).toBe(big.length);
   const f = await flags(s.id);
   expect(f.request_truncated).toBe(true);
   expect(Number(f.request_wire_size_bytes)).toBe(big.length);

@@ -6,7 +6,8 @@ import { randomUUID } from "node:crypto";
 import zlib from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { isSampled } from "../../src/core/sampler.js";
-import { irisBody, nerBody, pool, send, sentimentBody } from "../../tools/demo/traffic.js";
+import { irisBody, nerBody, sentimentBody } from "../../tools/demo/payloads.js";
+import { pool, send } from "../support/http.js";
 import {
   NORMAL,
   OBS,
@@ -55,8 +56,8 @@ describe.each([
       expect(row.mode).toBe(mode);
       expect(row.status_code).toBe(200);
       expect(row.complete).toBe(true);
-      expectBytes(await storedBody(row, "request"), s.requestBody);
-      expectBytes(await storedBody(row, "response"), s.responseBody);
+      expectBytes(await storedBody(row, "request"), s.request);
+      expectBytes(await storedBody(row, "response"), s.response);
     }
   });
 
@@ -134,7 +135,7 @@ it("stores a gzip-encoded response decoded, and redacts secret headers", async (
   expect(row!.response_decoded).toBe(true);
   const stored = Buffer.from((await storedBody(row!, "response"))!);
   // fetch() decodes gzip too, so the client's view is the decoded body.
-  expectBytes(stored, s.responseBody);
+  expectBytes(stored, s.response);
   expect(() => zlib.gunzipSync(stored)).toThrow();
   const reqHeaders = Object.fromEntries(row!.request_headers.map((h) => [h.name, h.value]));
   const resHeaders = Object.fromEntries(row!.response_headers.map((h) => [h.name, h.value]));
@@ -149,7 +150,7 @@ it("flags a body over max_body_bytes as truncated and keeps the first max_body_b
   for (let i = 0; i < body.length; i++) body[i] = i % 251;
   const s = await send(`${OBS}/v2/models/echo/infer`, body, { contentType: "application/octet-stream" });
   expect(s.status).toBe(200);
-  expectBytes(s.responseBody, body);
+  expectBytes(s.response, body);
   const [row] = await waitForRows(pg, [s.id]);
   expect(row!.request_truncated).toBe(true);
   expect(row!.response_truncated).toBe(true);
@@ -231,7 +232,7 @@ it("redact_fields: PII fields are gone from both stored bodies; an unparseable J
   const s = await send(`${OBS}/v2/models/echo-pii/infer`, body);
   expect(s.status).toBe(200);
   // The client got its answer untouched: redaction is only what is stored.
-  expect(s.responseBody.toString()).toBe(body);
+  expect(s.response.toString()).toBe(body);
   const bad = await send(`${OBS}/v2/models/echo-pii/infer`, '{"user": {"email": "bob@example.com"');
   const [row, badRow] = await Promise.all([waitForRows(pg, [s.id]), waitForRows(pg, [bad.id])]);
   for (const which of ["request", "response"] as const) {

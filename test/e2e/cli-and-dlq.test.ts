@@ -10,7 +10,8 @@ import { DLQ_STREAM } from "../../src/adapters/nats/streams.js";
 import { PACKAGE_ROOT } from "../../src/config.js";
 import { encodeRecord } from "../../src/core/storage/record-codec.js";
 import { newRecord } from "../support/records.js";
-import { irisBody, send } from "../../tools/demo/traffic.js";
+import { irisBody } from "../../tools/demo/payloads.js";
+import { send } from "../support/http.js";
 import { OBS, collectorMetric, config, db, waitForRows } from "./helpers.js";
 
 const pg = db();
@@ -46,7 +47,7 @@ it("`captures get --json` and `captures list --json` print the documented shape"
   const req = got.request as Record<string, unknown>;
   expect(req).toMatchObject({
     content_type: "application/json",
-    size_bytes: s.requestBody.length,
+    size_bytes: s.request.length,
     truncated: false,
   });
   // A small JSON body lives in the row; a larger one is an object with its URI.

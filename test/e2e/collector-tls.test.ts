@@ -11,8 +11,10 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/config.js";
-import { irisBody, send } from "../../tools/demo/traffic.js";
+import { irisBody } from "../../tools/demo/payloads.js";
+import { send } from "../support/http.js";
 import { paths } from "../../tools/stack/services.js";
+import { productEnv } from "../../tools/stack/settings.js";
 import { config, db, freePort, waitForRows } from "./helpers.js";
 
 const pg = db();
@@ -162,8 +164,8 @@ beforeAll(async () => {
     [path.join(PACKAGE_ROOT, "dist", "cli", "main.js"), "collector"],
     {
       env: {
-        ...process.env,
-        MODELTAP_HOME: config.home,
+        // A product process: the stack's own settings resolved into the product's.
+        ...productEnv(process.env),
         MODELTAP_COLLECTOR_PORT: String(ports.grpc),
         MODELTAP_COLLECTOR_METRICS_PORT: String(ports.metrics),
         MODELTAP_COLLECTOR_TLS_CERT: f("server.pem"),

@@ -3,7 +3,8 @@
  * the worker mid-stream, and count what the clients and the database saw.
  */
 import { afterAll, expect, it } from "vitest";
-import { irisBody, nerBody, pool, send } from "../../tools/demo/traffic.js";
+import { irisBody, nerBody } from "../../tools/demo/payloads.js";
+import { pool, send } from "../support/http.js";
 import { restartService, serviceByName, stackContext } from "../../tools/stack/stack.js";
 import { stopPid, waitFor } from "../../tools/stack/process.js";
 import { envoyReady } from "../../tools/stack/services.js";

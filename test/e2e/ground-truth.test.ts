@@ -13,7 +13,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { LabelStudioBackend } from "../../src/adapters/label-studio/backend.js";
 import { PACKAGE_ROOT } from "../../src/config.js";
 import { encodeRle } from "../../src/core/rle.js";
-import { irisBody, pngImage as png, send } from "../../tools/demo/traffic.js";
+import { irisBody, pngImage as png } from "../../tools/demo/payloads.js";
+import { send } from "../support/http.js";
 import { localSecrets } from "../../tools/stack/services.js";
 import { OBS, config, db, poll, waitForRows } from "./helpers.js";
 

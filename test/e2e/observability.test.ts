@@ -9,7 +9,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/config.js";
-import { irisBody, nerBody, send } from "../../tools/demo/traffic.js";
+import { irisBody, nerBody } from "../../tools/demo/payloads.js";
+import { send } from "../support/http.js";
 import { OBS, freePort } from "./helpers.js";
 
 const OPS = path.join(PACKAGE_ROOT, "docs", "ops");

@@ -7,7 +7,7 @@
 import { connect, type NatsConnection } from "nats";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { STREAM, WORKER_DURABLE } from "../../src/adapters/nats/streams.js";
-import { send } from "../../tools/demo/traffic.js";
+import { send } from "../support/http.js";
 import { restartService, serviceByName, stackContext } from "../../tools/stack/stack.js";
 import {
   OBS,

@@ -6,7 +6,7 @@
  */
 import { afterAll, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
-import { send } from "../../tools/demo/traffic.js";
+import { send } from "../support/http.js";
 import { localSecrets } from "../../tools/stack/services.js";
 import { OBS, config, db, storedBody, waitForRows } from "./helpers.js";
 

@@ -10,14 +10,12 @@ import { randomUUID } from "node:crypto";
 import { afterAll, expect, it } from "vitest";
 import { createObjectStore, openDatabase } from "../../src/adapters/registry.js";
 import { loadConfig } from "../../src/config.js";
-import { encodeRecord } from "../../src/core/storage/record-codec.js";
-import { emptyBody, type CaptureRecord } from "../../src/core/record.js";
-import { newRecord } from "../support/records.js";
-import { createLogger } from "../../src/log.js";
+import type { CaptureRecord } from "../../src/core/record.js";
 import { processBatch } from "../../src/worker/batch.js";
-import { type InboundMessage } from "../../src/core/ports.js";
-import { createWorkerMetrics } from "../../src/worker/metrics.js";
-import { pngImage } from "../../tools/demo/traffic.js";
+import { pngImage } from "../../tools/demo/payloads.js";
+import { inboundMessage, nothingSettled } from "../support/fakes.js";
+import { capturedBody, newRecord } from "../support/records.js";
+import { batchDeps } from "../support/worker.js";
 import { config } from "./helpers.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "modeltap-fs-store-"));
@@ -54,20 +52,8 @@ function record(id: string, image: Buffer): CaptureRecord {
     path: "/predict",
     ttfbUs: 10,
     durationUs: 20,
-    request: {
-      ...emptyBody(),
-      contentType: "image/png",
-      data: image,
-      sizeBytes: image.length,
-      wireSizeBytes: image.length,
-    },
-    response: {
-      ...emptyBody(),
-      contentType: "application/json",
-      data: Buffer.from("[]"),
-      sizeBytes: 2,
-      wireSizeBytes: 2,
-    },
+    request: capturedBody("image/png", image),
+    response: capturedBody("application/json", "[]"),
     analysisJson: Buffer.from(JSON.stringify(analysis)),
     labelRate: 1,
     labelSet: ["cat", "dog"],
@@ -80,32 +66,13 @@ it("persists bodies to the filesystem store and rows (with their label-export qu
   await blobs.ready();
   const image = pngImage(64, 48);
   const id = randomUUID();
-  let acked = 0;
-  const msg: InboundMessage = {
-    data: encodeRecord(record(id, image)),
-    subject: "modeltap.captures.fs-detector",
-    deliveryCount: 1,
-    ack: async () => void acked++,
-    nak: () => undefined,
-    deadLetter: async () => undefined,
-  };
-  const deps = {
-    blobs,
-    repo: db.captures,
-    largeBodies: { get: async () => undefined, delete: async () => undefined },
-    metrics: createWorkerMetrics(),
-    log: createLogger("silent", "test"),
-    maxDeliver: 3,
-    concurrency: 4,
-    rowInlineMaxBytes: 0,
-    dependenciesUp: async () => true,
-    outagePollMs: 10,
-    outageMaxWaitMs: 100,
-  };
+  const settled = nothingSettled();
+  const msg = inboundMessage(record(id, image), 1, settled);
+  const deps = batchDeps({ blobs, repo: db.captures, outagePollMs: 10, outageMaxWaitMs: 100 });
   await processBatch([msg], deps);
   // Redelivery of the same message adds nothing.
   await processBatch([msg], deps);
-  expect(acked).toBe(2);
+  expect(settled).toEqual({ acked: 2, naked: [], deadLettered: [] });
   const row = await db.captures.getCapture(id);
   expect(row).toBeDefined();
   expect(row!.request.objectUri).toMatch(/^file:\/\//);

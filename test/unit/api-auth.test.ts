@@ -1,4 +1,4 @@
-/** Shared-secret checks of `modeltap api`: the Bearer header and the signed media URLs. */
+/** src/api/auth.ts: shared-secret checks of `modeltap api`: the Bearer header and the signed media URLs. */
 import { describe, expect, it } from "vitest";
 import { MEDIA_PATH, bearerOk, mediaSignatureOk, signedMediaUrl } from "../../src/api/auth.js";
 

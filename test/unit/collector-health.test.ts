@@ -1,3 +1,4 @@
+/** src/collector/health.ts: the gRPC health service Envoy checks the collector with. */
 import { expect, it } from "vitest";
 import { healthStatus, loadHealthService } from "../../src/collector/health.js";
 

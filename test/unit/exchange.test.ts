@@ -1,24 +1,17 @@
-/** Exchange: from ext_proc-shaped pieces to one CaptureRecord; parseEnvoyTime. */
+/** src/core/capture/exchange.ts: Exchange, from ext_proc-shaped pieces to one CaptureRecord; parseEnvoyTime. */
 import zlib from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { Exchange, parseEnvoyTime, type ExchangeStart } from "../../src/core/capture/exchange.js";
 import { DEFAULT_SECRET_HEADERS } from "../../src/core/capture/redact-headers.js";
 import type { HeaderList } from "../../src/core/record.js";
-import { compileRouteConfig, type PluginCatalog, type RouteConfig } from "../../src/core/route-config.js";
+import { compileRouteConfig, type RouteConfig } from "../../src/core/route-config.js";
+import { emptyCatalog, validConfig } from "../support/routes.js";
 
-const catalog: PluginCatalog = {
-  parsers: new Map(),
-  converters: new Map(),
-  scalers: new Map(),
-  defaultConverter: () => undefined,
-};
+const catalog = emptyCatalog();
 const secretHeaders: ReadonlySet<string> = new Set(DEFAULT_SECRET_HEADERS);
 
-function routeConfig(extra: Record<string, unknown> = {}): RouteConfig {
-  const result = compileRouteConfig(catalog, { model: "iris", version: "1", sample_rate: "0.5", ...extra });
-  if (!result?.ok) throw new Error("bad test config");
-  return result.config;
-}
+const routeConfig = (extra: Record<string, unknown> = {}): RouteConfig =>
+  validConfig(compileRouteConfig(catalog, { model: "iris", version: "1", sample_rate: "0.5", ...extra }));
 
 const h = (pairs: Array<[string, string]>): HeaderList => pairs.map(([name, value]) => ({ name, value }));
 

@@ -1,194 +1,42 @@
-/** The label exporter against in-memory fakes of the export queue, the capture index and the backend. */
+/**
+ * src/api/exporter.ts: the label exporter against in-memory fakes of the export queue, the capture
+ * index and the labeling backend.
+ */
 import { getEventListeners } from "node:events";
-import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { noneBackend } from "../../src/adapters/none-labeling.js";
 import { exportPass, runExporter, type ExporterDeps } from "../../src/api/exporter.js";
 import { createApiMetrics, type ApiMetrics } from "../../src/api/metrics.js";
-import type { Instance, Prediction } from "../../src/core/canonical.js";
-import {
-  taskKey,
-  type AnnotationSnapshot,
-  type LabelTask,
-  type LabelingBackend,
-} from "../../src/core/ports.js";
+import type { Instance, Prediction, Task } from "../../src/core/canonical.js";
 import { ProjectGoneError } from "../../src/core/errors.js";
-import type { BodyRow, CaptureRow } from "../../src/core/ports.js";
-import type {
-  CaptureRepository,
-  ExportClaim,
-  LabelExportRepository,
-  LabelingProject,
-} from "../../src/core/ports.js";
-import type { Task } from "../../src/core/canonical.js";
-import { createLogger } from "../../src/log.js";
-
-const body = (contentType: string): BodyRow => ({
-  contentType,
-  contentEncoding: "",
-  sizeBytes: 0,
-  wireSizeBytes: 0,
-  truncated: false,
-  decoded: false,
-  decodeError: "",
-  objectKey: null,
-  objectUri: null,
-  inline: null,
-  headers: [],
-});
+import { taskKey, type CaptureRow, type ExportClaim, type LabelingBackend } from "../../src/core/ports.js";
+import { bodyRow, captureRow, imageInstance, textInstance } from "../support/captures.js";
+import {
+  FakeCaptureRepository,
+  FakeLabelExportQueue,
+  FakeLabelingBackend,
+  taskKeys,
+} from "../support/fakes.js";
+import { captureLog } from "../support/log.js";
 
 const CAT: Prediction = { kind: "classification", label: "cat", score: 0.9 };
-const imageInstance = (prediction: Prediction | null = CAT, width = 640, height = 480): Instance => ({
-  input: { image: { width, height, format: "png" } },
-  prediction,
-});
-const textInstance = (text: string, prediction: Prediction | null = null): Instance => ({
-  input: { text },
-  prediction,
-});
+const catImage = (): Instance => imageInstance(640, 480, CAT);
 
+/** A resnet image capture, every instance chosen for labeling; its bodies are not read. */
 function capture(
   id: string,
   over: { model?: string; task?: Task; labelSet?: string[]; instances?: Instance[] } = {},
 ): CaptureRow {
-  const task = over.task ?? "image_classification";
-  const instances = over.instances ?? [imageInstance()];
-  return {
-    id,
+  const instances = over.instances ?? [catImage()];
+  return captureRow(id, over.task ?? "image_classification", instances, {
     model: over.model ?? "resnet",
     version: "3",
-    task,
-    route: "route",
-    cluster: "cluster",
-    mode: "observability",
-    method: "POST",
-    path: "/predict",
-    receivedAt: new Date("2026-05-01T12:00:00Z"),
-    durationMs: 10,
-    ttfbMs: 5,
-    upstreamMs: null,
-    statusCode: 200,
-    complete: true,
-    sampleRate: 1,
-    request: body("image/png"),
-    response: body("application/json"),
-    protocol: "hf_pipeline",
-    parseError: "",
-    analysis: { schema_version: 1, task, protocol: "hf_pipeline", instances },
-    features: null,
-    predictions: instances.map((i) => i.prediction),
+    request: bodyRow("image/png"),
+    response: bodyRow("application/json"),
     labelRate: 1,
     labelSet: over.labelSet ?? ["cat", "dog"],
     labelExports: instances.map((_, i) => i),
-  };
-}
-
-type Key = { captureId: string; instance: number };
-const keys = (ks: readonly Key[]) => ks.map((k) => taskKey(k.captureId, k.instance));
-
-class FakeQueue implements LabelExportRepository {
-  readonly projects = new Map<string, LabelingProject>();
-  readonly exported: Array<Key & { taskRef: string; projectRef: string }> = [];
-  readonly skipped: Array<{ keys: string[]; reason: string }> = [];
-  readonly retried: Array<{ keys: string[]; error: string; retryAt: Date | null }> = [];
-  readonly saved: LabelingProject[] = [];
-  claimCalls: Array<{ limit: number; leaseMs: number }> = [];
-
-  constructor(
-    private claims: ExportClaim[][],
-    readonly counts: Record<string, number> = {},
-  ) {}
-
-  async claimExports(limit: number, leaseMs: number): Promise<ExportClaim[]> {
-    this.claimCalls.push({ limit, leaseMs });
-    return this.claims.shift() ?? [];
-  }
-  async markExported(done: ReadonlyArray<Key & { taskRef: string; projectRef: string }>): Promise<void> {
-    this.exported.push(...done);
-  }
-  async markSkipped(ks: readonly Key[], reason: string): Promise<void> {
-    this.skipped.push({ keys: keys(ks), reason });
-  }
-  async markRetry(ks: readonly Key[], error: string, retryAt: Date | null): Promise<void> {
-    this.retried.push({ keys: keys(ks), error, retryAt });
-  }
-  async exportCounts(): Promise<Record<string, number>> {
-    return this.counts;
-  }
-  async getProject(backend: string, model: string): Promise<LabelingProject | undefined> {
-    return this.projects.get(`${backend}/${model}`);
-  }
-  locks = 0;
-  async withProjectLock<T>(_backend: string, _model: string, fn: () => Promise<T>): Promise<T> {
-    this.locks++;
-    return fn();
-  }
-  async listProjects(backend: string): Promise<LabelingProject[]> {
-    return [...this.projects.values()].filter((p) => p.backend === backend);
-  }
-  async saveProject(p: LabelingProject): Promise<void> {
-    this.saved.push(p);
-    this.projects.set(`${p.backend}/${p.model}`, p);
-  }
-}
-
-class FakeCaptures implements CaptureRepository {
-  readonly rows = new Map<string, CaptureRow>();
-  constructor(rows: CaptureRow[]) {
-    for (const r of rows) this.rows.set(r.id, r);
-  }
-  async insertCaptures(): Promise<number> {
-    throw new Error("not used by the exporter");
-  }
-  async listCaptures(): Promise<CaptureRow[]> {
-    throw new Error("not used by the exporter");
-  }
-  async getCapture(id: string): Promise<CaptureRow | undefined> {
-    return this.rows.get(id);
-  }
-}
-
-class FakeBackend implements LabelingBackend {
-  readonly name = "fake";
-  readonly source = "fake";
-  readonly ensured: Array<{
-    model: string;
-    task: Task;
-    labels: string[];
-    existing: LabelingProject | undefined;
-  }> = [];
-  readonly created: Array<{ projectRef: string; tasks: LabelTask[]; mayExist: boolean }> = [];
-  failWith: Error | undefined;
-  private nextProject = 100;
-
-  async ensureProject(
-    model: string,
-    task: Task,
-    labels: readonly string[],
-    existing?: LabelingProject,
-  ): Promise<string> {
-    this.ensured.push({ model, task, labels: [...labels], existing });
-    if (this.failWith) throw this.failWith;
-    return existing && existing.task === task ? existing.projectRef : String(this.nextProject++);
-  }
-  async createTasks(
-    projectRef: string,
-    tasks: readonly LabelTask[],
-    mayExist: boolean,
-  ): Promise<Map<string, string>> {
-    this.created.push({ projectRef, tasks: [...tasks], mayExist });
-    if (this.failWith) throw this.failWith;
-    return new Map(tasks.map((t) => [taskKey(t.captureId, t.instance), `t-${t.captureId}-${t.instance}`]));
-  }
-  async listAnnotations(): Promise<AnnotationSnapshot[]> {
-    return [];
-  }
-  parseWebhook(): never {
-    throw new Error("not used by the exporter");
-  }
-  toLabel(): never {
-    throw new Error("not used by the exporter");
-  }
+  });
 }
 
 const claim = (captureId: string, instance = 0, attempts = 1, model = "resnet"): ExportClaim => ({
@@ -203,16 +51,10 @@ function setup(
   claims: ExportClaim[][],
   over: Partial<ExporterDeps> & { backend?: LabelingBackend } = {},
 ) {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      cb();
-    },
-  });
-  const queue = new FakeQueue(claims);
-  const captures = new FakeCaptures(rows);
-  const backend = new FakeBackend();
+  const { log, lines } = captureLog();
+  const queue = new FakeLabelExportQueue(claims);
+  const captures = new FakeCaptureRepository(rows);
+  const backend = new FakeLabelingBackend();
   const metrics = createApiMetrics();
   const deps: ExporterDeps = {
     queue,
@@ -220,7 +62,7 @@ function setup(
     backend,
     mediaUrl: (id, i) => `https://mt.example/v1/media/${encodeURIComponent(id)}/${i}?sig=x`,
     metrics,
-    log: createLogger("info", "test", sink),
+    log,
     batch: 50,
     leaseMs: 60_000,
     maxAttempts: 5,
@@ -253,7 +95,7 @@ describe("exportPass: grouping, projects and tasks", () => {
 
   it("makes one project and one task batch per model, and marks every claim exported", async () => {
     const rows = [
-      capture("a", { instances: [imageInstance(), imageInstance()] }),
+      capture("a", { instances: [catImage(), catImage()] }),
       capture("b"),
       capture("c", { model: "bert", task: "text_classification", labelSet: ["pos", "neg"] }),
     ];
@@ -284,7 +126,7 @@ describe("exportPass: grouping, projects and tasks", () => {
         labelSet: ["pos", "neg"],
       },
     ]);
-    expect(backend.created.map((c) => [c.projectRef, keys(c.tasks), c.mayExist])).toEqual([
+    expect(backend.created.map((c) => [c.projectRef, taskKeys(c.tasks), c.mayExist])).toEqual([
       ["100", ["a#0", "a#1", "b#0"], false],
       ["101", ["c#0"], false],
     ]);
@@ -344,7 +186,7 @@ describe("exportPass: grouping, projects and tasks", () => {
 
   it("makes a new project when the model's task changed, keeping only the new labels", async () => {
     const row = capture("a", { task: "object_detection", labelSet: ["car"] });
-    row.analysis!.instances = [imageInstance({ kind: "detection", boxes: [] })];
+    row.analysis!.instances = [imageInstance(640, 480, { kind: "detection", boxes: [] })];
     const { deps, queue, backend } = setup([row], [[claim("a")]]);
     const project = {
       backend: "fake",
@@ -401,7 +243,7 @@ describe("exportPass: mayExist", () => {
     const rows = [capture("a"), capture("b", { model: "vit" })];
     const { deps, backend } = setup(rows, [[claim("a", 0, 1), claim("b", 0, 2, "vit")]]);
     await exportPass(deps);
-    expect(backend.created.map((c) => [keys(c.tasks), c.mayExist])).toEqual([
+    expect(backend.created.map((c) => [taskKeys(c.tasks), c.mayExist])).toEqual([
       [["a#0"], false],
       [["b#0"], true],
     ]);
@@ -527,7 +369,7 @@ describe("exportPass: skipped claims", () => {
     );
     expect(await exportPass(deps)).toEqual({ claimed: 3, exported: 1, skipped: 2, retried: 0 });
     expect(queue.skipped.map((s) => s.keys)).toEqual([["gone#0"], ["tab#0"]]);
-    expect(backend.created.map((c) => keys(c.tasks))).toEqual([["a#0"]]);
+    expect(backend.created.map((c) => taskKeys(c.tasks))).toEqual([["a#0"]]);
   });
 
   it("the none backend marks every claim skipped without reading captures", async () => {
@@ -550,7 +392,7 @@ describe("exportPass: the tasks sent", () => {
       boxes: [{ label: "car", score: 0.8, xyxy: [1, 2, 30, 40] }],
     };
     const row = capture("img:1", { task: "object_detection", labelSet: ["car"] });
-    row.analysis!.instances = [imageInstance(null, 10, 10), imageInstance(box, 1920, 1080)];
+    row.analysis!.instances = [imageInstance(10, 10), imageInstance(1920, 1080, box)];
     const { deps, backend } = setup([row], [[claim("img:1", 1)]]);
     await exportPass(deps);
     expect(backend.created[0]!.tasks).toEqual([
@@ -675,7 +517,7 @@ describe("exportPass: projects that change under it", () => {
       capture("a"),
       capture("b", {
         task: "object_detection",
-        instances: [imageInstance({ kind: "detection", boxes: [] })],
+        instances: [imageInstance(640, 480, { kind: "detection", boxes: [] })],
       }),
     ];
     const { deps, backend } = setup(rows, [[claim("a"), claim("b")]]);

@@ -1,4 +1,4 @@
-/** FsBlobStore: the BlobStore port on a local directory, against a real temp dir. */
+/** src/adapters/fs/blob-store.ts: FsBlobStore, the BlobStore port on a local directory, against a real temp dir. */
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";

@@ -21,6 +21,9 @@ import type { HeaderList } from "../../src/core/record.js";
 import { compileRouteConfig, type RouteConfig } from "../../src/core/route-config.js";
 import { TASKS, type Task } from "../../src/core/canonical.js";
 import { PluginRegistry } from "../../src/plugins/registry.js";
+import { bodyView } from "../support/parse-context.js";
+import { mulberry32 } from "../support/random.js";
+import { validConfig } from "../support/routes.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x6d74a9) >>> 0;
 /** FUZZ_REPLAY=<case seed> runs only that case (pick its family with vitest -t). */
@@ -32,17 +35,6 @@ const SLOW_CASE_MS = 2000;
 const T0 = 1_700_000_000_000_000;
 
 // ---- deterministic randomness ------------------------------------------------------------------
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** murmur3's finaliser: turns (seed, family, case) into independent per-case seeds. */
 function mix(h: number): number {
@@ -224,18 +216,10 @@ function route(rng: Rng, over: Record<string, unknown> = {}): RouteConfig {
     raw.scaler = rng.pick(SCALERS);
   }
   if (rng.chance(0.25)) raw.redact_fields = [rng.pick(REDACT)];
-  const result = compileRouteConfig(registry, { ...raw, ...over });
-  if (!result?.ok) throw new Error(`route config rejected: ${result?.ok === false ? result.problems : ""}`);
-  return result.config;
+  return validConfig(compileRouteConfig(registry, { ...raw, ...over }));
 }
 
 const utf8 = (s: string) => Buffer.from(s, "utf8");
-const view = (bytes: Uint8Array | string, contentType: string, headers: HeaderList = []): BodyView => ({
-  bytes: typeof bytes === "string" ? utf8(bytes) : bytes,
-  contentType,
-  headers,
-  truncated: false,
-});
 const concat = (parts: Array<Uint8Array | string>) =>
   Buffer.concat(parts.map((p) => (typeof p === "string" ? utf8(p) : p)));
 
@@ -391,7 +375,7 @@ function fixtureBody(b: FixtureBody): BodyView {
     name: name.toLowerCase(),
     value: String(value),
   }));
-  return view(new Uint8Array(bytes), b.contentType ?? "", headers);
+  return bodyView(new Uint8Array(bytes), b.contentType ?? "", headers);
 }
 
 function loadCorpus(): Sample[] {
@@ -539,7 +523,7 @@ function malformed(rng: Rng): Verdict {
   const side = rng.int(2);
   const cur = pair[side]!;
   const set = (bytes: Uint8Array | string, contentType = cur.contentType) => {
-    pair[side] = view(bytes, contentType, cur.headers);
+    pair[side] = bodyView(bytes, contentType, cur.headers);
   };
   switch (rng.int(6)) {
     case 0:
@@ -559,8 +543,8 @@ function malformed(rng: Rng): Verdict {
       break;
     default: {
       const [req, res] = emptyTensors(rng);
-      pair[0] = view(req, JSON_CT);
-      pair[1] = view(res, JSON_CT);
+      pair[0] = bodyView(req, JSON_CT);
+      pair[1] = bodyView(res, JSON_CT);
     }
   }
   const [request, response] = pair as [BodyView, BodyView];
@@ -581,15 +565,15 @@ function wrongTypes(rng: Rng): Verdict {
   let mustFlag = false;
   switch (rng.int(4)) {
     case 0: // JSON claiming to be an image
-      request = view(request.bytes, rng.pick(["image/png", "image/jpeg", "IMAGE/WEBP"]));
+      request = bodyView(request.bytes, rng.pick(["image/png", "image/jpeg", "IMAGE/WEBP"]));
       mustFlag = readsType;
       break;
     case 1: // an image claiming to be JSON
-      if (rng.chance(0.5)) request = view(PNG, JSON_CT);
-      else response = view(PNG, JSON_CT);
+      if (rng.chance(0.5)) request = bodyView(PNG, JSON_CT);
+      else response = bodyView(PNG, JSON_CT);
       break;
     case 2: // multipart without a usable boundary
-      request = view(
+      request = bodyView(
         request.bytes,
         rng.pick([
           "multipart/form-data",
@@ -601,8 +585,8 @@ function wrongTypes(rng: Rng): Verdict {
       mustFlag = readsType;
       break;
     default:
-      request = view(request.bytes, rng.pick(CONTENT_TYPES));
-      response = view(response.bytes, rng.pick(CONTENT_TYPES));
+      request = bodyView(request.bytes, rng.pick(CONTENT_TYPES));
+      response = bodyView(response.bytes, rng.pick(CONTENT_TYPES));
   }
   return deliver(rng, config, request, response, mustFlag || badJson(request) || badJson(response));
 }
@@ -649,7 +633,7 @@ function invalidUtf8(rng: Rng): Verdict {
     const p = at.length > 0 ? rng.pick(at) : bytes.byteLength;
     bytes = concat([bytes.subarray(0, p), new Uint8Array(rng.pick(INVALID_UTF8)), bytes.subarray(p)]);
   }
-  pair[side] = view(bytes, pair[side]!.contentType, pair[side]!.headers);
+  pair[side] = bodyView(bytes, pair[side]!.contentType, pair[side]!.headers);
   return deliver(rng, config, pair[0]!, pair[1]!, true);
 }
 
@@ -898,8 +882,8 @@ function sse(rng: Rng): Verdict {
     at = Math.min(body.byteLength, at + rng.size(1, 4096));
     times.push([at, (t += rng.int(50_000))]);
   }
-  const response = view(body, rng.chance(0.9) ? "text/event-stream" : "text/event-stream; charset=utf-8");
-  const verdict = deliver(rng, config, view(CHAT_REQUEST, JSON_CT), response, mode === "garbage", times);
+  const response = bodyView(body, rng.chance(0.9) ? "text/event-stream" : "text/event-stream; charset=utf-8");
+  const verdict = deliver(rng, config, bodyView(CHAT_REQUEST, JSON_CT), response, mode === "garbage", times);
   if (mode === "mixed" && task === "text_generation" && verdict !== "understood") {
     violated(`a stream with valid chunks among garbage frames was not understood: ${lastParseError}`);
   }
@@ -1005,14 +989,14 @@ function kserveBinary(rng: Rng): Verdict {
   const headerName = () => rng.pick([V2_LENGTH, "Inference-Header-Content-Length"]);
   const ct = () => rng.pick(["application/octet-stream", "application/vnd.sagemaker-triton.binary+json", ""]);
   const req = v2Binary(rng, "inputs", batch, lies);
-  const request = view(req.body, ct(), [{ name: headerName(), value: req.length }]);
+  const request = bodyView(req.body, ct(), [{ name: headerName(), value: req.length }]);
   let response: BodyView;
   if (rng.chance(0.5)) {
     const res = v2Binary(rng, "outputs", batch, lies);
-    response = view(res.body, ct(), [{ name: headerName(), value: res.length }]);
+    response = bodyView(res.body, ct(), [{ name: headerName(), value: res.length }]);
   } else {
     const data = JSON.stringify(Array.from({ length: batch * 2 }, () => rng.float()));
-    response = view(
+    response = bodyView(
       `{"outputs":[{"name":"y","datatype":"FP32","shape":[${batch},2],"data":${data}}]}`,
       JSON_CT,
     );
@@ -1083,8 +1067,8 @@ function multipart(rng: Rng): Verdict {
     body = at(valid.indexOf(eol + eol) + 2 * eol.length, inner.subarray(0, rng.int(inner.byteLength)));
   }
   const mustFlag = ["no closing boundary", "boundary not in body", "truncated"].includes(mutation);
-  const request = view(body, `multipart/form-data; boundary=${typeBoundary}`);
-  const response = view('[{"label":"cat","score":0.9},{"label":"dog","score":0.1}]', JSON_CT);
+  const request = bodyView(body, `multipart/form-data; boundary=${typeBoundary}`);
+  const response = bodyView('[{"label":"cat","score":0.9},{"label":"dog","score":0.1}]', JSON_CT);
   return deliver(rng, config, request, response, mustFlag);
 }
 
@@ -1137,8 +1121,8 @@ describe("found by the fuzz campaign", () => {
       `{"${key}":[{"name":"${name}","datatype":"FP32","shape":[1000000000,0],"data":[]}]}`;
     const t0 = performance.now();
     const { parseError } = analyzeExchange(config.task, config.analysis, PARSERS, {
-      request: view(tensor("inputs", "x"), JSON_CT),
-      response: view(tensor("outputs", "y"), JSON_CT),
+      request: bodyView(tensor("inputs", "x"), JSON_CT),
+      response: bodyView(tensor("outputs", "y"), JSON_CT),
       route: { features: undefined },
       startedAtUs: T0,
       responseChunkTimes: [],

@@ -1,8 +1,8 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- the fake Label Studio's JSON */
 /**
- * The Label Studio backend: webhook parsing (pure), and projects, webhooks and task imports against
- * a small fake Label Studio 1.23 API on 127.0.0.1.
+ * src/adapters/label-studio/backend.ts: webhook parsing (pure), and projects, webhooks and task
+ * imports against a small fake Label Studio 1.23 API on 127.0.0.1.
  */
+/* eslint-disable @typescript-eslint/no-explicit-any -- the fake Label Studio's JSON */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -12,6 +12,7 @@ import { labelConfig, toLsResult } from "../../src/adapters/label-studio/convert
 import type { Prediction } from "../../src/core/canonical.js";
 import { taskKey, type LabelTask } from "../../src/core/ports.js";
 import { LabelingPayloadError, ProjectGoneError } from "../../src/core/errors.js";
+import { thrown } from "../support/errors.js";
 
 const SECRET = "webhook-s3cret-0123456789";
 const WEBHOOK_URL = "http://modeltap.test:8092/v1/labeling/webhook";
@@ -169,15 +170,9 @@ describe("parseWebhook: malformed payloads", () => {
   ];
 
   it.each(table)("%s", (_name, body, message) => {
-    let thrown: unknown;
-    try {
-      ls.parseWebhook(body);
-    } catch (err) {
-      thrown = err;
-    }
-    expect(thrown).toBeInstanceOf(LabelingPayloadError);
-    expect((thrown as Error).name).toBe("LabelingPayloadError");
-    expect((thrown as Error).message).toMatch(message);
+    const err = thrown(LabelingPayloadError, () => ls.parseWebhook(body));
+    expect(err.name).toBe("LabelingPayloadError");
+    expect(err.message).toMatch(message);
   });
 });
 

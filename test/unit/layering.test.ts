@@ -69,6 +69,11 @@ describe("the layering rule", () => {
       'import { newRecord as x } from "../../../test/support/records.js";',
       /no tool or test/,
     ],
+    [
+      "test/e2e/capture.test.ts",
+      'import { send as x } from "../../tools/demo/traffic.js";',
+      /test\/support\/http\.ts/,
+    ],
   ])("%s: %s fails", async (file, code, why) => {
     const messages = await restricted(file, code);
     expect(messages, `${code} in ${file} passed the gate`).toHaveLength(1);
@@ -84,6 +89,7 @@ describe("the layering rule", () => {
     ["src/adapters/postgres/pool.ts", 'import x from "pg";'],
     ["src/adapters/nats/consumer.ts", 'import type { InboundMessage as x } from "../../core/ports.js";'],
     ["tools/stack/stack.ts", 'import { migrate as x } from "../../src/adapters/postgres/migrate.js";'],
+    ["test/e2e/capture.test.ts", 'import { irisBody as x } from "../../tools/demo/payloads.js";'],
   ])("%s: %s passes", async (file, code) => {
     expect(await restricted(file, code)).toEqual([]);
   });

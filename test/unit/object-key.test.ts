@@ -1,4 +1,4 @@
-/** Object keys for bodies: layout, UTC time, sanitized segments, extensions. */
+/** src/core/storage/object-key.ts: object keys for bodies: layout, UTC time, sanitized segments, extensions. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bodyObjectKey, extensionFor, sanitizeSegment } from "../../src/core/storage/object-key.js";
 

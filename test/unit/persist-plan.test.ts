@@ -1,99 +1,19 @@
-/** planPersist and captureJson: objects to write, the row, and the stable JSON shape. */
+/** src/core/storage/persist-plan.ts: planPersist (objects to write and the row) and labelExports. */
+import { decode } from "fast-png";
 import { describe, expect, it } from "vitest";
-import { labelExports, planPersist } from "../../src/core/storage/persist-plan.js";
-import { bodyLocation, captureJson } from "../../src/core/storage/capture-json.js";
+import type { Analysis } from "../../src/core/canonical.js";
 import { isSampled } from "../../src/core/sampler.js";
-import { RECORD_SCHEMA_VERSION, emptyBody, type CaptureRecord } from "../../src/core/record.js";
+import { bodyLocation, captureJson } from "../../src/core/storage/capture-json.js";
+import { maskPng } from "../../src/core/storage/mask-png.js";
+import { TEXT_INLINE_MAX_CHARS, labelExports, planPersist } from "../../src/core/storage/persist-plan.js";
+import { emptyBody } from "../../src/core/record.js";
+import { irisRecord, newRecord } from "../support/records.js";
 
 const uriFor = (key: string) => `s3://modeltap/${key}`;
-const STARTED = Date.UTC(2026, 10, 22, 17, 42, 54, 123) * 1000 + 456;
-
-function record(over: Partial<CaptureRecord> = {}): CaptureRecord {
-  return {
-    id: "5b0e",
-    model: "iris",
-    version: "1",
-    task: "unknown",
-    route: "iris_route",
-    cluster: "inference_server",
-    mode: "observability",
-    method: "POST",
-    path: "/v2/models/iris/infer",
-    authority: "localhost",
-    startedAtUs: STARTED,
-    ttfbUs: 1200,
-    durationUs: 1840,
-    statusCode: 200,
-    complete: true,
-    request: {
-      ...emptyBody(),
-      contentType: "application/json",
-      data: Buffer.from('{"inputs":[]}'),
-      sizeBytes: 13,
-      wireSizeBytes: 13,
-      headers: [{ name: "content-type", value: "application/json" }],
-    },
-    response: {
-      ...emptyBody(),
-      contentType: "image/png",
-      contentEncoding: "gzip",
-      objectRef: "big/5b0e/response",
-      sizeBytes: 900_000,
-      wireSizeBytes: 2_000_000,
-      truncated: true,
-      decodeError: "body truncated at max_body_bytes; stored as received",
-    },
-    sampleRate: 0.5,
-    schemaVersion: RECORD_SCHEMA_VERSION,
-    upstreamUs: 1000,
-    analysisJson: new Uint8Array(0),
-    parseError: "",
-    labelRate: 0,
-    labelSet: [],
-    ...over,
-  };
-}
-
-const DOCUMENTED_KEYS = [
-  "id",
-  "model",
-  "version",
-  "task",
-  "route",
-  "cluster",
-  "mode",
-  "method",
-  "path",
-  "received_at",
-  "duration_ms",
-  "ttfb_ms",
-  "upstream_ms",
-  "status_code",
-  "complete",
-  "request",
-  "response",
-  // Added with analysis (docs/cli.md documents these three as well).
-  "protocol",
-  "parse_error",
-  "analysis",
-  // Added with the ground-truth loop.
-  "label_rate",
-  "labeling_instances",
-];
-const BODY_KEYS = [
-  "content_type",
-  "content_encoding",
-  "size_bytes",
-  "wire_size_bytes",
-  "truncated",
-  "decode_error",
-  "stored_in",
-  "object_uri",
-];
 
 describe("planPersist", () => {
   it("turns an inline body into an object under its key, and an objectRef body into a {ref} source", () => {
-    const rec = record();
+    const rec = irisRecord();
     const { objects, row } = planPersist(rec, uriFor);
     expect(objects).toEqual([
       {
@@ -122,7 +42,7 @@ describe("planPersist", () => {
     });
     const opts = { rowInlineMaxBytes: 100 };
     const tabular = planPersist(
-      record({ request: small("application/json", 100), response: small("application/json", 101) }),
+      irisRecord({ request: small("application/json", 100), response: small("application/json", 101) }),
       uriFor,
       opts,
     );
@@ -136,38 +56,40 @@ describe("planPersist", () => {
     expect(captureJson(tabular.row).response).toMatchObject({ stored_in: "object_store" });
     // An image is an unstructured input: always an object, however small.
     const image = planPersist(
-      record({ request: small("Image/PNG", 10), response: emptyBody() }),
+      irisRecord({ request: small("Image/PNG", 10), response: emptyBody() }),
       uriFor,
       opts,
     );
     expect(image.row.request.inline).toBeNull();
     expect(image.objects.map((o) => o.contentType)).toEqual(["Image/PNG"]);
     // A body parked in the large-body store is never inline, and 0 turns inlining off.
-    expect(planPersist(record(), uriFor, opts).row.response.inline).toBeNull();
-    const off = planPersist(record({ request: small("application/json", 5) }), uriFor, {
+    expect(planPersist(irisRecord(), uriFor, opts).row.response.inline).toBeNull();
+    const off = planPersist(irisRecord({ request: small("application/json", 5) }), uriFor, {
       rowInlineMaxBytes: 0,
     });
     expect(off.row.request.inline).toBeNull();
     expect(captureJson(off.row).response).toMatchObject({ stored_in: "object_store" });
-    expect(captureJson(planPersist(record({ response: emptyBody() }), uriFor).row).response).toMatchObject({
+    expect(
+      captureJson(planPersist(irisRecord({ response: emptyBody() }), uriFor).row).response,
+    ).toMatchObject({
       stored_in: null,
     });
     expect(bodyLocation(tabular.row.request)).toBe("database row");
     expect(bodyLocation(tabular.row.response)).toBe("s3://modeltap/iris/1/2026/11/22/17/5b0e/response.json");
-    expect(bodyLocation(planPersist(record({ response: emptyBody() }), uriFor).row.response)).toBe("-");
+    expect(bodyLocation(planPersist(irisRecord({ response: emptyBody() }), uriFor).row.response)).toBe("-");
   });
 
   it("writes no object and a null uri for an empty body", () => {
-    const { objects, row } = planPersist(record({ response: emptyBody() }), uriFor);
+    const { objects, row } = planPersist(irisRecord({ response: emptyBody() }), uriFor);
     expect(objects.map((o) => o.key)).toEqual(["iris/1/2026/11/22/17/5b0e/request.json"]);
     expect(row.response.objectKey).toBeNull();
     expect(row.response.objectUri).toBeNull();
-    const none = planPersist(record({ request: emptyBody(), response: emptyBody() }), uriFor);
+    const none = planPersist(irisRecord({ request: emptyBody(), response: emptyBody() }), uriFor);
     expect(none.objects).toEqual([]);
   });
 
   it("stores a body with no content type as application/octet-stream with a .bin key", () => {
-    const rec = record({ request: { ...emptyBody(), data: new Uint8Array([1, 2, 3]), sizeBytes: 3 } });
+    const rec = irisRecord({ request: { ...emptyBody(), data: new Uint8Array([1, 2, 3]), sizeBytes: 3 } });
     const [first] = planPersist(rec, uriFor).objects;
     expect(first).toMatchObject({
       key: "iris/1/2026/11/22/17/5b0e/request.bin",
@@ -176,54 +98,15 @@ describe("planPersist", () => {
   });
 
   it("converts times: received_at from µs, durations to ms, upstream null stays null", () => {
-    const { row } = planPersist(record(), uriFor);
+    const { row } = planPersist(irisRecord(), uriFor);
     expect(row.receivedAt.toISOString()).toBe("2026-11-22T17:42:54.123Z");
     expect(row.durationMs).toBe(1.84);
     expect(row.ttfbMs).toBe(1.2);
     expect(row.upstreamMs).toBe(1);
-    expect(planPersist(record({ upstreamUs: null }), uriFor).row.upstreamMs).toBeNull();
-    expect(planPersist(record({ upstreamUs: 0 }), uriFor).row.upstreamMs).toBe(0);
+    expect(planPersist(irisRecord({ upstreamUs: null }), uriFor).row.upstreamMs).toBeNull();
+    expect(planPersist(irisRecord({ upstreamUs: 0 }), uriFor).row.upstreamMs).toBe(0);
     expect(row.analysis).toBeNull();
     expect(row.predictions).toBeNull();
-  });
-});
-
-describe("captureJson", () => {
-  it("has exactly the documented keys, in the documented order, in both bodies too", () => {
-    const json = captureJson(planPersist(record(), uriFor).row);
-    expect(Object.keys(json)).toEqual(DOCUMENTED_KEYS);
-    expect(Object.keys(json.request as object)).toEqual(BODY_KEYS);
-    expect(Object.keys(json.response as object)).toEqual(BODY_KEYS);
-  });
-
-  it("fills the values the documentation describes", () => {
-    const json = captureJson(planPersist(record({ response: emptyBody() }), uriFor).row);
-    expect(json).toMatchObject({
-      id: "5b0e",
-      received_at: "2026-11-22T17:42:54.123Z",
-      duration_ms: 1.84,
-      ttfb_ms: 1.2,
-      upstream_ms: 1,
-      status_code: 200,
-      complete: true,
-      protocol: null,
-      parse_error: null,
-      analysis: null,
-    });
-    expect(json.request).toEqual({
-      content_type: "application/json",
-      content_encoding: "",
-      size_bytes: 13,
-      wire_size_bytes: 13,
-      truncated: false,
-      decode_error: null,
-      stored_in: "object_store",
-      object_uri: "s3://modeltap/iris/1/2026/11/22/17/5b0e/request.json",
-    });
-    expect(json.response).toMatchObject({ object_uri: null, decode_error: null, size_bytes: 0 });
-    const failed = captureJson(planPersist(record(), uriFor).row).response as Record<string, unknown>;
-    expect(failed.decode_error).toBe("body truncated at max_body_bytes; stored as received");
-    expect(JSON.parse(JSON.stringify(json))).toEqual(json);
   });
 });
 
@@ -238,7 +121,7 @@ describe("labelExports: which captures go to the labeling tool", () => {
       }),
     );
   const rec = (id: string, task: string, labelRate: number, inputs: Array<Record<string, unknown>>) =>
-    record({ id, task, labelRate, labelSet: ["a"], analysisJson: analysis(task, inputs) });
+    irisRecord({ id, task, labelRate, labelSet: ["a"], analysisJson: analysis(task, inputs) });
   const image = { image: { width: 4, height: 3, format: "png" } };
 
   it("queues every instance with a text or an image at label_rate 1, none at 0", () => {
@@ -269,5 +152,93 @@ describe("labelExports: which captures go to the labeling tool", () => {
     const both = sampled.filter((id) => chosen.includes(id));
     expect(both.length / sampled.length).toBeGreaterThan(0.18);
     expect(both.length / sampled.length).toBeLessThan(0.32);
+  });
+});
+
+/** A record whose analysis is this, started 2026-01-02 03:00 UTC. */
+const analysed = (analysis: Analysis) =>
+  newRecord({
+    id: "cap-1",
+    model: "m",
+    task: analysis.task,
+    startedAtUs: Date.UTC(2026, 0, 2, 3) * 1000,
+    analysisJson: Buffer.from(JSON.stringify(analysis)),
+  });
+
+describe("storing an analysis", () => {
+  it("moves texts over the inline limit to an object and keeps a prefix", () => {
+    const text = "x".repeat(TEXT_INLINE_MAX_CHARS + 1);
+    const plan = planPersist(
+      analysed({
+        schema_version: 1,
+        task: "ner",
+        protocol: "hf_pipeline",
+        instances: [{ input: { text }, prediction: null }],
+      }),
+      (k) => `s3://b/${k}`,
+    );
+    expect(plan.objects.map((o) => o.key)).toEqual(["m/1/2026/01/02/03/cap-1/text-0.txt"]);
+    expect(plan.row.analysis?.instances[0]?.input).toEqual({
+      text: "x".repeat(1024),
+      text_chars: text.length,
+      text_uri: "s3://b/m/1/2026/01/02/03/cap-1/text-0.txt",
+    });
+  });
+
+  it("plans one PNG per mask and links it from the stored analysis", () => {
+    // 2x3 mask (h=2, w=3), column-major counts: 1 zero, then 2 ones, then 3 zeros.
+    const rle = { size: [2, 3] as [number, number], counts: [1, 2, 3] };
+    const plan = planPersist(
+      analysed({
+        schema_version: 1,
+        task: "instance_segmentation",
+        protocol: "p",
+        instances: [
+          {
+            input: {},
+            prediction: {
+              kind: "segmentation",
+              instances: [{ label: "a", score: 1, xyxy: [0, 0, 3, 2], rle }],
+            },
+          },
+        ],
+      }),
+      (k) => k,
+    );
+    const mask = plan.objects.find((o) => o.key.endsWith("mask-0-0.png"))!;
+    expect(mask.source).toEqual({ mask: rle });
+    const png = decode(maskPng(rle));
+    expect([png.width, png.height]).toEqual([3, 2]);
+    // Column-major: pixel (x=0,y=1) and (x=1,y=0) are set.
+    expect([...png.data]).toEqual([0, 255, 0, 255, 0, 0]);
+    const seg = plan.row.analysis!.instances[0]!.prediction as unknown as {
+      instances: Array<Record<string, unknown>>;
+    };
+    expect(seg.instances[0]!.mask_uri).toBe(mask.key);
+    expect(plan.row.predictions).toHaveLength(1);
+    expect(plan.row.features).toBeNull();
+  });
+
+  it("rasterises polygon-only instances into a mask at the original image's size", () => {
+    const plan = planPersist(
+      analysed({
+        schema_version: 1,
+        task: "instance_segmentation",
+        protocol: "p",
+        instances: [
+          {
+            input: { image: { width: 4, height: 3, format: "png" } },
+            prediction: {
+              kind: "segmentation",
+              instances: [{ label: "a", score: 1, xyxy: [1, 0, 3, 2], polygons: [[1, 0, 3, 0, 3, 2, 1, 2]] }],
+            },
+          },
+        ],
+      }),
+      (k) => k,
+    );
+    const mask = plan.objects.find((o) => o.key.endsWith("mask-0-0.png"))!;
+    // Columns 1 and 2, rows 0 and 1: 3 zeros (column 0), 2 ones, 1 zero, 2 ones, 4 zeros.
+    expect(mask.source).toEqual({ mask: { size: [3, 4], counts: [3, 2, 1, 2, 4] } });
   });
 });

@@ -1,9 +1,10 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- fixtures are untyped JSON read from disk */
 /**
- * Table-driven plugin tests: every case in test/fixtures/<kind>/<plugin>/<case>.in.json has an
- * .out.json with the expected result ({"error": "..."} for expected failures). Every registered
- * plugin must have fixtures and a row in docs/plugins.md.
+ * Every built-in plugin of src/plugins/ (parsers, converters, scalers), table-driven: every case in
+ * test/fixtures/<kind>/<plugin>/<case>.in.json has an .out.json with the expected result
+ * ({"error": "..."} for expected failures). Every registered plugin must have fixtures and a row in
+ * docs/plugins.md.
  */
+/* eslint-disable @typescript-eslint/no-explicit-any -- fixtures are untyped JSON read from disk */
 import fs from "node:fs";
 import path from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
@@ -11,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/config.js";
 import { ParseError, type ConvertContext, type ParseContext, type Size } from "../../src/core/plugins.js";
 import { BUILTIN_CONVERTERS, BUILTIN_PARSERS, BUILTIN_SCALERS } from "../../src/plugins/registry.js";
+import { thrown } from "../support/errors.js";
 
 const FIXTURES = path.join(PACKAGE_ROOT, "test", "fixtures");
 const DOCS = fs.readFileSync(path.join(PACKAGE_ROOT, "docs", "plugins.md"), "utf8");
@@ -38,14 +40,7 @@ function cases(kind: string, name: string): Array<{ name: string; input: any; ou
 
 function expectOutcome(run: () => unknown, output: any): void {
   if (output && typeof output === "object" && "error" in output && Object.keys(output).length === 1) {
-    let thrown: unknown;
-    try {
-      run();
-    } catch (err) {
-      thrown = err;
-    }
-    expect(thrown, "expected a ParseError").toBeInstanceOf(ParseError);
-    expect((thrown as Error).message).toContain(output.error);
+    expect(thrown(ParseError, run).message).toContain(output.error);
   } else {
     expect(run()).toEqual(output);
   }

@@ -1,6 +1,5 @@
-/** handleProcessStream against a fake ext_proc call: response discipline per mode, records, metrics, logs. */
+/** src/collector/process-stream.ts: handleProcessStream against a fake ext_proc call: response discipline per mode, records, metrics, logs. */
 import { EventEmitter } from "node:events";
-import { Writable } from "node:stream";
 import zlib from "node:zlib";
 import { describe, expect, it } from "vitest";
 import type { ProcessCall, ProcessingRequest, ProcessingResponse } from "../../src/collector/ext-proc.js";
@@ -9,8 +8,9 @@ import { handleProcessStream } from "../../src/collector/process-stream.js";
 import type { CaptureRecord } from "../../src/core/record.js";
 import { DEFAULT_SECRET_HEADERS } from "../../src/core/capture/redact-headers.js";
 import { RouteResolver } from "../../src/core/capture/route-resolver.js";
-import { createLogger } from "../../src/log.js";
 import { PluginRegistry } from "../../src/plugins/registry.js";
+import { captureLog } from "../support/log.js";
+import { routeMetadataText } from "../support/routes.js";
 
 const registry = new PluginRegistry();
 
@@ -29,13 +29,7 @@ class FakeCall extends EventEmitter {
 function harness() {
   const call = new FakeCall();
   const records: CaptureRecord[] = [];
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      cb();
-    },
-  });
+  const { log, lines } = captureLog();
   const metrics = createCollectorMetrics();
   let clock = 1_000_000;
   handleProcessStream(call as unknown as ProcessCall, {
@@ -43,19 +37,12 @@ function harness() {
     parsers: registry.detectionOrder(),
     secretHeaders: new Set(DEFAULT_SECRET_HEADERS),
     metrics,
-    log: createLogger("info", "test", sink),
+    log,
     onRecord: (r) => records.push(r),
     nowUs: () => (clock += 100),
   });
   const send = (req: ProcessingRequest) => call.emit("data", req);
   return { call, records, lines, metrics, send };
-}
-
-function routeMetadata(fields: Record<string, string>): string {
-  const f = Object.entries(fields)
-    .map(([k, v]) => `fields { key: ${JSON.stringify(k)} value { string_value: ${JSON.stringify(v)} } }`)
-    .join(" ");
-  return `filter_metadata { key: "modeltap" value { ${f} } } `;
 }
 
 const headerMap = (pairs: Array<[string, string]>) => ({
@@ -128,8 +115,8 @@ function rest(observability: boolean): ProcessingRequest[] {
   ];
 }
 
-const SAMPLED = routeMetadata({ model: "iris", version: "1", sample_rate: "1" });
-const UNSAMPLED = routeMetadata({ model: "iris", version: "1", sample_rate: "0" });
+const SAMPLED = routeMetadataText({ model: "iris", version: "1", sample_rate: "1" });
+const UNSAMPLED = routeMetadataText({ model: "iris", version: "1", sample_rate: "0" });
 
 async function decisions(metrics: ReturnType<typeof createCollectorMetrics>) {
   return (await metrics.exchanges.get()).values.map(
@@ -240,7 +227,7 @@ describe("handleProcessStream", () => {
 
   it("a route with invalid metadata is not captured; it is logged once with its problems and request id", async () => {
     const { records, lines, metrics, send } = harness();
-    const metadata = routeMetadata({ model: "iris", sample_rate: "2" });
+    const metadata = routeMetadataText({ model: "iris", sample_rate: "2" });
     for (const m of [requestHeaders({ metadata, id: "bad-1" }), ...rest(false)]) send(m);
     expect(records).toEqual([]);
     expect(await decisions(metrics)).toEqual(["invalid_config/normal=1"]);

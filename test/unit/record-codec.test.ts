@@ -1,10 +1,11 @@
-/** encodeRecord/decodeRecord: round trips, failure modes, and agreement with capture.proto via protobufjs, both ways. */
+/** src/core/storage/record-codec.ts: encodeRecord/decodeRecord: round trips, failure modes, and agreement with capture.proto via protobufjs, both ways. */
 import path from "node:path";
 import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
 import { RecordDecodeError } from "../../src/core/errors.js";
 import { decodeRecord, encodeRecord } from "../../src/core/storage/record-codec.js";
 import { RECORD_SCHEMA_VERSION, type CaptureRecord, type CapturedBody } from "../../src/core/record.js";
+import { thrown } from "../support/errors.js";
 
 const PROTO = path.resolve(import.meta.dirname, "../../proto/modeltap/v1/capture.proto");
 const root = protobuf.loadSync(PROTO);
@@ -132,12 +133,9 @@ describe("record codec round trip", () => {
     [[0x08]], // varint with no value
     [[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]],
   ])("throws RecordDecodeError on garbage %j", (garbage) => {
-    expect(() => decodeRecord(new Uint8Array(garbage))).toThrow(RecordDecodeError);
-    try {
-      decodeRecord(new Uint8Array(garbage));
-    } catch (err) {
-      expect((err as RecordDecodeError).code).toBe("RECORD_DECODE_FAILED");
-    }
+    expect(thrown(RecordDecodeError, () => decodeRecord(new Uint8Array(garbage))).code).toBe(
+      "RECORD_DECODE_FAILED",
+    );
   });
 
   it("throws RecordDecodeError for a record without id or model", () => {

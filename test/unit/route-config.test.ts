@@ -1,4 +1,4 @@
-/** compileRouteConfig: defaults, coercion, overrides, bounds, all problems at once; plus one readMetadata edge case. */
+/** src/core/route-config.ts: compileRouteConfig: defaults, coercion, overrides, bounds, all problems at once. */
 import { describe, expect, it } from "vitest";
 import {
   ROUTE_DEFAULTS,
@@ -6,16 +6,13 @@ import {
   compileRouteConfig,
   type RouteConfig,
 } from "../../src/core/route-config.js";
-import { readMetadata } from "../../src/core/capture/text-format.js";
 import { PluginRegistry } from "../../src/plugins/registry.js";
+import { validConfig } from "../support/routes.js";
 
 const catalog = new PluginRegistry();
 
-function ok(route: Record<string, unknown> | undefined, overrides?: Record<string, unknown>): RouteConfig {
-  const result = compileRouteConfig(catalog, route, overrides);
-  if (!result?.ok) throw new Error(`expected a valid config, got ${JSON.stringify(result)}`);
-  return result.config;
-}
+const ok = (route: Record<string, unknown> | undefined, overrides?: Record<string, unknown>): RouteConfig =>
+  validConfig(compileRouteConfig(catalog, route, overrides));
 
 function problems(route: Record<string, unknown>, overrides?: Record<string, unknown>): string[] {
   const result = compileRouteConfig(catalog, route, overrides);
@@ -145,14 +142,6 @@ describe("compileRouteConfig", () => {
     const map = ok({ model: "m", labels: { "7": "cat" }, input_size: ["32", "16"] });
     expect([...map.analysis.labels]).toEqual([["7", "cat"]]);
     expect(map.analysis.inputSize).toEqual({ width: 32, height: 16 });
-  });
-});
-
-// The rest of readMetadata, and RouteResolver, are covered in text-format.test.ts and
-// route-resolver.test.ts; this one case (a namespace with no fields) is not, so it stays here.
-describe("readMetadata (route metadata before it is compiled)", () => {
-  it("reads a namespace with no fields as an empty object", () => {
-    expect(readMetadata('filter_metadata { key: "b" value { } }')).toEqual({ b: {} });
   });
 });
 

@@ -1,42 +1,24 @@
-/** RouteResolver: caching by metadata text, firstSeen, unparsable text, dynamic overrides. */
+/** src/core/capture/route-resolver.ts: RouteResolver caches by metadata text, reports firstSeen, unparsable text, dynamic overrides. */
 import { describe, expect, it } from "vitest";
-import type { PluginCatalog, RouteConfigResult } from "../../src/core/route-config.js";
 import { RouteResolver } from "../../src/core/capture/route-resolver.js";
+import { emptyCatalog, routeMetadataText, validConfig } from "../support/routes.js";
 
-const catalog: PluginCatalog = {
-  parsers: new Map(),
-  converters: new Map(),
-  scalers: new Map(),
-  defaultConverter: () => undefined,
-};
+const catalog = emptyCatalog();
 
-/** Route metadata printed the way Envoy prints it, from string fields. */
-function meta(fields: Record<string, string>, namespace = "modeltap"): string {
-  const f = Object.entries(fields)
-    .map(([k, v]) => `fields { key: ${JSON.stringify(k)} value { string_value: ${JSON.stringify(v)} } }`)
-    .join(" ");
-  return `filter_metadata { key: ${JSON.stringify(namespace)} value { ${f} } } `;
-}
-
-function config(result: RouteConfigResult | undefined) {
-  if (!result?.ok) throw new Error(`expected a valid config, got ${JSON.stringify(result)}`);
-  return result.config;
-}
-
-const IRIS = meta({ model: "iris", version: "1", sample_rate: "0.25" });
+const IRIS = routeMetadataText({ model: "iris", version: "1", sample_rate: "0.25" });
 
 describe("RouteResolver", () => {
   it("compiles route metadata and reports firstSeen only the first time per distinct text", () => {
     const r = new RouteResolver(catalog);
     const first = r.resolve(IRIS, undefined);
     expect(first.firstSeen).toBe(true);
-    expect(config(first.result)).toMatchObject({ model: "iris", version: "1", sampleRate: 0.25 });
+    expect(validConfig(first.result)).toMatchObject({ model: "iris", version: "1", sampleRate: 0.25 });
 
     const second = r.resolve(IRIS, undefined);
     expect(second.firstSeen).toBe(false);
     expect(second.result).toBe(first.result); // cached, not recompiled
 
-    const other = meta({ model: "resnet" });
+    const other = routeMetadataText({ model: "resnet" });
     expect(r.resolve(other, undefined).firstSeen).toBe(true);
     expect(r.resolve(other, undefined).firstSeen).toBe(false);
     expect(r.resolve(IRIS, undefined).firstSeen).toBe(false);
@@ -53,7 +35,7 @@ describe("RouteResolver", () => {
     const r = new RouteResolver(catalog);
     expect(r.resolve(undefined, undefined).result).toBeUndefined();
     expect(r.resolve("", undefined).result).toBeUndefined();
-    expect(r.resolve(meta({ canary: "true" }, "envoy.lb"), undefined).result).toBeUndefined();
+    expect(r.resolve(routeMetadataText({ canary: "true" }, "envoy.lb"), undefined).result).toBeUndefined();
   });
 
   it("turns unparsable text into ok false with one problem, first seen once", () => {
@@ -70,7 +52,10 @@ describe("RouteResolver", () => {
   });
 
   it("reports invalid route metadata as problems", () => {
-    const result = new RouteResolver(catalog).resolve(meta({ sample_rate: "2" }), undefined).result;
+    const result = new RouteResolver(catalog).resolve(
+      routeMetadataText({ sample_rate: "2" }),
+      undefined,
+    ).result;
     expect(result?.ok).toBe(false);
     if (result && !result.ok) {
       expect(result.problems.some((p) => p.startsWith("modeltap.model:"))).toBe(true);
@@ -80,12 +65,12 @@ describe("RouteResolver", () => {
 
   it("applies dynamic overrides on top of the route, without touching the cached result", () => {
     const r = new RouteResolver(catalog);
-    const base = config(r.resolve(IRIS, undefined).result);
+    const base = validConfig(r.resolve(IRIS, undefined).result);
     const over = r.resolve(IRIS, { sample_rate: 1, version: "canary" });
     expect(over.firstSeen).toBe(false);
-    expect(config(over.result)).toMatchObject({ model: "iris", version: "canary", sampleRate: 1 });
+    expect(validConfig(over.result)).toMatchObject({ model: "iris", version: "canary", sampleRate: 1 });
     // The next request without overrides gets the route's own settings again.
-    expect(config(r.resolve(IRIS, undefined).result)).toBe(base);
+    expect(validConfig(r.resolve(IRIS, undefined).result)).toBe(base);
     expect(base.sampleRate).toBe(0.25);
   });
 
@@ -106,11 +91,11 @@ describe("RouteResolver", () => {
 
   it("evicts the oldest entry once 1024 distinct texts are cached", () => {
     const r = new RouteResolver(catalog);
-    const first = meta({ model: "m-0" });
+    const first = routeMetadataText({ model: "m-0" });
     r.resolve(first, undefined);
-    for (let i = 1; i < 1024; i++) r.resolve(meta({ model: `m-${i}` }), undefined);
+    for (let i = 1; i < 1024; i++) r.resolve(routeMetadataText({ model: `m-${i}` }), undefined);
     expect(r.resolve(first, undefined).firstSeen).toBe(false); // 1024 entries: still cached
-    r.resolve(meta({ model: "m-1024" }), undefined); // first in, first out: m-0 goes
+    r.resolve(routeMetadataText({ model: "m-1024" }), undefined); // first in, first out: m-0 goes
     expect(r.resolve(first, undefined).firstSeen).toBe(true);
   });
 });

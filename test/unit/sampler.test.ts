@@ -1,4 +1,4 @@
-/** isSampled / hashRequestId: deterministic per id, exact at the extremes, close to the rate, monotonic in the rate, even over sequential ids. */
+/** src/core/sampler.ts: isSampled / hashRequestId: deterministic per id, exact at the extremes, close to the rate, monotonic in the rate, even over sequential ids. */
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { hashRequestId, isSampled } from "../../src/core/sampler.js";

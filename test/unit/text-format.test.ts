@@ -1,21 +1,17 @@
-/** The protobuf text-format reader behind the xds.route_metadata attribute. */
+/** src/core/capture/text-format.ts: the protobuf text-format reader behind the xds.route_metadata attribute. */
 import { describe, expect, it } from "vitest";
 import { ModeltapError } from "../../src/core/errors.js";
 import { parseTextFormat, readMetadata } from "../../src/core/capture/text-format.js";
+import { thrown } from "../support/errors.js";
 
 /** Exactly what Envoy 1.40 sent as xds.route_metadata (note the trailing space). */
 const ENVOY_1_40 =
   'filter_metadata { key: "modeltap" value { fields { key: "labels" value { list_value { values { string_value: "a" } values { string_value: "b" } } } } fields { key: "model" value { string_value: "iris" } } fields { key: "nested" value { struct_value { fields { key: "x" value { bool_value: true } } } } } fields { key: "sample_rate" value { string_value: "0.25" } } fields { key: "task" value { string_value: "tabular_classification" } } fields { key: "version" value { string_value: "1" } } } } ';
 
 function expectUnparsable(src: string): ModeltapError {
-  try {
-    readMetadata(src);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ModeltapError);
-    expect((err as ModeltapError).code).toBe("ROUTE_METADATA_UNPARSABLE");
-    return err as ModeltapError;
-  }
-  throw new Error(`expected ${JSON.stringify(src)} to be rejected`);
+  const err = thrown(ModeltapError, () => readMetadata(src));
+  expect(err.code).toBe("ROUTE_METADATA_UNPARSABLE");
+  return err;
 }
 
 describe("readMetadata", () => {
@@ -110,6 +106,10 @@ filter_metadata {
     expectUnparsable("{ }");
     expectUnparsable("filter_metadata key");
     expectUnparsable('filter_metadata { key: "a" } }');
+  });
+
+  it("reads a namespace with no fields as an empty object", () => {
+    expect(readMetadata('filter_metadata { key: "b" value { } }')).toEqual({ b: {} });
   });
 });
 

@@ -1,3 +1,4 @@
+/** src/plugins/user-plugins.ts: loadUserPlugins adds a user's parsers, converters and scalers to the registry. */
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/config.js";

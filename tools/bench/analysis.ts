@@ -7,7 +7,7 @@ import { analyzeExchange } from "../../src/core/analysis/analyze.js";
 import type { BodyView, ChunkTime, ParseContext } from "../../src/core/plugins.js";
 import { compileRouteConfig, type RouteConfig } from "../../src/core/route-config.js";
 import { DEMO_MODELS } from "../demo/models.js";
-import { chatBody, nerBody } from "../demo/traffic.js";
+import { chatBody, nerBody } from "../demo/payloads.js";
 import { PluginRegistry } from "../../src/plugins/registry.js";
 import { noisyPng } from "./images.js";
 import { writeResults } from "./common.js";

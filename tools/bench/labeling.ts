@@ -9,7 +9,8 @@
  */
 import pg from "pg";
 import { loadStackConfig } from "../stack/settings.js";
-import { nerBody, pngImage, pool, send } from "../demo/traffic.js";
+import { nerBody, pngImage } from "../demo/payloads.js";
+import { pool, send } from "../demo/traffic.js";
 import { localSecrets } from "../stack/services.js";
 import { restartService, serviceByName, stackContext, stackUp } from "../stack/stack.js";
 import { envInt, percentile, sleep, writeResults } from "./common.js";

@@ -2,16 +2,8 @@ import { PostgresCaptureRepository } from "../../src/adapters/postgres/capture-r
 import { createPool } from "../../src/adapters/postgres/pool.js";
 import { bodyLocation } from "../../src/core/storage/capture-json.js";
 import { isSampled } from "../../src/core/sampler.js";
-import {
-  chatBody,
-  irisBody,
-  nerBody,
-  pngImage,
-  pool,
-  send,
-  sentimentBody,
-  type SentExchange,
-} from "./traffic.js";
+import { chatBody, irisBody, nerBody, pngImage, sentimentBody } from "./payloads.js";
+import { pool, send, type SentExchange } from "./traffic.js";
 import { demoGroundTruth } from "./ground-truth.js";
 import { stackUp } from "../stack/stack.js";
 import type { Command } from "../../src/cli/command.js";

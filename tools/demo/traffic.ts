@@ -1,6 +1,8 @@
-/** Inference traffic for the demo and the tests: real HTTP requests through Envoy. */
+/**
+ * The demo's inference traffic: real HTTP requests through Envoy, a few at a time. The bodies it
+ * sends are in payloads.ts; the tests have their own client (test/support/http.ts).
+ */
 import { randomUUID } from "node:crypto";
-import { encode } from "fast-png";
 
 export interface SentExchange {
   id: string;
@@ -52,20 +54,6 @@ export async function send(
   }
 }
 
-export function irisBody(i: number): string {
-  const row = [5.1 + (i % 7) * 0.3, 3.5 - (i % 3) * 0.2, 1.4 + (i % 5) * 1.1, 0.2 + (i % 4) * 0.5];
-  return JSON.stringify({
-    inputs: [{ name: "features", datatype: "FP32", shape: [1, 4], data: row.map((x) => +x.toFixed(2)) }],
-  });
-}
-
-export function sentimentBody(i: number): string {
-  const texts = ["I love this product", "terrible support", "great value, excellent", "it broke after a day"];
-  return JSON.stringify({
-    inputs: [{ name: "text", datatype: "BYTES", shape: [1], data: [texts[i % texts.length]] }],
-  });
-}
-
 /** Run tasks with at most `limit` in flight. */
 export async function pool<T>(count: number, limit: number, task: (i: number) => Promise<T>): Promise<T[]> {
   const out = new Array<T>(count);
@@ -79,23 +67,4 @@ export async function pool<T>(count: number, limit: number, task: (i: number) =>
     }),
   );
   return out;
-}
-
-/** A flat-colour PNG of the given size (the demo models only look at the size). */
-export function pngImage(width: number, height: number): Buffer {
-  const data = new Uint8Array(width * height * 3).fill(128);
-  return Buffer.from(encode({ width, height, data, channels: 3, depth: 8 }));
-}
-
-export function nerBody(i: number): string {
-  const texts = ["Alice flew from Paris to Berlin", "Bob lives in London", "Wolfgang met Alice in Paris"];
-  return JSON.stringify({ inputs: texts[i % texts.length] });
-}
-
-export function chatBody(i: number, stream: boolean): string {
-  return JSON.stringify({
-    model: "demo",
-    stream,
-    messages: [{ role: "user", content: `question number ${i}` }],
-  });
 }

@@ -1,3 +1,4 @@
+/** src/adapters/registry.ts: createObjectStore picks the object store plugin, and each answers its ping. */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";

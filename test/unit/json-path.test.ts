@@ -1,8 +1,6 @@
-/** redact_fields: the JSONPath subset, its application, and record-level redaction of JSON bodies. */
+/** src/core/json-path.ts: the JSONPath subset of redact_fields (parseJsonPath) and its application (redactPath). */
 import { describe, expect, it } from "vitest";
-import { redactBodyFields } from "../../src/core/capture/redact-fields.js";
 import { JsonPathError, parseJsonPath, redactPath } from "../../src/core/json-path.js";
-import { emptyBody, type CapturedBody } from "../../src/core/record.js";
 
 describe("parseJsonPath", () => {
   it.each([
@@ -86,54 +84,5 @@ describe("redactPath", () => {
     for (const p of ["$.nope", "$.user.email.deeper", "$.inputs[9]", "$.user[0]", "$.inputs.name"]) {
       expect(redactPath(doc(), parseJsonPath(p), "[R]"), p).toBe(0);
     }
-  });
-});
-
-describe("redactBodyFields", () => {
-  const body = (text: string, over: Partial<CapturedBody> = {}): CapturedBody => ({
-    ...emptyBody(),
-    contentType: "application/json",
-    data: Buffer.from(text),
-    sizeBytes: Buffer.byteLength(text),
-    wireSizeBytes: Buffer.byteLength(text),
-    ...over,
-  });
-  const paths = [parseJsonPath("$.user.email"), parseJsonPath("$..password")];
-
-  it("replaces the fields and re-serializes, updating the size", () => {
-    const b = body('{ "user": { "email": "a@b.c", "password": "hunter2" }, "x": 1 }');
-    expect(redactBodyFields(b, paths)).toBe(2);
-    const text = Buffer.from(b.data).toString();
-    expect(JSON.parse(text)).toEqual({ user: { email: "[REDACTED]", password: "[REDACTED]" }, x: 1 });
-    expect(text).not.toContain("a@b.c");
-    expect(text).not.toContain("hunter2");
-    expect(b.sizeBytes).toBe(Buffer.byteLength(text));
-    expect(b.decodeError).toBe("");
-  });
-
-  it("keeps a body with nothing to redact byte for byte", () => {
-    const b = body('{ "x": 1 }');
-    expect(redactBodyFields(b, paths)).toBe(0);
-    expect(Buffer.from(b.data).toString()).toBe('{ "x": 1 }');
-  });
-
-  it.each([
-    ["truncated", body('{"user":{"email":"a@b.c"', { truncated: true }), /truncated/],
-    ["malformed", body('{"user": {"email": "a@b.c"'), /not valid JSON/],
-  ])("does not keep a %s JSON body it cannot redact", (_name, b, why) => {
-    redactBodyFields(b, paths);
-    expect(b.data.byteLength).toBe(0);
-    expect(b.sizeBytes).toBe(0);
-    expect(b.decodeError).toMatch(why);
-    expect(b.decodeError).toMatch(/body not stored/);
-  });
-
-  it("applies to application/json and +json only, and not without paths", () => {
-    const text = '{"user":{"email":"a@b.c"}}';
-    expect(
-      redactBodyFields(body(text, { contentType: "application/vnd.api+json; charset=utf-8" }), paths),
-    ).toBe(1);
-    expect(redactBodyFields(body(text, { contentType: "text/plain" }), paths)).toBe(0);
-    expect(redactBodyFields(body(text), [])).toBe(0);
   });
 });

@@ -1,4 +1,4 @@
-/** Ground truth labels: label parsing for every kind, and task fit. */
+/** src/core/ground-truth/label.ts: ground-truth labels parsed for every kind, with problem paths, and their fit to a task. */
 import { describe, expect, it } from "vitest";
 import type { Prediction } from "../../src/core/canonical.js";
 import { labelFitsTask, labelKindFor, parseLabel } from "../../src/core/ground-truth/label.js";

@@ -1,4 +1,4 @@
-/** redactHeaders with the default secret list. */
+/** src/core/capture/redact-headers.ts: redactHeaders with the default secret list and with extra names. */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_SECRET_HEADERS, REDACTED, redactHeaders } from "../../src/core/capture/redact-headers.js";
 import type { HeaderList } from "../../src/core/record.js";

@@ -1,6 +1,7 @@
-/** The ground-truth API handlers (POST/GET ground truth, the labeling webhook, media) on in-memory fakes. */
-import { Writable } from "node:stream";
-import { encode } from "fast-png";
+/**
+ * src/api/handlers.ts: the ground-truth API handlers (POST/GET ground truth, the labeling webhook,
+ * media) on in-memory fakes.
+ */
 import { describe, expect, it } from "vitest";
 import { LabelStudioBackend } from "../../src/adapters/label-studio/backend.js";
 import { noneBackend } from "../../src/adapters/none-labeling.js";
@@ -12,185 +13,27 @@ import {
   type HandlerDeps,
 } from "../../src/api/handlers.js";
 import { createApiMetrics, type ApiMetrics } from "../../src/api/metrics.js";
-import { reconcilePass } from "../../src/api/reconcile.js";
-import type { Instance, Prediction } from "../../src/core/canonical.js";
-import type { LabelingBackend, LabelingEvent } from "../../src/core/ports.js";
-import type { BodyRow, CaptureRow } from "../../src/core/ports.js";
-import type {
-  BlobStore,
-  CaptureRepository,
-  GroundTruthRepository,
-  GroundTruthRow,
-  GroundTruthWrite,
-  LabelExportRepository,
-} from "../../src/core/ports.js";
-import type { Task } from "../../src/core/canonical.js";
-import { createLogger } from "../../src/log.js";
+import type { Prediction } from "../../src/core/canonical.js";
+import type { CaptureRow, LabelingBackend, LabelingEvent } from "../../src/core/ports.js";
 import { PluginRegistry } from "../../src/plugins/registry.js";
+import { b64, png, utf8 } from "../support/bytes.js";
+import { bodyRow, captureRow, imageInstance, textInstance } from "../support/captures.js";
+import { FakeBlobStore, FakeCaptureRepository, FakeGroundTruthRepository } from "../support/fakes.js";
+import { captureLog } from "../support/log.js";
 
-const png = (width: number, height: number) =>
-  encode({ width, height, data: new Uint8Array(width * height * 3).fill(120), channels: 3 });
 const PNG = png(3, 2);
-const utf8 = (s: string) => new Uint8Array(Buffer.from(s, "utf8"));
-const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
-
-const body = (contentType: string, objectKey: string | null = null): BodyRow => ({
-  contentType,
-  contentEncoding: "",
-  sizeBytes: 0,
-  wireSizeBytes: 0,
-  truncated: false,
-  decoded: false,
-  decodeError: "",
-  objectKey,
-  objectUri: objectKey && `s3://bucket/${objectKey}`,
-  inline: null,
-  headers: [],
-});
-
-const imageInstance = (width = 640, height = 480): Instance => ({
-  input: { image: { width, height, format: "png" } },
-  prediction: null,
-});
-const textInstance = (text: string): Instance => ({ input: { text }, prediction: null });
-
-function capture(
-  id: string,
-  task: Task,
-  instances: Instance[],
-  over: Partial<Omit<CaptureRow, "id" | "task">> = {},
-): CaptureRow {
-  return {
-    id,
-    model: "m",
-    version: "1",
-    task,
-    route: "route",
-    cluster: "cluster",
-    mode: "observability",
-    method: "POST",
-    path: "/predict",
-    receivedAt: new Date("2026-05-01T12:00:00Z"),
-    durationMs: 10,
-    ttfbMs: 5,
-    upstreamMs: null,
-    statusCode: 200,
-    complete: true,
-    sampleRate: 1,
-    request: body("application/json", `${id}/request`),
-    response: body("application/json", `${id}/response`),
-    protocol: "hf_pipeline",
-    parseError: "",
-    analysis: { schema_version: 1, task, protocol: "hf_pipeline", instances },
-    features: null,
-    predictions: instances.map((i) => i.prediction),
-    labelRate: 0,
-    labelSet: [],
-    labelExports: [],
-    ...over,
-  };
-}
 
 const NER_TEXT = "Ada Lovelace met Charles Babbage in London.";
 
 const CAPTURES: CaptureRow[] = [
-  capture("img-1", "image_classification", [imageInstance()], { labelSet: ["cat", "dog"] }),
-  capture("det-1", "object_detection", [imageInstance(100, 50)]),
-  capture("ner-1", "ner", [textInstance(NER_TEXT)], { labelSet: ["PER", "LOC"] }),
-  capture("ner-long", "ner", [
+  captureRow("img-1", "image_classification", [imageInstance()], { labelSet: ["cat", "dog"] }),
+  captureRow("det-1", "object_detection", [imageInstance(100, 50)]),
+  captureRow("ner-1", "ner", [textInstance(NER_TEXT)], { labelSet: ["PER", "LOC"] }),
+  captureRow("ner-long", "ner", [
     { input: Object.assign({ text: "Ada" }, { text_uri: "s3://b/t", text_chars: 40_000 }), prediction: null },
   ]),
-  capture("tab-1", "tabular_regression", [{ input: { features: { x: 1 } }, prediction: null }]),
+  captureRow("tab-1", "tabular_regression", [{ input: { features: { x: 1 } }, prediction: null }]),
 ];
-
-/** The Postgres repository's semantics: replace only when newer, or equally new with another label. */
-class FakeGroundTruth implements GroundTruthRepository {
-  readonly rows = new Map<string, GroundTruthRow>();
-  readonly upserts: GroundTruthWrite[][] = [];
-  readonly deletes: Array<{ source: string; sourceRefs: string[]; at: Date }> = [];
-
-  async upsertGroundTruth(rows: readonly GroundTruthWrite[]): Promise<number> {
-    this.upserts.push([...rows]);
-    let changed = 0;
-    for (const w of rows) {
-      const key = [w.captureId, w.instance, w.source, w.sourceRef].join("|");
-      const old = this.rows.get(key);
-      const t = w.labeledAt.getTime();
-      // As the Postgres repository: never older; a repeat of the label in place changes nothing.
-      const differs = JSON.stringify(old?.label) !== JSON.stringify(w.label) || old?.deleted === true;
-      if (old && !(old.labeledAt.getTime() <= t && differs)) continue;
-      this.rows.set(key, { ...w, deleted: false, receivedAt: new Date("2026-06-01T00:00:00Z") });
-      changed++;
-    }
-    return changed;
-  }
-
-  async deleteGroundTruth(source: string, sourceRefs: readonly string[], at: Date): Promise<number> {
-    this.deletes.push({ source, sourceRefs: [...sourceRefs], at });
-    let changed = 0;
-    for (const r of this.rows.values()) {
-      if (r.source !== source || !sourceRefs.includes(r.sourceRef) || r.deleted) continue;
-      r.deleted = true;
-      if (at > r.labeledAt) r.labeledAt = at;
-      changed++;
-    }
-    return changed;
-  }
-
-  async storedVersions(source: string, refs: readonly string[]): Promise<Map<string, Date>> {
-    const out = new Map<string, Date>();
-    for (const r of this.rows.values())
-      if (r.source === source && refs.includes(r.sourceRef)) out.set(r.sourceRef, r.labeledAt);
-    return out;
-  }
-  /** Without an export table, every label of the source counts as in the project. */
-  async deleteMissing(
-    source: string,
-    _project: string,
-    live: readonly string[],
-    before: Date,
-  ): Promise<number> {
-    let changed = 0;
-    for (const r of this.rows.values()) {
-      if (r.source !== source || r.deleted || live.includes(r.sourceRef) || r.receivedAt >= before) continue;
-      r.deleted = true;
-      changed++;
-    }
-    return changed;
-  }
-  async groundTruthFor(captureId: string): Promise<GroundTruthRow[]> {
-    return [...this.rows.values()].filter((r) => r.captureId === captureId);
-  }
-}
-
-class FakeCaptures implements CaptureRepository {
-  readonly rows = new Map<string, CaptureRow>();
-  constructor(rows: CaptureRow[]) {
-    for (const r of rows) this.rows.set(r.id, structuredClone(r));
-  }
-  async insertCaptures(): Promise<number> {
-    throw new Error("not used by the handlers");
-  }
-  async listCaptures(): Promise<CaptureRow[]> {
-    throw new Error("not used by the handlers");
-  }
-  async getCapture(id: string): Promise<CaptureRow | undefined> {
-    return this.rows.get(id);
-  }
-}
-
-class FakeBlobs implements BlobStore {
-  readonly objects = new Map<string, Uint8Array>();
-  async put(key: string, bytes: Uint8Array): Promise<void> {
-    this.objects.set(key, bytes);
-  }
-  async get(key: string): Promise<Uint8Array | undefined> {
-    return this.objects.get(key);
-  }
-  uri(key: string): string {
-    return `s3://bucket/${key}`;
-  }
-}
 
 const lsBackend = () =>
   new LabelStudioBackend({
@@ -201,16 +44,10 @@ const lsBackend = () =>
   });
 
 function setup(over: { backend?: LabelingBackend; captures?: CaptureRow[] } = {}) {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      cb();
-    },
-  });
-  const captures = new FakeCaptures(over.captures ?? CAPTURES);
-  const groundTruth = new FakeGroundTruth();
-  const blobs = new FakeBlobs();
+  const { log, lines } = captureLog();
+  const captures = new FakeCaptureRepository(over.captures ?? CAPTURES);
+  const groundTruth = new FakeGroundTruthRepository();
+  const blobs = new FakeBlobStore();
   const metrics = createApiMetrics();
   const deps: HandlerDeps = {
     captures,
@@ -219,7 +56,7 @@ function setup(over: { backend?: LabelingBackend; captures?: CaptureRow[] } = {}
     backend: over.backend ?? lsBackend(),
     plugins: new PluginRegistry(),
     metrics,
-    log: createLogger("info", "test", sink),
+    log,
   };
   return { deps, captures, groundTruth, blobs, metrics, lines };
 }
@@ -754,11 +591,11 @@ describe("postWebhook (any backend)", () => {
 });
 
 describe("getMedia", () => {
-  const rawPng = capture("raw-1", "image_classification", [imageInstance(3, 2)], {
-    request: body("image/png", "raw-1/request"),
+  const rawPng = captureRow("raw-1", "image_classification", [imageInstance(3, 2)], {
+    request: bodyRow("image/png", "raw-1/request"),
   });
   const twoImages = [png(3, 2), png(5, 4)];
-  const jsonImage = capture("json-1", "image_classification", [imageInstance(3, 2), imageInstance(5, 4)]);
+  const jsonImage = captureRow("json-1", "image_classification", [imageInstance(3, 2), imageInstance(5, 4)]);
 
   it("serves a raw image request as it was sent, with its content type", async () => {
     const { deps, blobs } = setup({ captures: [rawPng] });
@@ -785,7 +622,7 @@ describe("getMedia", () => {
   });
 
   it('decodes a single {"inputs": "<base64>"} request', async () => {
-    const one = capture("json-2", "image_classification", [imageInstance(3, 2)]);
+    const one = captureRow("json-2", "image_classification", [imageInstance(3, 2)]);
     const { deps, blobs } = setup({ captures: [one] });
     await blobs.put("json-2/request", utf8(JSON.stringify({ inputs: b64(PNG) })));
     await blobs.put("json-2/response", utf8(JSON.stringify([{ label: "cat", score: 0.9 }])));
@@ -795,7 +632,7 @@ describe("getMedia", () => {
   });
 
   it("reads a request and response kept in the row (small bodies are not objects)", async () => {
-    const one = capture("json-3", "image_classification", [imageInstance(3, 2)]);
+    const one = captureRow("json-3", "image_classification", [imageInstance(3, 2)]);
     const inRow: CaptureRow = {
       ...one,
       request: { ...one.request, objectKey: null, inline: utf8(JSON.stringify({ inputs: b64(PNG) })) },
@@ -816,7 +653,13 @@ describe("getMedia", () => {
     ["an instance the capture lacks", [rawPng], "raw-1", 1, /no image for this capture instance/],
     ["a text instance", CAPTURES, "ner-1", 0, /no image for this capture instance/],
     ["a request body that is not stored", [rawPng], "raw-1", 0, /not stored/],
-    ["a request with no object", [{ ...rawPng, request: body("image/png", null) }], "raw-1", 0, /not stored/],
+    [
+      "a request with no object",
+      [{ ...rawPng, request: bodyRow("image/png", null) }],
+      "raw-1",
+      0,
+      /not stored/,
+    ],
   ];
 
   it.each(missing)("answers 404 for %s", async (_name, rows, id, instance, error) => {
@@ -837,80 +680,5 @@ describe("getMedia", () => {
       level: 40,
       request_id: "json-1",
     });
-  });
-});
-
-describe("reconcilePass", () => {
-  it("stores what the webhooks missed, skips what is stored, and marks vanished annotations deleted", async () => {
-    const { deps, groundTruth } = setup();
-    const backend = lsBackend();
-    const cat = [{ from_name: "label", to_name: "image", type: "choices", value: { choices: ["cat"] } }];
-    const dog = [{ from_name: "label", to_name: "image", type: "choices", value: { choices: ["dog"] } }];
-    // Stored earlier through webhooks: annotation 1 (still there), annotation 2 (since deleted in the tool).
-    await groundTruth.upsertGroundTruth([
-      {
-        captureId: "img-1",
-        instance: 0,
-        source: "label_studio",
-        sourceRef: "1",
-        label: cls("cat") as Prediction,
-        labeledAt: new Date(AT),
-      },
-      {
-        captureId: "img-1",
-        instance: 0,
-        source: "label_studio",
-        sourceRef: "2",
-        label: cls("dog") as Prediction,
-        labeledAt: new Date(AT),
-      },
-    ]);
-    backend.listAnnotations = async () => [
-      {
-        captureId: "img-1",
-        instance: 0,
-        sourceRef: "1",
-        labeledAt: new Date(AT),
-        result: cat,
-        cancelled: false,
-      },
-      {
-        captureId: "img-1",
-        instance: 0,
-        sourceRef: "3",
-        labeledAt: new Date(AT),
-        result: dog,
-        cancelled: false,
-      },
-      {
-        captureId: "img-1",
-        instance: 0,
-        sourceRef: "4",
-        labeledAt: new Date(AT),
-        result: [],
-        cancelled: true,
-      },
-      {
-        captureId: "gone",
-        instance: 0,
-        sourceRef: "5",
-        labeledAt: new Date(AT),
-        result: cat,
-        cancelled: false,
-      },
-    ];
-    const queue = {
-      listProjects: async () => [
-        { backend: "label_studio", model: "m", projectRef: "9", task: "image_classification", labelSet: [] },
-      ],
-    };
-    const r = await reconcilePass({ ...deps, backend, queue: queue as unknown as LabelExportRepository });
-    expect(r).toEqual({ projects: 1, stored: 1, unchanged: 1, deleted: 1, rejected: 1 });
-    const rows = await groundTruth.groundTruthFor("img-1");
-    expect(rows.map((x) => [x.sourceRef, x.deleted]).sort()).toEqual([
-      ["1", false],
-      ["2", true],
-      ["3", false],
-    ]);
   });
 });

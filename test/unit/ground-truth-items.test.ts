@@ -1,4 +1,4 @@
-/** The POST /v1/ground-truth body: items, ids, sources, labeled_at timestamps and batches. */
+/** src/core/ground-truth/items.ts: the POST /v1/ground-truth body: items, ids, sources, labeled_at timestamps and batches. */
 import { describe, expect, it } from "vitest";
 import type { Prediction } from "../../src/core/canonical.js";
 import {

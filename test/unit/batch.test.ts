@@ -1,0 +1,103 @@
+/**
+ * src/worker/batch.ts: processBatch's settle rules with in-memory ports: ack only after both
+ * writes, dead-letter a record that keeps failing, and never dead-letter during an outage of the
+ * database or object store.
+ */
+import { randomUUID } from "node:crypto";
+import { expect, it } from "vitest";
+import type { CaptureRecord } from "../../src/core/record.js";
+import type { InboundMessage } from "../../src/core/ports.js";
+import { processBatch, type BatchDeps } from "../../src/worker/batch.js";
+import {
+  FakeBlobStore,
+  FakeCaptureRepository,
+  inboundMessage,
+  nothingSettled,
+  type Settled,
+} from "../support/fakes.js";
+import { capturedBody, newRecord } from "../support/records.js";
+import { batchDeps } from "../support/worker.js";
+
+function record(id: string): CaptureRecord {
+  return newRecord({
+    id,
+    model: "m",
+    route: "r",
+    cluster: "c",
+    path: "/predict",
+    ttfbUs: 10,
+    durationUs: 20,
+    request: capturedBody("application/json", '{"x":1}'),
+    response: capturedBody("application/json", '{"y":2}'),
+  });
+}
+
+const message = (deliveryCount: number, out: Settled): InboundMessage =>
+  inboundMessage(record(randomUUID()), deliveryCount, out);
+
+function deps(opts: { failWrites: boolean; up: boolean; failIds?: Set<string> }): BatchDeps & {
+  repo: FakeCaptureRepository;
+} {
+  const blobs = new FakeBlobStore();
+  if (opts.failWrites) blobs.failWith = new Error("connect ECONNREFUSED 127.0.0.1:8333");
+  const repo = new FakeCaptureRepository();
+  const insert = repo.insertCaptures.bind(repo);
+  repo.insertCaptures = async (batch) => {
+    if (batch.some((r) => opts.failIds?.has(r.id))) throw new Error("value too long");
+    return insert(batch);
+  };
+  return { ...batchDeps({ blobs, repo, dependenciesUp: async () => opts.up }), repo };
+}
+
+const stored = (d: { repo: FakeCaptureRepository }) => [...d.repo.rows.values()];
+
+it("acks every message once its body objects and row are written", async () => {
+  const out = nothingSettled();
+  const d = deps({ failWrites: false, up: true });
+  await processBatch([message(1, out), message(1, out)], d);
+  expect(out).toEqual({ acked: 2, naked: [], deadLettered: [] });
+  expect(stored(d)).toHaveLength(2);
+});
+
+it("puts a whole batch back with backoff during an outage, and never dead-letters then", async () => {
+  const out = nothingSettled();
+  const d = deps({ failWrites: true, up: false });
+  // Delivered far more often than maxDeliver (3): still an outage, not a poison record.
+  await processBatch([message(1, out), message(9, out)], d);
+  expect(out.acked).toBe(0);
+  expect(out.deadLettered).toEqual([]);
+  expect(out.naked).toEqual([250, 10_000]);
+  expect(stored(d)).toHaveLength(0);
+  expect(
+    (await d.metrics.registry.getSingleMetric("modeltap_worker_outage_batches_total")!.get()).values[0]!
+      .value,
+  ).toBe(1);
+});
+
+it("dead-letters only the record that keeps failing while its dependencies answer", async () => {
+  const out = nothingSettled();
+  const good = message(3, out);
+  const bad = message(3, out);
+  const badId = d0(bad);
+  const d = deps({ failWrites: false, up: true, failIds: new Set([badId]) });
+  await processBatch([good, bad], d);
+  expect(out.acked).toBe(1);
+  expect(out.deadLettered).toHaveLength(1);
+  expect(out.deadLettered[0]).toMatch(/failed 3 deliveries: value too long/);
+  expect(stored(d).map((r) => r.id)).not.toContain(badId);
+});
+
+it("retries a failing record with backoff before its last delivery", async () => {
+  const out = nothingSettled();
+  const bad = message(1, out);
+  const d = deps({ failWrites: false, up: true, failIds: new Set([d0(bad)]) });
+  await processBatch([bad], d);
+  expect(out).toEqual({ acked: 0, naked: [250], deadLettered: [] });
+});
+
+/** The capture id inside a message. */
+function d0(m: InboundMessage): string {
+  return /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/.exec(
+    Buffer.from(m.data).toString("latin1"),
+  )![0];
+}
