@@ -87,7 +87,15 @@ describe("docs stay in step with the code", () => {
 
 describe("docker-compose.yml mirrors the native stack", () => {
   const compose = parse(read("docker-compose.yml")) as {
-    services: Record<string, { network_mode?: string; volumes?: string[]; command?: string[] }>;
+    services: Record<
+      string,
+      {
+        network_mode?: string;
+        volumes?: string[];
+        command?: string[];
+        build?: string | { context: string; target?: string };
+      }
+    >;
   };
 
   it("has a service for every native stack service, on host networking", () => {
@@ -105,5 +113,32 @@ describe("docker-compose.yml mirrors the native stack", () => {
     expect(compose.services.nats!.command).toContain("4222");
     expect(compose.services.postgres!.command).toContain("5432");
     expect(compose.services.s3!.command!.join(" ")).toContain("127.0.0.1:8333");
+  });
+
+  it("runs the product image for modeltap's services, and the demo server from the dev-tools target", () => {
+    for (const name of ["collector", "worker", "api", "migrate"])
+      expect(compose.services[name]!.build).toBe(".");
+    expect(compose.services["demo-server"]!.build).toEqual({ context: ".", target: "dev-tools" });
+  });
+});
+
+describe("Dockerfile", () => {
+  const stages = read("Dockerfile")
+    .split(/^(?=FROM )/m)
+    .filter((s) => s.startsWith("FROM "));
+  const stage = (name: string) => stages.find((s) => new RegExp(`^FROM \\S+ AS ${name}\\b`).test(s))!;
+
+  it("ends with the product stage (the default target), which holds no development tools", () => {
+    const product = stages.at(-1)!;
+    expect(product).toBe(stage("product"));
+    expect(product).toContain('ENTRYPOINT ["node", "dist/cli/main.js"]');
+    expect(product).not.toMatch(/tools|dist-tools|test\//);
+    expect(product).toMatch(/COPY --from=production-deps \/app\/node_modules/);
+    expect(stage("production-deps")).toContain("npm prune --omit=dev");
+  });
+
+  it("builds the tools only in the dev-tools target", () => {
+    expect(stage("dev-tools")).toContain("npm run build:tools");
+    for (const s of stages.filter((s) => s !== stage("dev-tools"))) expect(s).not.toContain("build:tools");
   });
 });
