@@ -36,7 +36,7 @@ const rooms = (own) => ({
 });
 
 export default tseslint.config(
-  { ignores: ["dist/", "dist-tools/", "node_modules/", ".modeltap/", "tools/bench/results/", "bin/"] },
+  { ignores: ["dist/", "dist-tools/", "node_modules/", ".modeltap/", "tools/bench/results/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -46,7 +46,11 @@ export default tseslint.config(
     },
   },
   {
-    files: ["src/cli/**", "tools/**", "scripts/**", "test/**"],
+    files: ["bin/**/*.js"],
+    languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } },
+  },
+  {
+    files: ["src/cli/**", "tools/**", "scripts/**", "test/**", "bin/**"],
     rules: { "no-console": "off" },
   },
   // The product never imports development tools or tests.

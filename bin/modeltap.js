@@ -14,29 +14,30 @@ async function main() {
   const hasTools = fs.existsSync(at("dist-tools/tools/main.js"));
   const { PRODUCT } = await import(at("dist/cli/product.js").href);
   const isProduct = PRODUCT.commands.some((c) => c.name === name) || name === "--version";
-  if (isProduct || !hasTools) {
-    if (!isProduct && name && !name.startsWith("-") && fs.existsSync(at("tools/main.ts"))) {
-      console.error(
-        `modeltap: ${JSON.stringify(name)} is not a product command; the development commands (stack, demo, demo-server) need \`npm run build:tools\``,
-      );
-    }
-    if (hasTools) {
-      const { productEnv } = await import(at("dist-tools/tools/stack/settings.js").href);
-      const env = productEnv(process.env);
-      for (const k of Object.keys(process.env)) if (!(k in env)) delete process.env[k];
-      Object.assign(process.env, env);
-    }
-    await import(at("dist/cli/main.js").href);
-  } else {
-    await import(at("dist-tools/tools/main.js").href);
+  if (!isProduct && hasTools) return import(at("dist-tools/tools/main.js").href);
+  if (!isProduct && name && !name.startsWith("-") && name !== "help" && fs.existsSync(at("tools/main.ts"))) {
+    console.error(
+      `modeltap: ${JSON.stringify(name)} is not a product command; the development commands (stack, demo, demo-server) need \`npm run build:tools\``,
+    );
   }
+  if (hasTools) {
+    const { productEnv } = await import(at("dist-tools/tools/stack/settings.js").href);
+    const problems = [];
+    const env = productEnv(process.env, problems);
+    if (problems.length) {
+      console.error(`modeltap: invalid configuration:\n  - ${problems.join("\n  - ")}`);
+      process.exit(1);
+    }
+    for (const k of Object.keys(process.env)) if (!(k in env)) delete process.env[k];
+    Object.assign(process.env, env);
+  }
+  return import(at("dist/cli/main.js").href);
 }
 
 main().catch((err) => {
-  console.error(
-    err?.code === "ERR_MODULE_NOT_FOUND"
-      ? `modeltap: not built (${err.message}); run \`npm run build\``
-      : err,
-  );
+  if (err?.code === "ERR_MODULE_NOT_FOUND" && /\/dist(-tools)?\//.test(err.message)) {
+    const build = /\/dist-tools\//.test(err.message) ? "npm run build:tools" : "npm run build";
+    console.error(`modeltap: not built (${err.message}); run \`${build}\``);
+  } else console.error(err);
   process.exit(1);
 });

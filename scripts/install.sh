@@ -24,19 +24,30 @@ as_root() {
   fi
 }
 
+# The first compiled file under $1 (a build of the sources under $2) whose source is gone: a build
+# made before a file moved or was deleted, which a fresh build would not hold.
+orphan_output() {
+  [ -d "$1" ] || return 0
+  (cd "$1" && find . -name '*.js' -print) | while read -r f; do
+    if [ ! -f "$2/${f%.js}.ts" ]; then echo "$f"; break; fi
+  done
+}
+
 install_node() {
   cd "$root"
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "npm ci"
     npm ci --no-audit --no-fund --loglevel=error
   fi
-  if [ ! -f dist/cli/main.js ] || [ -n "$(find src proto -newer dist/cli/main.js -type f -print -quit)" ]; then
+  if [ ! -f dist/cli/main.js ] || [ -n "$(find src proto -newer dist/cli/main.js -type f -print -quit)" ] \
+    || [ -n "$(orphan_output dist src)" ]; then
     say "building the product (tsc -> dist/)"
     npm run --silent build
   fi
   # The development tools (local stack, demo, benchmarks) build apart from the product.
   if [ ! -f dist-tools/tools/main.js ] \
-    || [ -n "$(find src tools test/support -name '*.ts' -newer dist-tools/tools/main.js -print -quit)" ]; then
+    || [ -n "$(find src tools test/support -name '*.ts' -newer dist-tools/tools/main.js -print -quit)" ] \
+    || [ -n "$(orphan_output dist-tools .)" ]; then
     say "building the development tools (tsc -> dist-tools/)"
     npm run --silent build:tools
   fi

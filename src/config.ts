@@ -43,6 +43,8 @@ export const DEPRECATED_SETTINGS = {
 } as const satisfies Record<string, SettingName>;
 
 const SERVERS = ["collector", "worker", "api"] as const;
+/** Read by every long-running process (the development tools' demo server too). */
+const PROCESSES = [...SERVERS, "demo-server"] as const;
 const STORES = ["worker", "api"] as const;
 
 export const SETTINGS = [
@@ -51,9 +53,9 @@ export const SETTINGS = [
     kind: "string",
     default: "127.0.0.1",
     doc: "Address the collector, the ops endpoints and the api bind to (0.0.0.0 in a container)",
-    readBy: SERVERS,
+    readBy: PROCESSES,
   },
-  { env: "MODELTAP_LOG_LEVEL", kind: "level", default: "info", doc: "pino log level", readBy: SERVERS },
+  { env: "MODELTAP_LOG_LEVEL", kind: "level", default: "info", doc: "pino log level", readBy: PROCESSES },
   {
     env: "MODELTAP_COLLECTOR_PORT",
     kind: "port",
@@ -377,9 +379,23 @@ export function intSetting(
   return n;
 }
 
-/** Old names of renamed settings: taken (with a warning) unless the new name is given as well. */
+/**
+ * Old names of renamed settings: taken (with a warning) unless the new name is given as well. And
+ * MODELTAP_HOME, now the local stack's alone: the product read it only for the fs store's default
+ * root, which it still derives from it (with a warning) until MODELTAP_FS_ROOT is set.
+ */
 function applyDeprecatedNames(env: NodeJS.ProcessEnv, problems: string[], warnings: string[]) {
   const out = { ...env };
+  const home = env.MODELTAP_HOME;
+  if (home !== undefined) {
+    delete out.MODELTAP_HOME;
+    if (env.MODELTAP_FS_ROOT === undefined && env.MODELTAP_OBJECT_STORE === "fs") {
+      out.MODELTAP_FS_ROOT = path.join(home, "objects");
+      warnings.push(
+        `MODELTAP_HOME is a local-stack setting now; set MODELTAP_FS_ROOT=${out.MODELTAP_FS_ROOT} instead`,
+      );
+    } else warnings.push("MODELTAP_HOME is a local-stack setting now; product commands ignore it");
+  }
   for (const [old, current] of Object.entries(DEPRECATED_SETTINGS)) {
     if (env[old] === undefined) continue;
     delete out[old];
@@ -399,7 +415,13 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
   const env = applyDeprecatedNames(given, problems, warnings);
   const known = new Set<string>(SETTINGS.map((s) => s.env));
   for (const name of Object.keys(env)) {
-    if (name.startsWith("MODELTAP_") && !known.has(name)) problems.push(`${name}: unknown setting`);
+    if (!name.startsWith("MODELTAP_") || known.has(name)) continue;
+    // The local stack's ports (tools/stack/settings.ts) are the likeliest stray ones: say what to set.
+    problems.push(
+      /_PORT$/.test(name)
+        ? `${name}: unknown setting (local-stack ports are read by \`modeltap stack\` only; a product command takes the URL: MODELTAP_NATS_URL, MODELTAP_DATABASE_URL, MODELTAP_S3_ENDPOINT, MODELTAP_LABEL_STUDIO_URL)`
+        : `${name}: unknown setting`,
+    );
   }
   const raw = settingValues(SETTINGS, env);
   const int = (name: SettingName, min: number, max: number) => intSetting(raw, name, min, max, problems);

@@ -1,6 +1,6 @@
 /**
  * --help text and the CLI reference in docs/cli.md, both from the command definitions, so the
- * two cannot say different things (test/unit/cli.test.ts keeps the docs in step).
+ * two cannot say different things (test/unit/help.test.ts keeps the docs in step).
  */
 import type { Config } from "../config.js";
 import { EXIT_CODES, type Command, type Program } from "./command.js";

@@ -88,7 +88,8 @@ function warn<C extends Config>(
   path: readonly Command<C>[],
 ): void {
   for (const w of warnings) {
-    if (log) log.warn(w);
+    // A process whose log would drop the warning (MODELTAP_LOG_LEVEL=error) says it on stderr.
+    if (log?.isLevelEnabled("warn")) log.warn(w);
     else console.error(`${program.name} ${label(path)}: warning: ${w}`);
   }
 }
@@ -131,12 +132,15 @@ function parseOptions(cmd: Command<never>, path: readonly Command<never>[], args
 function describeParseError(err: unknown, known: string): string {
   const code = (err as { code?: string }).code;
   const message = (err as Error).message;
-  const option = /'(-{1,2}[^' ]+)/.exec(message)?.[1] ?? "option";
+  // Node names an option '--limit', '--limit <value>' or '-h, --help': keep the long name.
+  const option = /'(?:-\w, )?(-{1,2}[^' ,]+)/.exec(message)?.[1] ?? "option";
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") return `${option}: unknown option (known: ${known})`;
   if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-    return /argument missing/.test(message)
-      ? `${option.split(" ")[0]}: needs a value`
-      : `${option}: takes no value`;
+    if (/argument missing/.test(message)) return `${option}: needs a value`;
+    if (/ambiguous/.test(message)) {
+      return `${option}: needs a value (one starting with "-" is written ${option}=-value)`;
+    }
+    return `${option}: takes no value`;
   }
   return message;
 }

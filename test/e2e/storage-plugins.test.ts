@@ -16,11 +16,12 @@ import { pngImage } from "../../tools/demo/payloads.js";
 import { inboundMessage, nothingSettled } from "../support/fakes.js";
 import { capturedBody, newRecord } from "../support/records.js";
 import { batchDeps } from "../support/worker.js";
+import { productEnv } from "../../tools/stack/settings.js";
 import { config } from "./helpers.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "modeltap-fs-store-"));
 const fsConfig = loadConfig({
-  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("MODELTAP_"))),
+  ...Object.fromEntries(Object.entries(productEnv(process.env)).filter(([k]) => k.startsWith("MODELTAP_"))),
   MODELTAP_DATABASE_URL: config.databaseUrl,
   MODELTAP_OBJECT_STORE: "fs",
   MODELTAP_FS_ROOT: root,

@@ -84,7 +84,27 @@ describe("loadConfig", () => {
   it("has no local-stack settings: those are the development tools' (tools/stack/settings.ts)", () => {
     const product = new Set<string>(SETTINGS.map((s) => s.env));
     for (const s of STACK_SETTINGS) expect(product.has(s.env), s.env).toBe(false);
-    expect(configError({ MODELTAP_PG_PORT: "5433" }).problems).toEqual(["MODELTAP_PG_PORT: unknown setting"]);
+    expect(configError({ MODELTAP_PG_PORT: "5433" }).problems).toEqual([
+      "MODELTAP_PG_PORT: unknown setting (local-stack ports are read by `modeltap stack` only; a product command takes the URL: MODELTAP_NATS_URL, MODELTAP_DATABASE_URL, MODELTAP_S3_ENDPOINT, MODELTAP_LABEL_STUDIO_URL)",
+    ]);
+  });
+
+  it("still derives the fs store's root from MODELTAP_HOME, with a warning, until MODELTAP_FS_ROOT is set", () => {
+    const c = loadConfig({ MODELTAP_HOME: "/srv/mt", MODELTAP_OBJECT_STORE: "fs" });
+    expect(c.fsRoot).toBe("/srv/mt/objects");
+    expect(c.warnings).toEqual([
+      "MODELTAP_HOME is a local-stack setting now; set MODELTAP_FS_ROOT=/srv/mt/objects instead",
+    ]);
+    const explicit = loadConfig({
+      MODELTAP_HOME: "/srv/mt",
+      MODELTAP_OBJECT_STORE: "fs",
+      MODELTAP_FS_ROOT: "/data",
+    });
+    expect(explicit.fsRoot).toBe("/data");
+    expect(explicit.warnings).toEqual([
+      "MODELTAP_HOME is a local-stack setting now; product commands ignore it",
+    ]);
+    expect(loadConfig({ MODELTAP_HOME: "/srv/mt" }).fsRoot).toBe("");
   });
 
   it("selects storage, database and labeling plugins by name, listing the known ones otherwise", () => {

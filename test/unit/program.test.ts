@@ -114,6 +114,13 @@ describe("the preamble", () => {
     [["probe", "--limit"], "--limit: needs a value"],
     [["probe", "--json=yes"], "--json: takes no value"],
     [["probe", "a", "b"], 'probe: unexpected argument "b" (takes <id>)'],
+    [["probe", "--limit", "-5"], '--limit: needs a value (one starting with "-" is written --limit=-value)'],
+    [
+      ["probe", "--limit", "--json"],
+      '--limit: needs a value (one starting with "-" is written --limit=-value)',
+    ],
+    [["probe", "--help=1"], "--help: takes no value"],
+    [["probe", "-x"], "-x: unknown option (known: --limit, --json, --help)"],
   ])("refuses %j before loading any config: %s", async (argv, problem) => {
     const { program, seen, load } = probe({});
     expect(await runCli(program, argv)).toBe(1);
@@ -148,13 +155,25 @@ describe("the preamble", () => {
   it("prints a deprecated setting's warning on stderr (a command that prints) or in the log", async () => {
     const { program } = probe({}, { MODELTAP_INLINE_MAX_BYTES: "4096" });
     expect(await runCli(program, ["probe"])).toBe(0);
-    expect(err).toEqual([
-      "modeltap probe: warning: MODELTAP_INLINE_MAX_BYTES is deprecated; rename it to MODELTAP_NATS_INLINE_MAX_BYTES",
-    ]);
-    const logged = probe({ logs: true }, { MODELTAP_INLINE_MAX_BYTES: "4096", MODELTAP_LOG_LEVEL: "silent" });
+    const warning = "MODELTAP_INLINE_MAX_BYTES is deprecated; rename it to MODELTAP_NATS_INLINE_MAX_BYTES";
+    expect(err).toEqual([`modeltap probe: warning: ${warning}`]);
+    // A long-running process logs it (pino writes JSON lines to stdout)...
+    const written: string[] = [];
+    const write = vi
+      .spyOn(process.stdout, "write")
+      .mockImplementation((chunk: string | Uint8Array) => written.push(String(chunk)) > 0);
     err = [];
+    const logged = probe({ logs: true }, { MODELTAP_INLINE_MAX_BYTES: "4096" });
     expect(await runCli(logged.program, ["probe"])).toBe(0);
+    write.mockRestore();
     expect(err).toEqual([]);
+    expect(written.map((l) => JSON.parse(l) as { level: number; msg: string })).toEqual([
+      expect.objectContaining({ level: 40, msg: warning }),
+    ]);
+    // ...unless its log level would drop it: then stderr.
+    const quiet = probe({ logs: true }, { MODELTAP_INLINE_MAX_BYTES: "4096", MODELTAP_LOG_LEVEL: "error" });
+    expect(await runCli(quiet.program, ["probe"])).toBe(0);
+    expect(err).toEqual([`modeltap probe: warning: ${warning}`]);
   });
 
   it("turns errors into exit code 1: a typed one with its code, any other with its stack", async () => {

@@ -15,7 +15,8 @@ import {
 } from "../../src/config.js";
 import { ConfigError } from "../../src/core/errors.js";
 
-const TOOLS = ["stack", "demo", "demo-server"] as const;
+/** `stack` and `demo` run the whole stack; the demo server reads only its own port. */
+const STACK = ["stack", "demo"] as const;
 
 export const STACK_SETTINGS = [
   {
@@ -23,59 +24,59 @@ export const STACK_SETTINGS = [
     kind: "string",
     default: path.join(PACKAGE_ROOT, ".modeltap"),
     doc: "Local-stack state: venvs, data, logs, pids, generated secrets",
-    readBy: TOOLS,
+    readBy: STACK,
   },
   {
     env: "MODELTAP_ENVOY_PORT",
     kind: "port",
     default: "10000",
     doc: "Envoy listener, observability-mode filter",
-    readBy: TOOLS,
+    readBy: STACK,
   },
   {
     env: "MODELTAP_ENVOY_NORMAL_PORT",
     kind: "port",
     default: "10001",
     doc: "Envoy listener, normal-mode filter with mode override",
-    readBy: TOOLS,
+    readBy: STACK,
   },
   {
     env: "MODELTAP_ENVOY_BASELINE_PORT",
     kind: "port",
     default: "10002",
     doc: "Envoy listener without the modeltap filter (benchmark baseline)",
-    readBy: TOOLS,
+    readBy: STACK,
   },
   {
     env: "MODELTAP_ENVOY_ADMIN_PORT",
     kind: "port",
     default: "9901",
     doc: "Envoy admin (stats)",
-    readBy: TOOLS,
+    readBy: STACK,
   },
-  { env: "MODELTAP_NATS_PORT", kind: "port", default: "4222", doc: "NATS", readBy: TOOLS },
-  { env: "MODELTAP_PG_PORT", kind: "port", default: "5432", doc: "Postgres", readBy: TOOLS },
-  { env: "MODELTAP_S3_PORT", kind: "port", default: "8333", doc: "S3 endpoint (SeaweedFS)", readBy: TOOLS },
+  { env: "MODELTAP_NATS_PORT", kind: "port", default: "4222", doc: "NATS", readBy: STACK },
+  { env: "MODELTAP_PG_PORT", kind: "port", default: "5432", doc: "Postgres", readBy: STACK },
+  { env: "MODELTAP_S3_PORT", kind: "port", default: "8333", doc: "S3 endpoint (SeaweedFS)", readBy: STACK },
   {
     env: "MODELTAP_MLSERVER_PORT",
     kind: "port",
     default: "8082",
     doc: "MLServer (a real OIP server with a scikit-learn iris model; also uses the next two ports)",
-    readBy: TOOLS,
+    readBy: STACK,
   },
   {
     env: "MODELTAP_DEMO_PORT",
     kind: "port",
     default: "8081",
     doc: "Demo inference server",
-    readBy: TOOLS,
+    readBy: [...STACK, "demo-server"],
   },
   {
     env: "MODELTAP_LABEL_STUDIO_PORT",
     kind: "port",
     default: "8080",
     doc: "Label Studio",
-    readBy: TOOLS,
+    readBy: STACK,
   },
 ] as const satisfies readonly Setting[];
 
@@ -100,10 +101,12 @@ export interface StackConfig extends Omit<Config, "ports"> {
 
 /**
  * The environment a product process of the local stack runs with: the stack's settings resolved
- * into the product's (only where the user did not set the product's own), and then removed.
+ * into the product's (only where the user did not set the product's own), and then removed. A
+ * stack port that is not a port is added to `problems`.
  */
-export function productEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function productEnv(env: NodeJS.ProcessEnv = process.env, problems: string[] = []): NodeJS.ProcessEnv {
   const raw = settingValues(STACK_SETTINGS, env);
+  for (const s of STACK_SETTINGS) if (s.kind === "port") intSetting(raw, s.env, 0, 65535, problems);
   const out: NodeJS.ProcessEnv = { ...env };
   for (const s of STACK_SETTINGS) delete out[s.env];
   const fill = (name: string, value: string) => {

@@ -118,7 +118,7 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  /** Keys come from core/object-key.ts and are already safe; this is the second line of defense. */
+  /** Keys come from core/storage/object-key.ts and are already safe; this is the second line of defense. */
   private pathFor(key: string): string {
     const reason = keyProblem(key);
     if (reason !== undefined) throw new StorageError(`object key ${JSON.stringify(key)} ${reason}`);

@@ -1,4 +1,4 @@
-/** BlobStore on any S3-compatible service. Keys come from core/object-key.ts (already sanitized). */
+/** BlobStore on any S3-compatible service. Keys come from core/storage/object-key.ts (already sanitized). */
 import {
   CreateBucketCommand,
   GetObjectCommand,

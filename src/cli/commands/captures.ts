@@ -79,7 +79,10 @@ function groundTruth(r: CaptureRow, truth: GroundTruthRow[]): string[] {
   ];
 }
 
-const json = { type: "boolean", description: "print JSON (the stable shape below, in docs/cli.md)" } as const;
+const json = {
+  type: "boolean",
+  description: "print JSON (the stable shape documented in docs/cli.md)",
+} as const;
 
 const list: Command = {
   name: "list",
