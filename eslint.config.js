@@ -35,6 +35,22 @@ const rooms = (own) => ({
   message: `A room of src/core imports only the core root and itself; move what rooms share to the root.`,
 });
 
+/** The core's rule: pure, no plugin implementations, and `rule` for where the file stands. */
+const core = (rule) => {
+  const base = pure("src/core");
+  return {
+    ...base,
+    patterns: [
+      ...base.patterns,
+      rule,
+      {
+        regex: "^(\\.\\./)+plugins/",
+        message: "The core declares plugin interfaces; src/plugins implements them.",
+      },
+    ],
+  };
+};
+
 export default tseslint.config(
   { ignores: ["dist/", "dist-tools/", "node_modules/", ".modeltap/", "tools/bench/results/"] },
   js.configs.recommended,
@@ -101,44 +117,19 @@ export default tseslint.config(
       ],
     },
   },
-  // The core root is shared vocabulary: it imports no room.
+  // The core root is shared vocabulary: it imports no room. A room imports the root and itself.
   {
     files: ["src/core/*.ts"],
     rules: {
       "no-restricted-imports": [
         "error",
-        {
-          ...pure("src/core"),
-          patterns: [
-            ...pure("src/core").patterns,
-            { regex: `^\\./(${ROOMS})/`, message: "The core root imports no room; rooms import the root." },
-            {
-              regex: "^(\\.\\./)+plugins/",
-              message: "The core declares plugin interfaces; src/plugins implements them.",
-            },
-          ],
-        },
+        core({ regex: `^\\./(${ROOMS})/`, message: "The core root imports no room; rooms import the root." }),
       ],
     },
   },
   ...ROOMS.split("|").map((room) => ({
     files: [`src/core/${room}/**/*.ts`],
-    rules: {
-      "no-restricted-imports": [
-        "error",
-        {
-          ...pure("src/core"),
-          patterns: [
-            ...pure("src/core").patterns,
-            rooms(room),
-            {
-              regex: "^(\\.\\./)+plugins/",
-              message: "The core declares plugin interfaces; src/plugins implements them.",
-            },
-          ],
-        },
-      ],
-    },
+    rules: { "no-restricted-imports": ["error", core(rooms(room))] },
   })),
   // Parsers, converters and scalers are pure too (user-plugins.ts loads files: it may do I/O).
   {
