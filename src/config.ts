@@ -18,7 +18,7 @@ export interface Setting {
   kind: SettingKind;
   default: string;
   doc: string;
-  /** The commands that read it (shown in their --help). */
+  /** The commands that read it (shown in their --help): a command, or a subcommand ("captures body"). */
   readBy: readonly string[];
 }
 
@@ -46,6 +46,8 @@ const SERVERS = ["collector", "worker", "api"] as const;
 /** Read by every long-running process (the development tools' demo server too). */
 const PROCESSES = [...SERVERS, "demo-server"] as const;
 const STORES = ["worker", "api"] as const;
+/** Read objects back too: `captures body`. */
+const BLOB_READERS = [...STORES, "captures body"] as const;
 
 export const SETTINGS = [
   {
@@ -117,14 +119,14 @@ export const SETTINGS = [
     kind: "string",
     default: "s3",
     doc: "Object storage plugin for bodies and masks: s3, or fs (a local directory, MODELTAP_FS_ROOT)",
-    readBy: STORES,
+    readBy: BLOB_READERS,
   },
   {
     env: "MODELTAP_FS_ROOT",
     kind: "string",
     default: "",
     doc: "Root directory of the fs object store (required with MODELTAP_OBJECT_STORE=fs)",
-    readBy: STORES,
+    readBy: BLOB_READERS,
   },
   {
     env: "MODELTAP_LABELING",
@@ -208,22 +210,22 @@ export const SETTINGS = [
     kind: "string",
     default: "http://127.0.0.1:8333",
     doc: "S3 endpoint URL (empty: AWS default); credentials come from the AWS SDK's usual sources (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...)",
-    readBy: STORES,
+    readBy: BLOB_READERS,
   },
   {
     env: "MODELTAP_S3_BUCKET",
     kind: "string",
     default: "modeltap",
     doc: "Bucket for bodies",
-    readBy: STORES,
+    readBy: BLOB_READERS,
   },
-  { env: "MODELTAP_S3_REGION", kind: "string", default: "us-east-1", doc: "S3 region", readBy: STORES },
+  { env: "MODELTAP_S3_REGION", kind: "string", default: "us-east-1", doc: "S3 region", readBy: BLOB_READERS },
   {
     env: "MODELTAP_PLUGINS",
     kind: "list",
     default: "",
     doc: "User plugin modules (parsers, converters, scalers), comma-separated paths; see docs/plugins.md",
-    readBy: ["collector", "api"],
+    readBy: ["collector", "api", "captures body"],
   },
   {
     env: "MODELTAP_EXTRA_SECRET_HEADERS",
@@ -250,7 +252,7 @@ export const SETTINGS = [
     env: "MODELTAP_NATS_INLINE_MAX_BYTES",
     kind: "int",
     default: String(256 * 1024),
-    doc: "Bodies up to this size travel inside the JetStream message; larger ones are parked in the JetStream object store (formerly MODELTAP_INLINE_MAX_BYTES)",
+    doc: "Bodies up to this size travel inside the JetStream message, and input images while together they fit; larger ones are parked in the JetStream object store (formerly MODELTAP_INLINE_MAX_BYTES)",
     readBy: ["collector", "worker"],
   },
   {

@@ -2,9 +2,7 @@
  * The request handlers of `modeltap api`, transport-free: each takes parsed input and returns a
  * status and a JSON body, so the HTTP layer (server.ts) stays a thin router.
  */
-import { imageSize } from "image-size";
 import type { Instance, Prediction } from "../core/canonical.js";
-import { errorMessage } from "../core/errors.js";
 import { parseGroundTruthBody, type GroundTruthItem } from "../core/ground-truth/items.js";
 import { labelFitsTask, labelsOutsideSet } from "../core/ground-truth/label.js";
 import { type LabelingBackend } from "../core/ports.js";
@@ -15,6 +13,7 @@ import type { PluginCatalog } from "../core/route-config.js";
 import type { Task } from "../core/canonical.js";
 import type { Logger } from "../log.js";
 import type { ApiMetrics } from "./metrics.js";
+import { storedImage } from "./stored-media.js";
 
 export interface HandlerDeps {
   captures: CaptureRepository;
@@ -236,63 +235,22 @@ export async function applyAnnotation(
   return { outcome };
 }
 
-/** A stored body: in the row when it was small, else from object storage. */
-async function storedBody(
-  row: CaptureRow,
-  which: "request" | "response",
-  deps: HandlerDeps,
-): Promise<Uint8Array | undefined> {
-  const b = row[which];
-  if (b.inline) return b.inline;
-  return b.objectKey ? deps.blobs.get(b.objectKey) : undefined;
-}
-
-/** GET /v1/media?capture=<id>&instance=<n>: the input image of one instance (signature checked by the caller). */
+/**
+ * GET /v1/media?capture=<id>&instance=<n>: the input image of one instance (signature checked by
+ * the caller): its stored object, or for older captures the image re-read from the request.
+ */
 export async function getMedia(captureId: string, instance: number, deps: HandlerDeps): Promise<Reply> {
   const row = await deps.captures.getCapture(captureId);
-  const input = row?.analysis?.instances[instance]?.input;
-  if (!row || !input?.image) return problem(404, "no image for this capture instance");
-  const request = await storedBody(row, "request", deps);
-  if (!request) return problem(404, "the request body is not stored");
-  let image: Uint8Array | undefined;
-  if (row.request.contentType.toLowerCase().startsWith("image/") && instance === 0) image = request;
-  else {
-    // The image sits inside the request (base64 JSON, multipart): read it out with the same parser.
-    const parser = deps.plugins.parsers.get(row.protocol);
-    const response = (await storedBody(row, "response", deps)) ?? new Uint8Array(0);
-    try {
-      const parsed = parser?.parse({
-        request: {
-          bytes: request,
-          contentType: row.request.contentType,
-          headers: row.request.headers,
-          truncated: false,
-        },
-        response: {
-          bytes: response,
-          contentType: row.response.contentType,
-          headers: row.response.headers,
-          truncated: false,
-        },
-        route: { features: undefined },
-        startedAtUs: row.receivedAt.getTime() * 1000,
-        responseChunkTimes: [],
-      });
-      image = parsed?.inputs[instance]?.image;
-    } catch (err) {
+  if (!row) return problem(404, "no image for this capture instance");
+  const found = await storedImage(row, instance, deps.blobs, deps.plugins.parsers);
+  if ("missing" in found) {
+    if (found.cause !== undefined) {
       deps.log.warn(
-        { request_id: captureId, err: errorMessage(err) },
+        { request_id: captureId, err: found.cause },
         "could not re-read the image from the request",
       );
     }
+    return problem(404, found.missing);
   }
-  if (!image) return problem(404, "the image could not be read from the stored request");
-  let contentType = "application/octet-stream";
-  try {
-    const type = imageSize(image).type;
-    if (type) contentType = `image/${type === "jpg" ? "jpeg" : type}`;
-  } catch {
-    /* served as octet-stream */
-  }
-  return { status: 200, body: null, bytes: { data: image, contentType } };
+  return { status: 200, body: null, bytes: found };
 }

@@ -23,9 +23,13 @@ function table(rows: ReadonlyArray<readonly [string, string]>, indent = "  "): s
   return rows.map(([k, v]) => `${indent}${k.padEnd(width)}  ${v}`.trimEnd());
 }
 
-/** The settings a command reads: those whose readBy names its top-level command. */
+/**
+ * The settings a command reads: those whose readBy names its top-level command, or this very
+ * subcommand ("captures body"), when only it reads them.
+ */
 export function settingsFor<C extends Config>(program: Program<C>, path: Path<C>): string[] {
-  return program.settings.filter((s) => s.readBy.includes(path[0]!.name)).map((s) => s.env);
+  const names = new Set([path[0]!.name, path.map((c) => c.name).join(" ")]);
+  return program.settings.filter((s) => s.readBy.some((r) => names.has(r))).map((s) => s.env);
 }
 
 function exitCodes<C extends Config>(path: Path<C>): Array<[string, string]> {

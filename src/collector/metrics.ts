@@ -47,7 +47,7 @@ export function createCollectorMetrics() {
     }),
     bufferBytes: new Gauge({
       name: "modeltap_publish_buffer_bytes",
-      help: "Body bytes waiting in the publish buffer",
+      help: "Body and input-image bytes waiting in the publish buffer",
       registers: [registry],
     }),
     publishLatency: new Histogram({
@@ -70,6 +70,12 @@ export function createCollectorMetrics() {
     redactedFields: new Counter({
       name: "modeltap_redacted_fields_total",
       help: "JSON fields replaced by the route's redact_fields before the record left the collector",
+      labelNames: ["model"] as const,
+      registers: [registry],
+    }),
+    inputImagesDropped: new Counter({
+      name: "modeltap_input_images_dropped_total",
+      help: "Decoded input images not kept for object storage: together past the route's max_decoded_bytes (they stay inside the request body)",
       labelNames: ["model"] as const,
       registers: [registry],
     }),

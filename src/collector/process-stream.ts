@@ -7,7 +7,7 @@
  * a mode_override that stops Envoy sending bodies. In observability mode nothing is answered, and
  * unsampled streams are closed at once ("no more messages needed").
  */
-import { analyzeRecord } from "../core/analysis/analyze.js";
+import { analyzeRecordWithImages } from "../core/analysis/input-images.js";
 import { redactRecordFields } from "../core/capture/redact-fields.js";
 import { Exchange, parseEnvoyTime } from "../core/capture/exchange.js";
 import type { ProtocolParser } from "../core/plugins.js";
@@ -67,12 +67,23 @@ export function handleProcessStream(call: ProcessCall, deps: StreamDeps): void {
     finished = true;
     deps.metrics.activeExchanges.dec();
     const record = exchange.toRecord(deps.nowUs());
-    const { task, analysis, redactFields } = exchange.config;
+    const { task, analysis, redactFields, maxDecodedBytes } = exchange.config;
     // Before analysis, publishing, storage or logs: PII named by the route never leaves here.
     const redacted = redactRecordFields(record, redactFields);
     if (redacted) deps.metrics.redactedFields.inc({ model: record.model }, redacted);
     if (task !== "unknown" && record.complete) {
-      analyzeRecord(record, task, analysis, deps.parsers, exchange.responseChunkTimes);
+      const dropped = analyzeRecordWithImages(
+        record,
+        task,
+        analysis,
+        deps.parsers,
+        exchange.responseChunkTimes,
+        maxDecodedBytes,
+      );
+      if (dropped.length > 0) {
+        deps.metrics.inputImagesDropped.inc({ model: record.model }, dropped.length);
+        log.info({ instances: dropped }, "input images over max_decoded_bytes; not stored as objects");
+      }
       if (record.parseError) {
         deps.metrics.parseErrors.inc({ model: record.model, protocol: protocolOf(record.parseError) });
         log.info({ parse_error: record.parseError }, "exchange captured but not fully understood");

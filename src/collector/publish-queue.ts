@@ -41,7 +41,10 @@ export class PublishQueue {
   }
 
   enqueue(record: CaptureRecord): boolean {
-    const bytes = record.request.data.byteLength + record.response.data.byteLength;
+    const bytes =
+      record.request.data.byteLength +
+      record.response.data.byteLength +
+      record.inputImages.reduce((n, img) => n + img.data.byteLength, 0);
     if (this.items.length >= this.options.maxRecords || this.bytes + bytes > this.options.maxBytes) {
       this.metrics.drops.inc({ reason: "buffer_full" });
       this.log.warn(

@@ -90,6 +90,8 @@ export interface ImageInfo {
   width: number;
   height: number;
   format: string;
+  /** The stored image object (set by the worker); absent on captures stored before it did. */
+  uri?: string;
 }
 
 export interface InstanceInput {
@@ -103,6 +105,8 @@ export interface InstanceInput {
 export interface Instance {
   input: InstanceInput;
   prediction: Prediction | null;
+  /** Optional parts of the model's output that were ignored, and why (absent when none were). */
+  notes?: string[];
 }
 
 export interface Analysis {

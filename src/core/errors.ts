@@ -11,7 +11,7 @@ export const ERROR_CODES = {
   MIGRATIONS_PENDING: "the database schema is older than this build; run `modeltap migrate`",
   STORAGE_FAILED: "a write to object storage or the database failed",
   STACK_FAILED: "a local-stack service could not be installed or started",
-  NOT_FOUND: "the requested capture does not exist",
+  NOT_FOUND: "the requested capture, or the body, image or mask asked of it, does not exist",
   LABELING_FAILED: "a call to the labeling tool (Label Studio) failed; the export is retried",
 } as const;
 

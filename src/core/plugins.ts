@@ -3,6 +3,7 @@
  * is one plain object in one file under src/plugins/<kind>/, registered in one table in
  * src/plugins/registry.ts. Plugins are pure: bytes and JSON in, canonical values out.
  */
+import type { BoxFormat } from "./box-format.js";
 import type { ChatMessage, Prediction } from "./canonical.js";
 import type { HeaderList } from "./record.js";
 
@@ -72,8 +73,17 @@ export interface ConvertContext {
   topK: number;
   /** The instance's input text, for span converters that need it. */
   text: string | undefined;
-  /** Tensor names for the oip_tensors converter. */
+  /** Names of the outputs (tensors, columns, keys) holding boxes, scores, labels, masks. */
   outputNames: Readonly<Record<string, string>>;
+  /** How the route says its model writes boxes (box_format); undefined: the converter's convention. */
+  boxFormat: BoxFormat | undefined;
+  /**
+   * A point of the original image in the model's input (the scaler's inverse), for boxes normalised
+   * to the original image; undefined when the route maps no geometry.
+   */
+  originalToModel: ((x: number, y: number) => [number, number]) | undefined;
+  /** Keeps, on the capture's instance, why an optional part of the output was ignored. */
+  note(message: string): void;
 }
 
 /**

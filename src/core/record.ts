@@ -19,6 +19,18 @@ export interface CapturedBody {
   headers: HeaderList;
 }
 
+/** A decoded input image from inside the request body (see InputImage in capture.proto). */
+export interface InputImage {
+  /** The analysis instance whose input this is. */
+  instance: number;
+  /** From the decoded format: "image/png", "image/jpeg", ... */
+  contentType: string;
+  /** The image bytes; empty when objectRef points at a JetStream object-store entry instead. */
+  data: Uint8Array;
+  objectRef: string;
+  sizeBytes: number;
+}
+
 export interface CaptureRecord {
   id: string;
   model: string;
@@ -48,6 +60,10 @@ export interface CaptureRecord {
   labelRate: number;
   /** The route's label names, for the labeling tool's project. */
   labelSet: string[];
+  /** Input images decoded from inside the request body, for the worker to store as objects. */
+  inputImages: InputImage[];
+  /** The request body is itself instance 0's input image (a raw image upload). */
+  requestIsImage: boolean;
 }
 
 export function emptyBody(): CapturedBody {

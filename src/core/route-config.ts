@@ -8,6 +8,7 @@
  * loader turns numbers into strings inside filter metadata), so numbers are coerced.
  */
 import { parseJsonPath, type PathStep } from "./json-path.js";
+import { BOX_FORMAT_NAMES, parseBoxFormat, type BoxFormat } from "./box-format.js";
 import { HUMAN_LABELED_TASKS, TASKS, type Task } from "./canonical.js";
 import type { Converter, ProtocolParser, Scaler, Size } from "./plugins.js";
 
@@ -41,6 +42,8 @@ export interface AnalysisConfig {
   readonly scoreThreshold: number;
   readonly maskThreshold: number;
   readonly outputNames: Readonly<Record<string, string>>;
+  /** How the model writes boxes, when the route says (box_format); else the converter's convention. */
+  readonly boxFormat: BoxFormat | undefined;
 }
 
 /** What plugins exist, by name (built in, plus user modules); see src/plugins/registry.ts. */
@@ -84,6 +87,7 @@ export const ROUTE_KEYS = [
   "score_threshold",
   "mask_threshold",
   "output_names",
+  "box_format",
 ] as const;
 
 function num(v: unknown): number | undefined {
@@ -248,6 +252,25 @@ function compileRedactFields(v: unknown, problems: string[]): PathStep[][] {
   return out;
 }
 
+/** box_format, or the older output_names.box_format (the same values); both must then agree. */
+function boxFormat(v: unknown, legacy: string | undefined, problems: string[]): BoxFormat | undefined {
+  if (v !== undefined && legacy !== undefined && String(v) !== legacy) {
+    problems.push(
+      `modeltap.box_format: ${JSON.stringify(v)} disagrees with output_names.box_format ${JSON.stringify(legacy)}; keep box_format`,
+    );
+    return undefined;
+  }
+  const given = v ?? legacy;
+  if (given === undefined) return undefined;
+  const format = typeof given === "string" ? parseBoxFormat(given) : undefined;
+  if (!format) {
+    problems.push(
+      `modeltap.box_format: unknown box format ${JSON.stringify(given)} (known: ${BOX_FORMAT_NAMES.join(", ")})`,
+    );
+  }
+  return format;
+}
+
 /** The distinct label names of a route, in order: the labeling tool's label set. */
 export function labelSet(config: RouteConfig): string[] {
   return [...new Set(config.analysis.labels.values())];
@@ -304,6 +327,7 @@ function compileAnalysis(
     } else problems.push("modeltap.output_names: must be a map such as {boxes: detection_boxes}");
   }
   return Object.freeze({
+    boxFormat: boxFormat(raw.box_format, outputNames.box_format, problems),
     parser: parser ?? "auto",
     converter,
     scaler,

@@ -13,10 +13,16 @@ import { PACKAGE_ROOT } from "../../src/config.js";
 import { pngImage as png } from "../../tools/demo/payloads.js";
 import { send } from "../support/http.js";
 import { isSampled } from "../../src/core/sampler.js";
-import { OBS, NORMAL, blobs, db, expectBytes, storedBody, waitForRows } from "./helpers.js";
+import { connect } from "nats";
+import { BODY_BUCKET } from "../../src/adapters/nats/streams.js";
+import { b64, noisyPng } from "../support/bytes.js";
+import { OBS, NORMAL, blobs, config, db, expectBytes, poll, storedBody, waitForRows } from "./helpers.js";
 
 const pg = db();
 afterAll(() => pg.end());
+
+/** The object key in an s3:// URI the worker stored. */
+const keyOf = (uri: string) => uri.replace(/^s3:\/\/[^/]+\//, "");
 
 interface AnalysisRow {
   protocol: string;
@@ -171,14 +177,22 @@ it("image classification: base64 JSON and multipart uploads give top-k labels, t
     contentType: `multipart/form-data; boundary=${boundary}`,
   });
   expect(multi.status).toBe(200);
-  for (const [s, size, label] of [
-    [b64, { width: 400, height: 200 }, "landscape"],
-    [multi, { width: 100, height: 300 }, "portrait"],
+  for (const [s, sent, size, label] of [
+    [b64, image, { width: 400, height: 200 }, "landscape"],
+    [multi, png(100, 300), { width: 100, height: 300 }, "portrait"],
   ] as const) {
     const row = await analysisOf(s.id);
     expect(row.parse_error).toBe("");
     expect(row.protocol).toBe("hf_pipeline");
-    expect(row.analysis!.instances[0]!.input.image).toEqual({ ...size, format: "png" });
+    const stored = row.analysis!.instances[0]!.input.image as { uri: string };
+    expect(stored).toEqual({ ...size, format: "png", uri: expect.stringMatching(/\/input-0\.png$/) });
+    // However small, the decoded image is an object of its own, byte for byte the PNG sent, while
+    // the small request around it stays in the row.
+    expect(sent.byteLength).toBeLessThan(4096);
+    const [capture] = await waitForRows(pg, [s.id]);
+    expect(capture!.request_body).not.toBeNull();
+    expect(stored.uri).toBe(`s3://${config.s3.bucket}/${keyOf(stored.uri)}`);
+    expectBytes(await blobs().get(keyOf(stored.uri)), sent);
     expect(row.predictions).toEqual([
       {
         kind: "classification",
@@ -190,8 +204,33 @@ it("image classification: base64 JSON and multipart uploads give top-k labels, t
         ],
       },
     ]);
-    const [stored] = await waitForRows(pg, [s.id]);
-    expectBytes(await storedBody(stored!, "request"), s.request);
+    expectBytes(await storedBody(capture!, "request"), s.request);
+  }
+});
+
+it("image classification: a base64 image over the NATS inline limit is parked, then stored in S3", async () => {
+  // About 300 KiB of PNG: past MODELTAP_NATS_INLINE_MAX_BYTES (256 KiB), so the collector parks it
+  // (and the ~400 KiB request) in the JetStream object store; the worker moves both to S3.
+  const image = noisyPng(320, 320);
+  expect(image.byteLength).toBeGreaterThan(config.natsInlineMaxBytes);
+  const s = await send(`${OBS}/models/image-classifier`, JSON.stringify({ inputs: b64(image) }));
+  expect(s.status).toBe(200);
+  const row = await analysisOf(s.id);
+  expect(row.parse_error).toBe("");
+  const uri = (row.analysis!.instances[0]!.input.image as { uri: string }).uri;
+  expect(uri).toMatch(/\/input-0\.png$/);
+  expectBytes(await blobs().get(keyOf(uri)), image);
+  // The parked copies are deleted once the worker has acked.
+  const nc = await connect({ servers: config.natsUrl });
+  try {
+    const parked = await nc.jetstream().views.os(BODY_BUCKET);
+    const gone = await poll("the parked image to be deleted", async () => {
+      const info = await parked.info(`${s.id}/input-0`);
+      return info?.deleted === true ? true : undefined;
+    });
+    expect(gone).toBe(true);
+  } finally {
+    await nc.close();
   }
 });
 
@@ -217,7 +256,14 @@ it("object detection: letterboxed boxes come back in original-image pixels", asy
   const row = await analysisOf(s.id);
   expect(row.parse_error).toBe("");
   const inst = row.analysis!.instances[0]!;
-  expect(inst.input.image).toEqual({ width: 1280, height: 720, format: "png" });
+  // A raw image upload: the request object is the image.
+  const [capture] = await waitForRows(pg, [s.id]);
+  expect(inst.input.image).toEqual({
+    width: 1280,
+    height: 720,
+    format: "png",
+    uri: `s3://${config.s3.bucket}/${capture!.request_object_key}`,
+  });
   const boxes = (inst.prediction as { boxes: Array<{ label: string; score: number; xyxy: number[] }> }).boxes;
   expect(boxes).toHaveLength(1);
   expect(boxes[0]!.label).toBe("object");
@@ -236,7 +282,7 @@ it("instance segmentation: stretched polygons come back in original-image pixels
   // The mask is also stored as a PNG at the original size, rasterised from the polygon.
   const uri = (seg as unknown as { mask_uri: string }).mask_uri;
   expect(uri).toMatch(/mask-0-0\.png$/);
-  const mask = decodePng((await blobs().get(uri.replace(/^s3:\/\/[^/]+\//, "")))!);
+  const mask = decodePng((await blobs().get(keyOf(uri)))!);
   expect([mask.width, mask.height]).toEqual([300, 200]);
   const set = (x: number, y: number) => mask.data[y * 300 + x] === 255;
   expect([set(150, 100), set(76, 51), set(224, 149), set(74, 100), set(150, 151)]).toEqual([

@@ -1,6 +1,8 @@
 /** The query CLI on real data, poison messages to the dead-letter subject, and reset exchanges. */
 import { execFile } from "node:child_process";
+import fs from "node:fs";
 import http from "node:http";
+import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
@@ -10,9 +12,10 @@ import { DLQ_STREAM } from "../../src/adapters/nats/streams.js";
 import { PACKAGE_ROOT } from "../../src/config.js";
 import { encodeRecord } from "../../src/core/storage/record-codec.js";
 import { newRecord } from "../support/records.js";
-import { irisBody } from "../../tools/demo/payloads.js";
+import { decode as decodePng } from "fast-png";
+import { irisBody, pngImage } from "../../tools/demo/payloads.js";
 import { send } from "../support/http.js";
-import { OBS, collectorMetric, config, db, waitForRows } from "./helpers.js";
+import { NORMAL, OBS, blobs, collectorMetric, config, db, expectBytes, waitForRows } from "./helpers.js";
 
 const pg = db();
 afterAll(() => pg.end());
@@ -100,6 +103,89 @@ async function dlqHas(
     await nc.close();
   }
 }
+
+/** `captures body ...`: its stdout as bytes; rejects (with code and stderr) on a non-zero exit. */
+const body = async (...args: string[]) =>
+  (
+    await run(
+      process.execPath,
+      [path.join(PACKAGE_ROOT, "bin", "modeltap.js"), "captures", "body", ...args],
+      {
+        encoding: "buffer",
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    )
+  ).stdout;
+
+it("`captures body` reads bodies, input images and masks from the row or object storage", async () => {
+  // A small JSON request and response: both live in the row.
+  const iris = await send(`${OBS}/v2/models/iris/infer`, irisBody(2));
+  // A base64 PNG inside a small JSON body: the body in the row, the image in S3.
+  const image = pngImage(64, 48);
+  const b64 = await send(
+    `${OBS}/models/image-classifier`,
+    JSON.stringify({ inputs: image.toString("base64") }),
+  );
+  // A body too big for the row: in S3.
+  const big = await send(`${OBS}/v2/models/echo/infer`, Buffer.alloc(20_000, 7), {
+    contentType: "application/octet-stream",
+  });
+  // A raw image to a segmentation model: the request object is the image, and a mask PNG is stored.
+  const raw = pngImage(300, 200);
+  const seg = await send(`${NORMAL}/predictions/segmenter`, raw, { contentType: "image/png" });
+  const rows = await waitForRows(pg, [iris.id, b64.id, big.id, seg.id]);
+  const where = new Map(rows.map((r) => [r.id, r]));
+  expect(where.get(iris.id)!.request_body).not.toBeNull();
+  expect(where.get(b64.id)!.request_body).not.toBeNull();
+  expect(where.get(big.id)!.request_object_key).not.toBeNull();
+
+  expectBytes(await body(iris.id, "request"), iris.request);
+  expectBytes(await body(iris.id, "response"), iris.response);
+  expectBytes(await body(big.id, "request"), big.request);
+  expectBytes(await body(b64.id, "image", "0"), image);
+  expectBytes(await body(seg.id, "image", "0"), raw);
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "modeltap-body-"));
+  try {
+    const out = path.join(dir, "mask.png");
+    const said = await run(process.execPath, [
+      path.join(PACKAGE_ROOT, "bin", "modeltap.js"),
+      ...["captures", "body", seg.id, "mask", "0", "0", "--out", out],
+    ]);
+    expect(said.stdout).toMatch(/bytes \(image\/png\) written to /);
+    const mask = decodePng(fs.readFileSync(out));
+    expect([mask.width, mask.height]).toEqual([300, 200]);
+    // The same bytes the worker stored under the analysis' mask_uri.
+    const [analysed] = (
+      await pg.query<{
+        analysis: { instances: Array<{ prediction: { instances: Array<{ mask_uri: string }> } }> };
+      }>("SELECT analysis FROM captures WHERE id = $1", [seg.id])
+    ).rows;
+    const uri = analysed!.analysis.instances[0]!.prediction.instances[0]!.mask_uri;
+    expectBytes(await blobs().get(uri.replace(/^s3:\/\/[^/]+\//, "")), fs.readFileSync(out));
+    // Binary bytes are not written to a terminal (script(1) gives the command one).
+    const tty = await run("script", [
+      "-qec",
+      `${process.execPath} ${path.join(PACKAGE_ROOT, "bin", "modeltap.js")} captures body ${b64.id} image 0`,
+      "/dev/null",
+    ]).catch((err: { code: number; stdout: string }) => err);
+    expect(tty).toMatchObject({ code: 1, stdout: expect.stringContaining("not writing it to a terminal") });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  for (const args of [
+    ["no-such-id", "request"],
+    [b64.id, "image", "1"],
+    [seg.id, "mask", "0", "9"],
+    [iris.id, "mask", "0", "0"],
+  ]) {
+    await expect(cli("captures", "body", ...args), args.join(" ")).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("[NOT_FOUND]") as unknown,
+    });
+  }
+});
 
 it("dead-letters an undecodable message at once, and a record that always fails after N deliveries", async () => {
   const nc = await connect({ servers: config.natsUrl });

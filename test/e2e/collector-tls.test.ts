@@ -15,7 +15,7 @@ import { irisBody } from "../../tools/demo/payloads.js";
 import { send } from "../support/http.js";
 import { paths } from "../../tools/stack/services.js";
 import { productEnv } from "../../tools/stack/settings.js";
-import { config, db, freePort, waitForRows } from "./helpers.js";
+import { config, db, freePort, until, waitForRows } from "./helpers.js";
 
 const pg = db();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "modeltap-tls-"));
@@ -145,15 +145,6 @@ static_resources:
         cluster_name: demo
         endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${config.ports.demo} } } } }] }]
 `;
-}
-
-async function until(what: string, fn: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await fn().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 beforeAll(async () => {

@@ -146,6 +146,13 @@ export async function poll<T>(
   }
 }
 
+/** Poll until fn resolves true (a throw counts as not yet); throws after timeoutMs. */
+export function until(what: string, fn: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  return poll(what, async () => ((await fn().catch(() => false)) ? true : undefined), timeoutMs).then(
+    () => undefined,
+  );
+}
+
 /** A loopback port nothing listens on right now. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

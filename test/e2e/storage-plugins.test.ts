@@ -9,8 +9,10 @@ import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { afterAll, expect, it } from "vitest";
 import { createObjectStore, openDatabase } from "../../src/adapters/registry.js";
+import { storedPart } from "../../src/api/stored-media.js";
 import { loadConfig } from "../../src/config.js";
 import type { CaptureRecord } from "../../src/core/record.js";
+import { PluginRegistry } from "../../src/plugins/registry.js";
 import { processBatch } from "../../src/worker/batch.js";
 import { pngImage } from "../../tools/demo/payloads.js";
 import { inboundMessage, nothingSettled } from "../support/fakes.js";
@@ -83,5 +85,35 @@ it("persists bodies to the filesystem store and rows (with their label-export qu
   expect(Buffer.from((await blobs.get(row!.request.objectKey!))!).equals(image)).toBe(true);
   expect(row!.labelSet).toEqual(["cat", "dog"]);
   expect(row!.labelExports).toEqual([0]);
+  blobs.destroy();
+});
+
+it("stores a decoded input image as a file and reads it back by its file:// URI", async () => {
+  const blobs = createObjectStore(fsConfig);
+  await blobs.ready();
+  const image = pngImage(64, 48);
+  const id = randomUUID();
+  const base = record(id, image);
+  // The base64-in-JSON shape: a small JSON request (kept in the row) and the image the collector decoded.
+  const rec: CaptureRecord = {
+    ...base,
+    request: capturedBody("application/json", JSON.stringify({ inputs: image.toString("base64") })),
+    inputImages: [
+      { instance: 0, contentType: "image/png", data: image, objectRef: "", sizeBytes: image.length },
+    ],
+  };
+  const settled = nothingSettled();
+  await processBatch(
+    [inboundMessage(rec, 1, settled)],
+    batchDeps({ blobs, repo: db.captures, rowInlineMaxBytes: 8192, outagePollMs: 10, outageMaxWaitMs: 100 }),
+  );
+  expect(settled.acked).toBe(1);
+  const row = (await db.captures.getCapture(id))!;
+  expect(row.request.inline).not.toBeNull();
+  const uri = row.analysis!.instances[0]!.input.image!.uri!;
+  expect(uri).toMatch(/^file:\/\/.*\/input-0\.png$/);
+  expect(fs.readFileSync(new URL(uri).pathname).equals(image)).toBe(true);
+  const found = await storedPart(row, { kind: "image", instance: 0 }, blobs, new PluginRegistry().parsers);
+  expect("data" in found && Buffer.from(found.data).equals(image)).toBe(true);
   blobs.destroy();
 });

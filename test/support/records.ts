@@ -36,6 +36,8 @@ export function newRecord(
     parseError: "",
     labelRate: 0,
     labelSet: [],
+    inputImages: [],
+    requestIsImage: false,
     ...fields,
   };
 }

@@ -88,6 +88,7 @@ describe("analyzeExchange", () => {
     expect(analyzeExchange(c.task, c.analysis, registry.detectionOrder(), ctx({}, {}))).toEqual({
       analysis: undefined,
       parseError: "",
+      inputs: [],
     });
   });
 });

@@ -597,6 +597,26 @@ describe("getMedia", () => {
   const twoImages = [png(3, 2), png(5, 4)];
   const jsonImage = captureRow("json-1", "image_classification", [imageInstance(3, 2), imageInstance(5, 4)]);
 
+  it("serves the image object the worker stored, without reading the request", async () => {
+    const key = "m/1/2026/05/01/12/obj-1/input-1.png";
+    const [first, second] = [imageInstance(3, 2), imageInstance(5, 4)];
+    const stored = captureRow("obj-1", "image_classification", [
+      first,
+      { ...second, input: { image: { ...second.input.image!, uri: `s3://bucket/${key}` } } },
+    ]);
+    const { deps, blobs } = setup({ captures: [stored] });
+    await blobs.put(key, twoImages[1]!);
+    const reply = await getMedia("obj-1", 1, deps);
+    expect(reply.status).toBe(200);
+    expect(reply.bytes?.contentType).toBe("image/png");
+    expect(Buffer.from(reply.bytes!.data).equals(Buffer.from(twoImages[1]!))).toBe(true);
+    // Its image object is gone: 404, not a guess from elsewhere.
+    blobs.objects.delete(key);
+    const gone = await getMedia("obj-1", 1, deps);
+    expect(gone.status).toBe(404);
+    expect((gone.body as { error: string }).error).toMatch(/is not in object storage/);
+  });
+
   it("serves a raw image request as it was sent, with its content type", async () => {
     const { deps, blobs } = setup({ captures: [rawPng] });
     await blobs.put("raw-1/request", PNG);

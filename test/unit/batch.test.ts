@@ -8,9 +8,11 @@ import { expect, it } from "vitest";
 import type { CaptureRecord } from "../../src/core/record.js";
 import type { InboundMessage } from "../../src/core/ports.js";
 import { processBatch, type BatchDeps } from "../../src/worker/batch.js";
+import { png } from "../support/bytes.js";
 import {
   FakeBlobStore,
   FakeCaptureRepository,
+  FakeLargeBodyStore,
   inboundMessage,
   nothingSettled,
   type Settled,
@@ -101,3 +103,46 @@ function d0(m: InboundMessage): string {
     Buffer.from(m.data).toString("latin1"),
   )![0];
 }
+
+it("stores input images, inline or parked, as objects and deletes the parked one after the ack", async () => {
+  const out = nothingSettled();
+  const [small, parked] = [png(4, 3), png(5, 2)];
+  const analysis = {
+    schema_version: 1,
+    task: "image_classification",
+    protocol: "hf_pipeline",
+    instances: [0, 1].map(() => ({
+      input: { image: { width: 4, height: 3, format: "png" } },
+      prediction: null,
+    })),
+  };
+  const rec = newRecord({
+    ...record("img-1"),
+    startedAtUs: Date.UTC(2026, 0, 2, 3) * 1000,
+    analysisJson: Buffer.from(JSON.stringify(analysis)),
+    inputImages: [
+      { instance: 0, contentType: "image/png", data: small, objectRef: "", sizeBytes: small.byteLength },
+      {
+        instance: 1,
+        contentType: "image/png",
+        data: new Uint8Array(0),
+        objectRef: "img-1/input-1",
+        sizeBytes: 9,
+      },
+    ],
+  });
+  const largeBodies = new FakeLargeBodyStore([["img-1/input-1", parked]]);
+  const blobs = new FakeBlobStore();
+  const repo = new FakeCaptureRepository();
+  await processBatch(
+    [inboundMessage(rec, 1, out)],
+    batchDeps({ blobs, repo, largeBodies, rowInlineMaxBytes: 8192 }),
+  );
+  expect(out.acked).toBe(1);
+  const prefix = "m/1/2026/01/02/03/img-1";
+  expect(blobs.objects.get(`${prefix}/input-0.png`)).toEqual(small);
+  expect(blobs.objects.get(`${prefix}/input-1.png`)).toEqual(parked);
+  expect(largeBodies.bodies.size).toBe(0);
+  const images = repo.rows.get("img-1")!.analysis!.instances.map((i) => i.input.image?.uri);
+  expect(images).toEqual([`s3://bucket/${prefix}/input-0.png`, `s3://bucket/${prefix}/input-1.png`]);
+});

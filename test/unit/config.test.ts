@@ -2,6 +2,8 @@
  * loadConfig: defaults, overrides, strict validation with every problem at once, deprecated names;
  * loadStackConfig: the local stack's settings resolved into the product's.
  */
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { PACKAGE_ROOT, SETTINGS, loadConfig } from "../../src/config.js";
@@ -272,6 +274,25 @@ describe("loadStackConfig", () => {
     for (const s of STACK_SETTINGS) expect(env[s.env], s.env).toBeUndefined();
     expect(env.PATH).toBe("/bin");
     expect(loadConfig(env).databaseUrl).toBe("postgres://modeltap@127.0.0.1:6543/modeltap");
+  });
+
+  it("gives the stack's S3 the credentials the stack generated, unless the user chose otherwise", () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "modeltap-home-"));
+    try {
+      const creds = { accessKeyId: "mtkey", secretAccessKey: "mtsecret" };
+      fs.writeFileSync(path.join(home, "s3-credentials.json"), JSON.stringify(creds));
+      expect(productEnv({ MODELTAP_HOME: home })).toMatchObject({
+        AWS_ACCESS_KEY_ID: "mtkey",
+        AWS_SECRET_ACCESS_KEY: "mtsecret",
+      });
+      const own = productEnv({ MODELTAP_HOME: home, AWS_ACCESS_KEY_ID: "mine", AWS_SECRET_ACCESS_KEY: "x" });
+      expect([own.AWS_ACCESS_KEY_ID, own.AWS_SECRET_ACCESS_KEY]).toEqual(["mine", "x"]);
+      const elsewhere = productEnv({ MODELTAP_HOME: home, MODELTAP_S3_ENDPOINT: "https://s3.example" });
+      expect(elsewhere.AWS_ACCESS_KEY_ID).toBeUndefined();
+      expect(productEnv({ MODELTAP_HOME: path.join(home, "none") }).AWS_ACCESS_KEY_ID).toBeUndefined();
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it("reports stack and product problems together", () => {

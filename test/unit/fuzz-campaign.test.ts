@@ -1,6 +1,6 @@
 /**
  * A seeded, bounded fuzz campaign over the collector's pure entry points: analyzeExchange, and
- * Exchange → toRecord → redactRecordFields → analyzeRecord in the order the stream owner runs them
+ * Exchange → toRecord → redactRecordFields → analyzeRecordWithImages in the order the stream owner runs them
  * (src/collector/process-stream.ts). Nothing may throw; a case malformed by construction must end
  * flagged (parse_error, decode_error or truncated), any other case flagged or understood; memory
  * stays bounded. Every failure names its family, case and seed; FUZZ_SEED=<n> replays a run.
@@ -11,7 +11,8 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import zlib from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
-import { analyzeExchange, analyzeRecord } from "../../src/core/analysis/analyze.js";
+import { analyzeExchange } from "../../src/core/analysis/analyze.js";
+import { analyzeRecordWithImages } from "../../src/core/analysis/input-images.js";
 import { Exchange } from "../../src/core/capture/exchange.js";
 import { isJsonContentType, redactRecordFields } from "../../src/core/capture/redact-fields.js";
 import type { BodyView, ChunkTime, ParseContext } from "../../src/core/plugins.js";
@@ -308,10 +309,12 @@ function startExchange(config: RouteConfig, headers: HeaderList): Exchange {
 /** What the stream owner does when an exchange ends. */
 function finish(ex: Exchange): CaptureRecord {
   const record = entry("Exchange.toRecord", () => ex.toRecord(T0 + 1_000_000));
-  const { task, analysis, redactFields } = ex.config;
+  const { task, analysis, redactFields, maxDecodedBytes } = ex.config;
   entry("redactRecordFields", () => redactRecordFields(record, redactFields));
   if (task !== "unknown" && record.complete) {
-    entry("analyzeRecord", () => analyzeRecord(record, task, analysis, PARSERS, ex.responseChunkTimes));
+    entry("analyzeRecordWithImages", () =>
+      analyzeRecordWithImages(record, task, analysis, PARSERS, ex.responseChunkTimes, maxDecodedBytes),
+    );
   }
   return record;
 }

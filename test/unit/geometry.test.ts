@@ -7,23 +7,16 @@ import type { Prediction } from "../../src/core/canonical.js";
 import { clipBox, scalePrediction } from "../../src/core/analysis/geometry.js";
 import type { ConvertContext, Size } from "../../src/core/plugins.js";
 import { encodeRle } from "../../src/core/rle.js";
-import { yoloBoxes } from "../../src/plugins/converters/yolo.js";
+import { yoloBoxes } from "../../src/plugins/converters/detection/yolo.js";
 import { BUILTIN_SCALERS } from "../../src/plugins/registry.js";
 import { letterbox } from "../../src/plugins/scalers/letterbox.js";
 import { stretch } from "../../src/plugins/scalers/stretch.js";
+import { convertContext } from "../support/convert-context.js";
 import { expectClose, mapCorners, randomScenes } from "../support/geometry.js";
 
 const SCALERS = BUILTIN_SCALERS.map((s) => [s.name, s] as const);
 
-const ctx = (inputSize: Size): ConvertContext => ({
-  labels: new Map(),
-  inputSize,
-  imageSize: undefined,
-  maskThreshold: 0,
-  topK: 5,
-  text: undefined,
-  outputNames: {},
-});
+const ctx = (inputSize: Size): ConvertContext => convertContext({ inputSize, maskThreshold: 0 });
 
 describe("scalePrediction", () => {
   it("orders, clips and rounds boxes", () => {

@@ -410,9 +410,13 @@ describe("labelFitsTask", () => {
     expect(labelFitsTask(l, "ner", {})).toEqual([]); // without the text nothing can be checked
   });
 
-  it("NER: counts UTF-16 code units, as the converters do", () => {
-    const l = label({ kind: "entities", entities: [{ start: 3, end: 8, label: "LOC", text: "Paris" }] });
-    expect(labelFitsTask(l, "ner", { text: "🚀 Paris" })).toEqual([]);
+  it("NER: counts code points, as Python models and Label Studio do (not UTF-16 units)", () => {
+    const at = (start: number, end: number) =>
+      label({ kind: "entities", entities: [{ start, end, label: "LOC", text: "Paris" }] });
+    expect(labelFitsTask(at(2, 7), "ner", { text: "🚀 Paris" })).toEqual([]);
+    expect(labelFitsTask(at(3, 8), "ner", { text: "🚀 Paris" })).toEqual([
+      "label.entities[0].end: 8 is past the end of the 7-character capture text",
+    ]);
   });
 
   const image = { width: 100, height: 50 };

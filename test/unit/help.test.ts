@@ -18,6 +18,16 @@ describe("the CLI reference", () => {
     const captures = PRODUCT.commands.find((c) => c.name === "captures")!;
     const list = captures.subcommands!.find((c) => c.name === "list")!;
     expect(settingsFor(PRODUCT, [captures, list])).toEqual(["MODELTAP_DATABASE", "MODELTAP_DATABASE_URL"]);
+    // A setting only one subcommand reads shows in that subcommand's help alone.
+    const body = captures.subcommands!.find((c) => c.name === "body")!;
+    expect(settingsFor(PRODUCT, [captures, body])).toEqual(
+      expect.arrayContaining([
+        "MODELTAP_DATABASE_URL",
+        "MODELTAP_OBJECT_STORE",
+        "MODELTAP_S3_BUCKET",
+        "MODELTAP_PLUGINS",
+      ]),
+    );
     const help = commandHelp(PRODUCT, [captures, list]);
     expect(help).toContain("usage: modeltap captures list [--model M] [--limit N] [--json]");
     expect(help).toContain("MODELTAP_DATABASE_URL");
@@ -25,7 +35,9 @@ describe("the CLI reference", () => {
   });
 
   it("has every setting read by some command, and every readBy a real command", () => {
-    const names = new Set(DEV.commands.map((c) => c.name));
+    const names = new Set(
+      DEV.commands.flatMap((c) => [c.name, ...(c.subcommands ?? []).map((sub) => `${c.name} ${sub.name}`)]),
+    );
     for (const s of DEV.settings) {
       expect(s.readBy.length, `${s.env} is read by no command`).toBeGreaterThan(0);
       for (const r of s.readBy) expect(names.has(r), `${s.env}: readBy ${r}`).toBe(true);
@@ -34,14 +46,14 @@ describe("the CLI reference", () => {
     const product = new Set(PRODUCT.commands.map((c) => c.name));
     for (const s of SETTINGS)
       expect(
-        s.readBy.some((r) => product.has(r)),
+        s.readBy.some((r) => product.has(r.split(" ")[0]!)),
         s.env,
       ).toBe(true);
   });
 
   it("shows a subcommand placeholder and positional arguments in the usage line", () => {
     const captures = PRODUCT.commands.find((c) => c.name === "captures")!;
-    expect(usage(PRODUCT, [captures])).toBe("modeltap captures <list|get>");
+    expect(usage(PRODUCT, [captures])).toBe("modeltap captures <list|get|body>");
     expect(usage(PRODUCT, [captures, captures.subcommands![1]!])).toBe("modeltap captures get [--json] <id>");
   });
 });

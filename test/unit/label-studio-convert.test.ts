@@ -249,6 +249,20 @@ describe("round trip toLsResult → fromLsResult", () => {
     expect(back).toEqual({ kind: "entities", entities: entities.map((e) => ({ ...e, score: null })) });
   });
 
+  it("reads Label Studio's span offsets as code points, as it stores them (an emoji is one)", () => {
+    const subject: LsSubject = { kind: "text", text: "🚀 Ada met 🇬🇧 Babbage" };
+    const span = (start: number, end: number) => [
+      { from_name: "label", to_name: "text", type: "labels", value: { start, end, labels: ["PER"] } },
+    ];
+    expect(fromLsResult("ner", span(2, 5), subject)).toEqual({
+      kind: "entities",
+      entities: [{ start: 2, end: 5, label: "PER", score: null, text: "Ada" }],
+    });
+    expect(fromLsResult("ner", span(13, 20), subject)).toMatchObject({
+      entities: [{ text: "Babbage" }],
+    });
+  });
+
   it.each<[Task, LsSubject]>([
     ["image_classification", image(10, 10)],
     ["text_classification", { kind: "text", text: TEXT }],

@@ -1,6 +1,11 @@
 /** src/core/storage/object-key.ts: object keys for bodies: layout, UTC time, sanitized segments, extensions. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bodyObjectKey, extensionFor, sanitizeSegment } from "../../src/core/storage/object-key.js";
+import {
+  bodyObjectKey,
+  captureObjectKey,
+  extensionFor,
+  sanitizeSegment,
+} from "../../src/core/storage/object-key.js";
 
 const at = (...utc: [number, number, number, number, number, number, number?]) => Date.UTC(...utc) * 1000;
 
@@ -94,6 +99,8 @@ describe("extensionFor", () => {
     ["text/event-stream", "sse"],
     ["image/png", "png"],
     ["image/jpeg", "jpg"],
+    ["image/tiff", "tiff"],
+    ["image/avif", "avif"],
     ["multipart/form-data; boundary=xyz", "multipart"],
     ["application/octet-stream", "bin"],
     ["application/x-protobuf", "bin"],
@@ -101,5 +108,28 @@ describe("extensionFor", () => {
     ["", "bin"],
   ])("%j → %s", (contentType, ext) => {
     expect(extensionFor(contentType)).toBe(ext);
+  });
+});
+
+describe("captureObjectKey", () => {
+  const parts = { model: "iris", version: "1", id: "5b0e", startedAtUs: at(2026, 10, 22, 17, 42, 54) };
+  const s3 = (key: string) => `s3://modeltap/${key}`;
+  const key = "iris/1/2026/11/22/17/5b0e/mask-0-1.png";
+
+  it("finds the key of a URI the store gave one of the capture's objects", () => {
+    expect(captureObjectKey(parts, s3(key), s3)).toBe(key);
+    expect(captureObjectKey(parts, s3(bodyObjectKey(parts, "input-3", "image/jpeg")), s3)).toBe(
+      "iris/1/2026/11/22/17/5b0e/input-3.jpg",
+    );
+  });
+
+  it.each([
+    ["another bucket", `s3://other/${key}`],
+    ["another capture", "s3://modeltap/iris/1/2026/11/22/17/other-id/mask-0-1.png"],
+    ["another hour", "s3://modeltap/iris/1/2026/11/22/18/5b0e/mask-0-1.png"],
+    ["a name that is no object name", "s3://modeltap/iris/1/2026/11/22/17/5b0e/.."],
+    ["no name", "s3://modeltap/iris/1/2026/11/22/17/5b0e/"],
+  ])("refuses a URI of %s", (_what, uri) => {
+    expect(captureObjectKey(parts, uri, s3)).toBeUndefined();
   });
 });

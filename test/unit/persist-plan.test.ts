@@ -6,8 +6,9 @@ import { isSampled } from "../../src/core/sampler.js";
 import { bodyLocation, captureJson } from "../../src/core/storage/capture-json.js";
 import { maskPng } from "../../src/core/storage/mask-png.js";
 import { TEXT_INLINE_MAX_CHARS, labelExports, planPersist } from "../../src/core/storage/persist-plan.js";
-import { emptyBody } from "../../src/core/record.js";
-import { irisRecord, newRecord } from "../support/records.js";
+import { emptyBody, type CaptureRecord, type InputImage } from "../../src/core/record.js";
+import { b64, noisyPng } from "../support/bytes.js";
+import { capturedBody, irisRecord, newRecord } from "../support/records.js";
 
 const uriFor = (key: string) => `s3://modeltap/${key}`;
 
@@ -240,5 +241,103 @@ describe("storing an analysis", () => {
     const mask = plan.objects.find((o) => o.key.endsWith("mask-0-0.png"))!;
     // Columns 1 and 2, rows 0 and 1: 3 zeros (column 0), 2 ones, 1 zero, 2 ones, 4 zeros.
     expect(mask.source).toEqual({ mask: { size: [3, 4], counts: [3, 2, 1, 2, 4] } });
+  });
+});
+
+describe("storing input images", () => {
+  // About 1 KiB: far under the row limit, so the JSON request around it stays in the row.
+  const PNG = noisyPng(18, 18);
+  const analysis: Analysis = {
+    schema_version: 1,
+    task: "image_classification",
+    protocol: "hf_pipeline",
+    instances: [
+      { input: { image: { width: 18, height: 18, format: "png" } }, prediction: null },
+      { input: { image: { width: 18, height: 18, format: "png" } }, prediction: null },
+    ],
+  };
+  const record = (over: Partial<CaptureRecord>) =>
+    newRecord({
+      id: "cap-1",
+      model: "m",
+      task: "image_classification",
+      startedAtUs: Date.UTC(2026, 0, 2, 3) * 1000,
+      request: capturedBody("application/json", JSON.stringify({ inputs: b64(PNG) })),
+      response: capturedBody("application/json", '[{"label":"cat","score":0.9}]'),
+      analysisJson: Buffer.from(JSON.stringify(analysis)),
+      ...over,
+    });
+  const image = (instance: number, over: Partial<InputImage> = {}): InputImage => ({
+    instance,
+    contentType: "image/png",
+    data: PNG,
+    objectRef: "",
+    sizeBytes: PNG.byteLength,
+    ...over,
+  });
+  const opts = { rowInlineMaxBytes: 8192 };
+
+  it("stores a 1 KiB base64 PNG from a JSON body as an object, linked from the analysis", () => {
+    expect(PNG.byteLength).toBeGreaterThan(900);
+    const plan = planPersist(record({ inputImages: [image(0)] }), uriFor, opts);
+    // The JSON envelope stays in the row; the image is an object of its own.
+    expect(plan.row.request.inline).not.toBeNull();
+    expect(plan.objects).toContainEqual({
+      key: "m/1/2026/01/02/03/cap-1/input-0.png",
+      contentType: "image/png",
+      source: { inline: PNG },
+    });
+    expect(plan.row.analysis!.instances[0]!.input.image).toEqual({
+      width: 18,
+      height: 18,
+      format: "png",
+      uri: "s3://modeltap/m/1/2026/01/02/03/cap-1/input-0.png",
+    });
+    expect(plan.row.analysis!.instances[1]!.input.image!.uri).toBeUndefined();
+  });
+
+  it("takes an image parked in the large-body store from there, with its format's extension", () => {
+    const plan = planPersist(
+      record({
+        inputImages: [
+          image(1, { contentType: "image/jpeg", data: new Uint8Array(0), objectRef: "cap-1/input-1" }),
+        ],
+      }),
+      uriFor,
+      opts,
+    );
+    expect(plan.objects).toContainEqual({
+      key: "m/1/2026/01/02/03/cap-1/input-1.jpg",
+      contentType: "image/jpeg",
+      source: { ref: "cap-1/input-1" },
+    });
+    expect(plan.row.analysis!.instances[1]!.input.image!.uri).toBe(
+      "s3://modeltap/m/1/2026/01/02/03/cap-1/input-1.jpg",
+    );
+  });
+
+  it("stores a raw image upload as the request object whatever its content type, and links it", () => {
+    const raw = record({
+      request: capturedBody("application/octet-stream", PNG),
+      requestIsImage: true,
+      analysisJson: Buffer.from(JSON.stringify({ ...analysis, instances: analysis.instances.slice(0, 1) })),
+    });
+    const plan = planPersist(raw, uriFor, opts);
+    expect(plan.row.request.inline).toBeNull();
+    expect(plan.row.request.objectUri).toBe("s3://modeltap/m/1/2026/01/02/03/cap-1/request.bin");
+    expect(plan.row.analysis!.instances[0]!.input.image!.uri).toBe(plan.row.request.objectUri);
+    expect(plan.objects.filter((o) => o.key.includes("input-"))).toEqual([]);
+    // Without the flag, the same small body would have stayed in the row, with no image object.
+    expect(planPersist({ ...raw, requestIsImage: false }, uriFor, opts).row.request.inline).not.toBeNull();
+  });
+
+  it("stores an image the analysis has no image for, unlinked, so a parked one is still cleaned up", () => {
+    const plan = planPersist(
+      record({ inputImages: [image(5, { data: new Uint8Array(0), objectRef: "cap-1/input-5" })] }),
+      uriFor,
+      opts,
+    );
+    expect(plan.objects.map((o) => o.key)).toContain("m/1/2026/01/02/03/cap-1/input-5.png");
+    expect(JSON.stringify(plan.row.analysis)).not.toContain("input-5");
   });
 });

@@ -10,8 +10,10 @@ import path from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/config.js";
-import { ParseError, type ConvertContext, type ParseContext, type Size } from "../../src/core/plugins.js";
+import { parseBoxFormat } from "../../src/core/box-format.js";
+import { ParseError, type ParseContext, type Size } from "../../src/core/plugins.js";
 import { BUILTIN_CONVERTERS, BUILTIN_PARSERS, BUILTIN_SCALERS } from "../../src/plugins/registry.js";
+import { convertContext } from "../support/convert-context.js";
 import { thrown } from "../support/errors.js";
 
 const FIXTURES = path.join(PACKAGE_ROOT, "test", "fixtures");
@@ -96,19 +98,26 @@ describe.each(BUILTIN_CONVERTERS.map((p) => [p.name, p] as const))("converter %s
   });
   it.each(all.map((c) => [c.name, c] as const))("%s", (_, c) => {
     const x = c.input.ctx ?? {};
-    const ctx: ConvertContext = {
-      labels: new Map(Object.entries(x.labels ?? {}).map(([k, v]) => [k, String(v)])),
-      inputSize: x.inputSize as Size | undefined,
-      imageSize: x.imageSize as Size | undefined,
-      maskThreshold: x.maskThreshold ?? 0.5,
-      topK: x.topK ?? 5,
-      text: x.text,
-      outputNames: x.outputNames ?? {},
-    };
-    expectOutcome(() => converter.convert(c.input.raw, ctx), c.output);
+    const context = () =>
+      convertContext({
+        labels: new Map(Object.entries(x.labels ?? {}).map(([k, v]) => [k, String(v)])),
+        inputSize: x.inputSize as Size | undefined,
+        imageSize: x.imageSize as Size | undefined,
+        maskThreshold: x.maskThreshold ?? 0.5,
+        topK: x.topK ?? 5,
+        text: x.text,
+        outputNames: x.outputNames ?? {},
+        boxFormat: x.boxFormat === undefined ? undefined : parseBoxFormat(x.boxFormat),
+      });
+    // An .out.json with notes: {"prediction": …, "notes": […]}; else the prediction alone.
+    const withNotes = c.output && typeof c.output === "object" && "notes" in c.output;
+    const expected = withNotes ? c.output.prediction : c.output;
+    const ctx = context();
+    expectOutcome(() => converter.convert(c.input.raw, ctx), expected);
+    expect(ctx.notes).toEqual(withNotes ? c.output.notes : []);
     if (!("error" in c.output)) {
       // Every converter's output is valid canonical schema (JSON round trip drops undefined keys).
-      const ok = validPrediction(JSON.parse(JSON.stringify(converter.convert(c.input.raw, ctx))));
+      const ok = validPrediction(JSON.parse(JSON.stringify(converter.convert(c.input.raw, context()))));
       expect(validPrediction.errors ?? [], "canonical schema violations").toEqual([]);
       expect(ok).toBe(true);
     }

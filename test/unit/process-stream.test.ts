@@ -9,6 +9,7 @@ import type { CaptureRecord } from "../../src/core/record.js";
 import { DEFAULT_SECRET_HEADERS } from "../../src/core/capture/redact-headers.js";
 import { RouteResolver } from "../../src/core/capture/route-resolver.js";
 import { PluginRegistry } from "../../src/plugins/registry.js";
+import { b64, noisyPng, png } from "../support/bytes.js";
 import { captureLog } from "../support/log.js";
 import { routeMetadataText } from "../support/routes.js";
 
@@ -262,5 +263,37 @@ describe("handleProcessStream", () => {
     expect((await metrics.activeExchanges.get()).values[0]?.value).toBe(0);
     const captured = (await metrics.captured.get()).values;
     expect(captured.map((v) => [v.labels.complete, v.value])).toEqual([["false", 1]]);
+  });
+
+  it("keeps the decoded input images on the record within max_decoded_bytes, and counts the rest", async () => {
+    const { records, metrics, lines, send } = harness();
+    const [small, big] = [png(8, 8), noisyPng(40, 40)];
+    const meta = routeMetadataText({
+      model: "classifier",
+      task: "image_classification",
+      sample_rate: "1",
+      max_decoded_bytes: String(small.byteLength + 10),
+    });
+    const body = (which: "request_body" | "response_body", text: string) => ({
+      request: which,
+      [which]: { body: Buffer.from(text), end_of_stream: true },
+      observability_mode: false,
+    });
+    send(requestHeaders({ metadata: meta }));
+    send(body("request_body", JSON.stringify({ inputs: [b64(small), b64(big)] })));
+    send({ ...rest(false)[2]!, response_headers: { headers: headerMap([[":status", "200"]]) } });
+    send(body("response_body", JSON.stringify([[{ label: "a", score: 1 }], [{ label: "b", score: 1 }]])));
+    expect(records).toHaveLength(1);
+    expect(records[0]!.inputImages.map((i) => [i.instance, i.contentType, i.sizeBytes])).toEqual([
+      [0, "image/png", small.byteLength],
+    ]);
+    expect((await metrics.inputImagesDropped.get()).values).toEqual([
+      expect.objectContaining({ labels: { model: "classifier" }, value: 1 }),
+    ]);
+    expect(
+      lines.find((l) => l.msg === "input images over max_decoded_bytes; not stored as objects"),
+    ).toMatchObject({
+      instances: [1],
+    });
   });
 });

@@ -4,13 +4,19 @@ import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
 import { RecordDecodeError } from "../../src/core/errors.js";
 import { decodeRecord, encodeRecord } from "../../src/core/storage/record-codec.js";
-import { RECORD_SCHEMA_VERSION, type CaptureRecord, type CapturedBody } from "../../src/core/record.js";
+import {
+  RECORD_SCHEMA_VERSION,
+  type CaptureRecord,
+  type CapturedBody,
+  type InputImage,
+} from "../../src/core/record.js";
 import { thrown } from "../support/errors.js";
 
 const PROTO = path.resolve(import.meta.dirname, "../../proto/modeltap/v1/capture.proto");
 const root = protobuf.loadSync(PROTO);
 const RecordType = root.lookupType("modeltap.v1.CaptureRecord");
 const BodyType = root.lookupType("modeltap.v1.Body");
+const InputImageType = root.lookupType("modeltap.v1.InputImage");
 
 const allBytes = Uint8Array.from({ length: 256 }, (_, i) => i);
 
@@ -61,14 +67,32 @@ function fullRecord(over: Partial<CaptureRecord> = {}): CaptureRecord {
     parseError: "kserve_v2: outputs missing",
     labelRate: 0.5,
     labelSet: ["cat", "dög", ""],
+    inputImages: [
+      // Instance 0 is the default value on the wire (not written): it must still come back.
+      { instance: 0, contentType: "image/png", data: allBytes, objectRef: "", sizeBytes: 256 },
+      {
+        instance: 7,
+        contentType: "image/jpeg",
+        data: new Uint8Array(0),
+        objectRef: "id/input-7",
+        sizeBytes: 5_000_000_000,
+      },
+    ],
+    requestIsImage: true,
     ...over,
   };
 }
 
 /** Byte arrays as plain arrays so toEqual compares contents, not Buffer vs Uint8Array. */
 function plain(r: CaptureRecord) {
-  const b = (x: CapturedBody) => ({ ...x, data: [...x.data] });
-  return { ...r, request: b(r.request), response: b(r.response), analysisJson: [...r.analysisJson] };
+  const b = (x: CapturedBody | InputImage) => ({ ...x, data: [...x.data] });
+  return {
+    ...r,
+    request: b(r.request),
+    response: b(r.response),
+    analysisJson: [...r.analysisJson],
+    inputImages: r.inputImages.map(b),
+  };
 }
 
 /** A protobufjs object (camelCase, longs as numbers) in CaptureRecord shape. */
@@ -84,6 +108,7 @@ function fromReflection(bytes: Uint8Array): Record<string, unknown> {
     request: b(o.request as Record<string, unknown>),
     response: b(o.response as Record<string, unknown>),
     analysisJson: [...(o.analysisJson as Uint8Array)],
+    inputImages: (o.inputImages as Array<Record<string, unknown>>).map(b),
     upstreamUs: Object.prototype.hasOwnProperty.call(msg, "upstreamUs") ? o.upstreamUs : null,
   };
 }
@@ -114,7 +139,14 @@ describe("record codec round trip", () => {
       objectRef: "",
       headers: [],
     });
-    const rec = fullRecord({ mode: "observability", request: empty, response: empty, complete: false });
+    const rec = fullRecord({
+      mode: "observability",
+      request: empty,
+      response: empty,
+      complete: false,
+      inputImages: [],
+      requestIsImage: false,
+    });
     expect(plain(decodeRecord(encodeRecord(rec)))).toEqual(plain(rec));
   });
 
@@ -150,6 +182,7 @@ describe("record codec agrees with capture.proto", () => {
     const rec = fullRecord();
     expect(Object.keys(RecordType.fields).sort()).toEqual(Object.keys(rec).sort());
     expect(Object.keys(BodyType.fields).sort()).toEqual(Object.keys(rec.request).sort());
+    expect(Object.keys(InputImageType.fields).sort()).toEqual(Object.keys(rec.inputImages[0]!).sort());
   });
 
   it.each([null, 0, 7000])("our bytes decode with protobufjs to the same values (upstreamUs %s)", (up) => {

@@ -145,6 +145,45 @@ describe("compileRouteConfig", () => {
   });
 });
 
+describe("box_format", () => {
+  const od = { model: "det", task: "object_detection" };
+
+  it("takes every order in pixels, normalised, or normalised to the original image", () => {
+    expect(ok({ ...od, box_format: "cxcywh_normalized" }).analysis.boxFormat).toEqual({
+      order: "cxcywh",
+      scale: "normalized",
+    });
+    expect(ok({ ...od, box_format: "yxyx_normalized_original" }).analysis.boxFormat).toEqual({
+      order: "yxyx",
+      scale: "normalized_original",
+    });
+    expect(ok({ ...od, box_format: "xywh" }).analysis.boxFormat).toEqual({ order: "xywh", scale: "pixels" });
+    expect(ok(od).analysis.boxFormat).toBeUndefined();
+  });
+
+  it("still reads the older output_names.box_format, and refuses the two disagreeing", () => {
+    expect(ok({ ...od, output_names: { box_format: "yxyx_normalized" } }).analysis.boxFormat).toEqual({
+      order: "yxyx",
+      scale: "normalized",
+    });
+    expect(
+      ok({ ...od, box_format: "xyxy", output_names: { box_format: "xyxy" } }).analysis.boxFormat,
+    ).toEqual({
+      order: "xyxy",
+      scale: "pixels",
+    });
+    expect(problems({ ...od, box_format: "xyxy", output_names: { box_format: "xywh" } })).toEqual([
+      'modeltap.box_format: "xyxy" disagrees with output_names.box_format "xywh"; keep box_format',
+    ]);
+  });
+
+  it("names the known formats when given an unknown one", () => {
+    const [p] = problems({ ...od, box_format: "yolo" });
+    expect(p).toMatch(/^modeltap\.box_format: unknown box format "yolo" \(known: xyxy, xyxy_normalized, /);
+    expect(p).toContain("yxyx_normalized_original");
+  });
+});
+
 describe("redact_fields", () => {
   it("compiles JSON paths and lists every bad one", () => {
     const catalog = new PluginRegistry();

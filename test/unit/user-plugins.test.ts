@@ -3,6 +3,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/config.js";
 import { ConfigError } from "../../src/core/errors.js";
+import { convertContext } from "../support/convert-context.js";
 import { compileRouteConfig } from "../../src/core/route-config.js";
 import { PluginRegistry } from "../../src/plugins/registry.js";
 import { loadUserPlugins } from "../../src/plugins/user-plugins.js";
@@ -23,15 +24,7 @@ describe("user plugins", () => {
     });
     expect(r?.ok).toBe(true);
     const converter = r?.ok ? r.config.analysis.converter : undefined;
-    const ctx = {
-      labels: new Map(),
-      inputSize: undefined,
-      imageSize: undefined,
-      maskThreshold: 0.5,
-      topK: 1,
-      text: undefined,
-      outputNames: {},
-    };
+    const ctx = convertContext({ topK: 1 });
     expect(converter?.convert({ best: "cat", all: { cat: 0.7, dog: 0.3 } }, ctx)).toEqual({
       kind: "classification",
       label: "cat",

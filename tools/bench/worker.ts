@@ -12,7 +12,7 @@ import pg from "pg";
 import { connectNats } from "../../src/adapters/nats/connection.js";
 import { JetStreamRecordPublisher } from "../../src/adapters/nats/record-publisher.js";
 import { loadStackConfig } from "../stack/settings.js";
-import { analyzeRecord } from "../../src/core/analysis/analyze.js";
+import { analyzeRecordWithImages } from "../../src/core/analysis/input-images.js";
 import { emptyBody, type CaptureRecord } from "../../src/core/record.js";
 import { newRecord } from "../../test/support/records.js";
 import { compileRouteConfig } from "../../src/core/route-config.js";
@@ -58,7 +58,15 @@ function buildRecord(
     request,
     response,
   });
-  analyzeRecord(record, cfg.config.task, cfg.config.analysis, plugins.detectionOrder(), []);
+  // As the collector does: the analysis, and the decoded input images the worker stores as objects.
+  analyzeRecordWithImages(
+    record,
+    cfg.config.task,
+    cfg.config.analysis,
+    plugins.detectionOrder(),
+    [],
+    cfg.config.maxDecodedBytes,
+  );
   return record;
 }
 

@@ -1,10 +1,12 @@
 /**
- * A small inference server for the demo and the tests (models in models.ts). Responses are
- * gzip-encoded when the client accepts gzip and sends `x-demo-gzip: 1`; every response sets a
- * cookie, so redaction of set-cookie is visible in captures.
+ * A small inference server for the demo and the tests (models in models.ts, and the configurable
+ * detector of detector-matrix.ts). Responses are gzip-encoded when the client accepts gzip and
+ * sends `x-demo-gzip: 1`; every response sets a cookie, so redaction of set-cookie is visible in
+ * captures.
  */
 import http from "node:http";
 import zlib from "node:zlib";
+import { matrixHandler } from "./detector-matrix.js";
 import { DEMO_MODELS } from "./models.js";
 
 const STREAM_DELAY_MS = 15;
@@ -20,7 +22,11 @@ export function createInferenceServer(): http.Server {
         res.end("ok\n");
         return;
       }
-      const handler = req.method === "POST" ? DEMO_MODELS.find(([re]) => re.test(url))?.[1] : undefined;
+      // The matrix detector (detector-matrix.ts) reads its query; the other models match the bare URL.
+      const handler =
+        req.method === "POST"
+          ? (matrixHandler(url) ?? DEMO_MODELS.find(([re]) => re.test(url))?.[1])
+          : undefined;
       if (!handler) {
         res.writeHead(404, { "content-type": "application/json" });
         res.end(JSON.stringify({ error: `no route for ${req.method} ${url}` }));
@@ -28,6 +34,7 @@ export function createInferenceServer(): http.Server {
       }
       const reply = handler(Buffer.concat(chunks), req.headers);
       const headers: Record<string, string> = {
+        ...reply.headers,
         "content-type": reply.contentType,
         "set-cookie": "session=demo-secret",
       };

@@ -10,6 +10,8 @@ export interface DemoReply {
   status: number;
   contentType: string;
   body: Buffer;
+  /** Response headers beside content-type (the OIP binary extension's header length). */
+  headers?: Record<string, string>;
   /** Streamed replies: chunks written with a delay between them. */
   chunks?: Buffer[];
 }

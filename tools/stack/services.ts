@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { PACKAGE_ROOT } from "../../src/config.js";
-import type { StackConfig } from "./settings.js";
+import { S3_CREDENTIALS_FILE, type StackConfig } from "./settings.js";
 import { httpOk, portOpen, run, sleep, startDetached, stopPid, isAlive, readPid } from "./process.js";
 
 export interface StackContext {
@@ -34,7 +34,7 @@ export const paths = (c: StackConfig) => ({
   logs: path.join(c.home, "logs"),
   pids: path.join(c.home, "pids"),
   data: path.join(c.home, "data"),
-  credentials: path.join(c.home, "s3-credentials.json"),
+  credentials: path.join(c.home, S3_CREDENTIALS_FILE),
   secrets: path.join(c.home, "secrets.json"),
 });
 

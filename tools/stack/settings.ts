@@ -4,6 +4,7 @@
  * process the stack starts gets them resolved into its own settings by productEnv (the NATS,
  * Postgres, S3 and Label Studio URLs, the fs object store's root), and never sees them.
  */
+import fs from "node:fs";
 import path from "node:path";
 import {
   PACKAGE_ROOT,
@@ -117,7 +118,33 @@ export function productEnv(env: NodeJS.ProcessEnv = process.env, problems: strin
   fill("MODELTAP_S3_ENDPOINT", `http://127.0.0.1:${raw.MODELTAP_S3_PORT}`);
   fill("MODELTAP_LABEL_STUDIO_URL", `http://127.0.0.1:${raw.MODELTAP_LABEL_STUDIO_PORT}`);
   fill("MODELTAP_FS_ROOT", path.join(path.resolve(raw.MODELTAP_HOME!), "objects"));
+  // The stack's S3 goes with the credentials the stack generated for it (so `captures body` reads
+  // objects from a checkout), unless the user chose another endpoint or credentials of their own.
+  if (env.MODELTAP_S3_ENDPOINT === undefined && out.AWS_ACCESS_KEY_ID === undefined) {
+    const creds = stackS3Credentials(raw.MODELTAP_HOME!);
+    if (creds) {
+      out.AWS_ACCESS_KEY_ID = creds.accessKeyId;
+      out.AWS_SECRET_ACCESS_KEY = creds.secretAccessKey;
+    }
+  }
   return out;
+}
+
+/** The file under MODELTAP_HOME holding the local S3's generated credentials (docs/config.md). */
+export const S3_CREDENTIALS_FILE = "s3-credentials.json";
+
+function stackS3Credentials(home: string): { accessKeyId: string; secretAccessKey: string } | undefined {
+  try {
+    const c = JSON.parse(fs.readFileSync(path.join(path.resolve(home), S3_CREDENTIALS_FILE), "utf8")) as {
+      accessKeyId?: unknown;
+      secretAccessKey?: unknown;
+    };
+    return typeof c.accessKeyId === "string" && typeof c.secretAccessKey === "string"
+      ? { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey }
+      : undefined;
+  } catch {
+    return undefined; // no stack here yet: the SDK's own chain applies
+  }
 }
 
 /** Stack and product settings together, every problem of both reported at once. */

@@ -1,10 +1,11 @@
 /**
- * Publishes capture records to JetStream with msgID = capture id (server-side dedupe). Bodies over
- * the inline limit go first to the JetStream object store, and the record carries their name.
+ * Publishes capture records to JetStream with msgID = capture id (server-side dedupe). Bodies (and
+ * input images) over the inline limit go first to the JetStream object store, and the record
+ * carries their name.
  */
 import type { JetStreamClient, NatsConnection, ObjectStore } from "nats";
 import type { RecordPublisher } from "../../core/ports.js";
-import type { CaptureRecord, CapturedBody } from "../../core/record.js";
+import type { CaptureRecord, CapturedBody, InputImage } from "../../core/record.js";
 import { encodeRecord } from "../../core/storage/record-codec.js";
 import { BODY_BUCKET, CAPTURE_SUBJECT_PREFIX, subjectToken } from "./streams.js";
 
@@ -39,12 +40,33 @@ export class JetStreamRecordPublisher implements RecordPublisher {
     return { ...body, data: new Uint8Array(0), objectRef: ref };
   }
 
+  /**
+   * Input images ride inline while together they fit in the inline limit, so one message never
+   * holds more than about three times the limit (request, response, images); the rest are parked.
+   */
+  private async parkImages(record: CaptureRecord): Promise<InputImage[]> {
+    let inline = 0;
+    const out: InputImage[] = [];
+    for (const img of record.inputImages) {
+      if (inline + img.data.byteLength <= this.inlineMaxBytes) {
+        inline += img.data.byteLength;
+        out.push(img);
+        continue;
+      }
+      const ref = `${record.id}/input-${img.instance}`;
+      await (await this.objectStore()).putBlob({ name: ref }, img.data);
+      out.push({ ...img, data: new Uint8Array(0), objectRef: ref });
+    }
+    return out;
+  }
+
   async publish(record: CaptureRecord): Promise<void> {
     if (this.nc.isClosed()) throw new Error("NATS connection closed");
     const out = {
       ...record,
       request: await this.park(record, "request", record.request),
       response: await this.park(record, "response", record.response),
+      inputImages: await this.parkImages(record),
     };
     await this.js.publish(`${CAPTURE_SUBJECT_PREFIX}.${subjectToken(record.model)}`, encodeRecord(out), {
       msgID: record.id,

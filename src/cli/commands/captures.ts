@@ -6,6 +6,7 @@ import { type CaptureRow } from "../../core/ports.js";
 import type { GroundTruthRow } from "../../core/ports.js";
 import type { Command } from "../command.js";
 import { intOption } from "../program.js";
+import { bodyCommand } from "./captures-body.js";
 
 function table(rows: CaptureRow[]): string {
   const head = ["ID", "MODEL", "VERSION", "TASK", "RECEIVED", "MS", "STATUS", "REQ", "RESP"];
@@ -138,7 +139,12 @@ const get: Command = {
 
 export const capturesCommand: Command = {
   name: "captures",
-  summary: "Query captured exchanges: where their bodies are stored, the prediction and the ground truth",
-  examples: ["modeltap captures list --model iris", "modeltap captures get <id> --json"],
-  subcommands: [list, get],
+  summary:
+    "Query captured exchanges: where their bodies are stored, the prediction and the ground truth; read stored bodies, images and masks back",
+  examples: [
+    "modeltap captures list --model iris",
+    "modeltap captures get <id> --json",
+    "modeltap captures body <id> image 0 --out input.png",
+  ],
+  subcommands: [list, get, bodyCommand],
 };

@@ -25,10 +25,15 @@ import type { CaptureRecord, CapturedBody } from "../record.js";
 import type { AnalysisConfig } from "../route-config.js";
 import type { Task } from "../canonical.js";
 
+/** Notes kept per instance: a model with thousands of odd detections must not bloat the record. */
+const MAX_NOTES = 20;
+
 export interface AnalysisResult {
   analysis: Analysis | undefined;
   /** "" when everything was understood; else "<plugin>: <reason>". */
   parseError: string;
+  /** The parser's inputs (decoded images among them); empty when nothing was parsed. */
+  inputs: readonly RawInput[];
 }
 
 function imageInfo(bytes: Uint8Array | undefined): ImageInfo | undefined {
@@ -78,14 +83,20 @@ export function analyzeExchange(
   parsers: readonly ProtocolParser[],
   ctx: ParseContext,
 ): AnalysisResult {
-  if (task === "unknown") return { analysis: undefined, parseError: "" };
+  if (task === "unknown") return { analysis: undefined, parseError: "", inputs: [] };
   const parser = choose(cfg, parsers, ctx);
-  if (!parser) return { analysis: undefined, parseError: "auto: no protocol parser recognised the exchange" };
+  if (!parser) {
+    return {
+      analysis: undefined,
+      parseError: "auto: no protocol parser recognised the exchange",
+      inputs: [],
+    };
+  }
   let parsed;
   try {
     parsed = parser.parse(ctx);
   } catch (err) {
-    return { analysis: undefined, parseError: describeError(parser.name, err) };
+    return { analysis: undefined, parseError: describeError(parser.name, err), inputs: [] };
   }
   const errors: string[] = [];
   const instances: Instance[] = parsed.inputs.map((raw: RawInput, i) => {
@@ -97,15 +108,23 @@ export function analyzeExchange(
       ...(raw.messages ? { messages: raw.messages } : {}),
     };
     let prediction: Prediction | null = null;
+    const notes: string[] = [];
     if (cfg.converter && i < parsed.outputs.length) {
+      const { scaler, inputSize } = cfg;
       const cctx: ConvertContext = {
         labels: cfg.labels,
-        inputSize: cfg.inputSize,
+        inputSize,
         imageSize: image,
         maskThreshold: cfg.maskThreshold,
         topK: cfg.topK,
         text: raw.text,
         outputNames: cfg.outputNames,
+        boxFormat: cfg.boxFormat,
+        originalToModel:
+          scaler && inputSize && image ? (x, y) => scaler.toModel(x, y, inputSize, image) : undefined,
+        note: (message) => {
+          if (notes.length < MAX_NOTES) notes.push(`${cfg.converter!.name}: ${message}`);
+        },
       };
       try {
         prediction = dropLowScores(cfg.converter.convert(parsed.outputs[i], cctx), cfg.scoreThreshold);
@@ -120,7 +139,7 @@ export function analyzeExchange(
         errors.push(`instance ${i}: ${describeError(cfg.converter.name, err)}`);
       }
     }
-    return { input, prediction };
+    return { input, prediction, ...(notes.length ? { notes } : {}) };
   });
   if (cfg.converter && parsed.outputs.length !== parsed.inputs.length) {
     errors.push(`${parser.name}: ${parsed.inputs.length} inputs but ${parsed.outputs.length} outputs`);
@@ -128,17 +147,21 @@ export function analyzeExchange(
   return {
     analysis: { schema_version: CANONICAL_SCHEMA_VERSION, task, protocol: parser.name, instances },
     parseError: errors.join("; "),
+    inputs: parsed.inputs,
   };
 }
 
-/** Analyze a finished record in place (collector side): fills analysisJson and parseError. */
+/**
+ * Analyze a finished record in place (collector side): fills analysisJson and parseError. Returns
+ * the parser's inputs, whose decoded images the collector keeps for object storage.
+ */
 export function analyzeRecord(
   record: CaptureRecord,
   task: Task,
   cfg: AnalysisConfig,
   parsers: readonly ProtocolParser[],
   responseChunkTimes: readonly ChunkTime[],
-): void {
+): readonly RawInput[] {
   const view = (b: CapturedBody) => ({
     bytes: b.data,
     contentType: b.contentType,
@@ -147,9 +170,9 @@ export function analyzeRecord(
   });
   if (record.request.truncated || record.response.truncated) {
     record.parseError = "body truncated at max_body_bytes; not parsed";
-    return;
+    return [];
   }
-  const { analysis, parseError } = analyzeExchange(task, cfg, parsers, {
+  const { analysis, parseError, inputs } = analyzeExchange(task, cfg, parsers, {
     request: view(record.request),
     response: view(record.response),
     route: { features: cfg.features },
@@ -158,4 +181,5 @@ export function analyzeRecord(
   });
   record.parseError = parseError;
   if (analysis) record.analysisJson = Buffer.from(JSON.stringify(analysis));
+  return inputs;
 }

@@ -145,6 +145,8 @@ export class Exchange {
       parseError: "",
       labelRate: config.labelRate,
       labelSet: labelSet(config),
+      inputImages: [],
+      requestIsImage: false,
     };
   }
 

@@ -11,6 +11,7 @@
  */
 import type { Box, ClassScore, Entity, Prediction, Rle, SegmentInstance, Xyxy } from "../canonical.js";
 import { TASKS, type Task } from "../canonical.js";
+import { codePointLength, sliceCodePoints } from "../text-span.js";
 
 export type GroundTruthLabel = Prediction;
 
@@ -358,9 +359,11 @@ export function labelFitsTask(
   if (label.kind === "entities" && text !== undefined) {
     label.entities.forEach((e, i) => {
       const p = `${path}.entities[${i}]`;
-      if (e.end > text.length) {
-        problems.push(`${p}.end: ${e.end} is past the end of the ${text.length}-character capture text`);
-      } else if (text.slice(e.start, e.end) !== e.text) {
+      if (e.end > codePointLength(text)) {
+        problems.push(
+          `${p}.end: ${e.end} is past the end of the ${codePointLength(text)}-character capture text`,
+        );
+      } else if (sliceCodePoints(text, e.start, e.end) !== e.text) {
         problems.push(`${p}.text: does not match the capture text at [${e.start}, ${e.end})`);
       }
     });

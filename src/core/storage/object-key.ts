@@ -14,6 +14,12 @@ const EXTENSIONS: Record<string, string> = {
   "image/jpeg": "jpg",
   "image/webp": "webp",
   "image/gif": "gif",
+  "image/bmp": "bmp",
+  "image/tiff": "tiff",
+  "image/avif": "avif",
+  "image/heic": "heic",
+  "image/heif": "heif",
+  "image/jxl": "jxl",
   "multipart/form-data": "multipart",
   "application/x-www-form-urlencoded": "form",
   "application/octet-stream": "bin",
@@ -32,11 +38,15 @@ export function extensionFor(contentType: string): string {
   return "bin";
 }
 
-export function bodyObjectKey(
-  parts: { model: string; version: string; id: string; startedAtUs: number },
-  name: string,
-  contentType: string,
-): string {
+/** Where one capture's objects live: the key up to, and without, the object's own name. */
+export interface CaptureKeyParts {
+  model: string;
+  version: string;
+  id: string;
+  startedAtUs: number;
+}
+
+export function captureObjectPrefix(parts: CaptureKeyParts): string {
   const t = new Date(Math.floor(parts.startedAtUs / 1000));
   const p2 = (n: number) => String(n).padStart(2, "0");
   return [
@@ -47,6 +57,25 @@ export function bodyObjectKey(
     p2(t.getUTCDate()),
     p2(t.getUTCHours()),
     sanitizeSegment(parts.id, 200),
-    `${sanitizeSegment(name)}.${extensionFor(contentType)}`,
   ].join("/");
+}
+
+export function bodyObjectKey(parts: CaptureKeyParts, name: string, contentType: string): string {
+  return `${captureObjectPrefix(parts)}/${sanitizeSegment(name)}.${extensionFor(contentType)}`;
+}
+
+/**
+ * The key of one of this capture's objects from the URI stored for it (`mask_uri`, an image's
+ * `uri`), checked against the store: undefined when the URI is not, in this store, an object under
+ * the capture's prefix (another bucket or root, or another capture's).
+ */
+export function captureObjectKey(
+  parts: CaptureKeyParts,
+  uri: string,
+  uriOf: (key: string) => string,
+): string | undefined {
+  const name = uri.slice(uri.lastIndexOf("/") + 1);
+  if (name === "" || sanitizeSegment(name) !== name) return undefined;
+  const key = `${captureObjectPrefix(parts)}/${name}`;
+  return uriOf(key) === uri ? key : undefined;
 }

@@ -31,7 +31,10 @@ export interface PersistOptions {
   rowInlineMaxBytes: number;
 }
 
-/** Small, structured bodies go in the row; images (unstructured inputs) always go to objects. */
+/**
+ * Small, structured bodies go in the row; images (unstructured inputs) always go to objects, and so
+ * does a raw image upload whatever its content type (planPersist).
+ */
 export function inlineBody(b: CapturedBody, maxBytes: number): boolean {
   return (
     b.objectRef === "" &&
@@ -47,8 +50,9 @@ export function planPersist(
   opts: PersistOptions = { rowInlineMaxBytes: 0 },
 ): PersistPlan {
   const objects: PlannedObject[] = [];
-  const body = (name: "request" | "response", b: CapturedBody): BodyRow => {
-    const inline = inlineBody(b, opts.rowInlineMaxBytes) ? b.data : null;
+  // A raw image upload is the input image: an object, like every other input image.
+  const body = (name: "request" | "response", b: CapturedBody, isImage = false): BodyRow => {
+    const inline = !isImage && inlineBody(b, opts.rowInlineMaxBytes) ? b.data : null;
     const hasBytes = b.objectRef !== "" || b.data.byteLength > 0;
     const key = hasBytes && !inline ? bodyObjectKey(rec, name, b.contentType) : null;
     if (key) {
@@ -72,7 +76,9 @@ export function planPersist(
       headers: b.headers,
     };
   };
-  const analysis = storedAnalysis(rec, uriFor, objects);
+  const request = body("request", rec.request, rec.requestIsImage);
+  const response = body("response", rec.response);
+  const analysis = storedAnalysis(rec, uriFor, objects, request.objectUri);
   const row: CaptureRow = {
     id: rec.id,
     model: rec.model,
@@ -90,8 +96,8 @@ export function planPersist(
     statusCode: rec.statusCode,
     complete: rec.complete,
     sampleRate: rec.sampleRate,
-    request: body("request", rec.request),
-    response: body("response", rec.response),
+    request,
+    response,
     protocol: analysis?.protocol ?? "",
     parseError: rec.parseError,
     analysis,
@@ -118,14 +124,47 @@ export function labelExports(rec: CaptureRecord, analysis: Analysis | null): num
   );
 }
 
-/** Parse the record's analysis and move what is too big for a row (long texts, masks) to objects. */
+/**
+ * Each input image the collector decoded becomes an object `input-<instance>.<ext>`, linked from
+ * the analysis as `input.image.uri`; a raw image upload links the request object instead.
+ */
+function storeInputImages(
+  rec: CaptureRecord,
+  analysis: Analysis | null,
+  uriFor: (key: string) => string,
+  objects: PlannedObject[],
+  requestUri: string | null,
+): void {
+  for (const img of rec.inputImages) {
+    const key = bodyObjectKey(rec, `input-${img.instance}`, img.contentType);
+    objects.push({
+      key,
+      contentType: img.contentType,
+      source: img.objectRef ? { ref: img.objectRef } : { inline: img.data },
+    });
+    const image = analysis?.instances[img.instance]?.input.image;
+    if (image) image.uri = uriFor(key);
+  }
+  const raw = rec.requestIsImage ? analysis?.instances[0]?.input.image : undefined;
+  if (raw && requestUri) raw.uri = requestUri;
+}
+
+/**
+ * Parse the record's analysis, link its input images, and move what is too big for a row (long
+ * texts, masks) to objects.
+ */
 function storedAnalysis(
   rec: CaptureRecord,
   uriFor: (key: string) => string,
   objects: PlannedObject[],
+  requestUri: string | null,
 ): Analysis | null {
-  if (rec.analysisJson.byteLength === 0) return null;
-  const analysis = JSON.parse(Buffer.from(rec.analysisJson).toString("utf8")) as Analysis;
+  const analysis =
+    rec.analysisJson.byteLength === 0
+      ? null
+      : (JSON.parse(Buffer.from(rec.analysisJson).toString("utf8")) as Analysis);
+  storeInputImages(rec, analysis, uriFor, objects, requestUri);
+  if (!analysis) return null;
   analysis.instances.forEach((inst, i) => {
     const text = inst.input.text;
     if (text !== undefined && text.length > TEXT_INLINE_MAX_CHARS) {

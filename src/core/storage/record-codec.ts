@@ -6,7 +6,7 @@
  */
 import { BinaryReader, BinaryWriter } from "google-protobuf";
 import { RecordDecodeError } from "../errors.js";
-import { emptyBody, type CaptureRecord, type CapturedBody } from "../record.js";
+import { emptyBody, type CaptureRecord, type CapturedBody, type InputImage } from "../record.js";
 
 function writeBody(b: CapturedBody, w: BinaryWriter): void {
   if (b.contentType) w.writeString(1, b.contentType);
@@ -24,6 +24,14 @@ function writeBody(b: CapturedBody, w: BinaryWriter): void {
       hw.writeString(2, hv.value);
     });
   }
+}
+
+function writeInputImage(img: InputImage, w: BinaryWriter): void {
+  if (img.instance) w.writeUint32(1, img.instance);
+  if (img.contentType) w.writeString(2, img.contentType);
+  if (img.data.byteLength) w.writeBytes(3, img.data);
+  if (img.objectRef) w.writeString(4, img.objectRef);
+  if (img.sizeBytes) w.writeUint64(5, img.sizeBytes);
 }
 
 export function encodeRecord(r: CaptureRecord): Uint8Array {
@@ -52,6 +60,8 @@ export function encodeRecord(r: CaptureRecord): Uint8Array {
   if (r.parseError) w.writeString(22, r.parseError);
   if (r.labelRate) w.writeDouble(23, r.labelRate);
   for (const label of r.labelSet) w.writeString(24, label);
+  for (const img of r.inputImages) w.writeMessage(25, img, writeInputImage);
+  if (r.requestIsImage) w.writeBool(26, true);
   return w.getResultBuffer();
 }
 
@@ -105,6 +115,31 @@ function readBody(b: CapturedBody, r: BinaryReader): void {
   }
 }
 
+function readInputImage(img: InputImage, r: BinaryReader): void {
+  while (r.nextField()) {
+    if (r.isEndGroup()) break;
+    switch (r.getFieldNumber()) {
+      case 1:
+        img.instance = r.readUint32();
+        break;
+      case 2:
+        img.contentType = r.readString();
+        break;
+      case 3:
+        img.data = r.readBytes();
+        break;
+      case 4:
+        img.objectRef = r.readString();
+        break;
+      case 5:
+        img.sizeBytes = r.readUint64();
+        break;
+      default:
+        r.skipField();
+    }
+  }
+}
+
 export function decodeRecord(bytes: Uint8Array): CaptureRecord {
   const rec: CaptureRecord = {
     id: "",
@@ -131,6 +166,8 @@ export function decodeRecord(bytes: Uint8Array): CaptureRecord {
     parseError: "",
     labelRate: 0,
     labelSet: [],
+    inputImages: [],
+    requestIsImage: false,
   };
   try {
     const r = new BinaryReader(bytes);
@@ -208,6 +245,21 @@ export function decodeRecord(bytes: Uint8Array): CaptureRecord {
           break;
         case 24:
           rec.labelSet.push(r.readString());
+          break;
+        case 25: {
+          const img: InputImage = {
+            instance: 0,
+            contentType: "",
+            data: new Uint8Array(0),
+            objectRef: "",
+            sizeBytes: 0,
+          };
+          r.readMessage(img, readInputImage);
+          rec.inputImages.push(img);
+          break;
+        }
+        case 26:
+          rec.requestIsImage = r.readBool();
           break;
         default:
           r.skipField();

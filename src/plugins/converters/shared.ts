@@ -33,6 +33,12 @@ export function labelOf(v: unknown, ctx: ConvertContext): string {
   fail(`label: expected a name or an id, got ${describe(v)}`);
 }
 
+/** The value of the first of keys present (and not null) in o. */
+export function pick(o: Record<string, unknown>, keys: readonly string[]): unknown {
+  const key = keys.find((k) => o[k] !== undefined && o[k] !== null);
+  return key === undefined ? undefined : o[key];
+}
+
 export function describe(v: unknown): string {
   if (v === null) return "null";
   if (v === undefined) return "nothing";

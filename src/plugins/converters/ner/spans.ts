@@ -1,0 +1,46 @@
+/** Helpers for span (NER) converters: entities are code-point offsets into the original text. */
+import type { Entity } from "../../../core/canonical.js";
+import type { ConvertContext } from "../../../core/plugins.js";
+import { codePointLength, codePointOffset, sliceCodePoints } from "../../../core/text-span.js";
+import { fail } from "../shared.js";
+
+export function entity(
+  start: number,
+  end: number,
+  label: string,
+  score: number | null,
+  ctx: ConvertContext,
+  word?: string,
+): Entity {
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start) {
+    fail(`entity ${label}: bad offsets [${start}, ${end})`);
+  }
+  const length = ctx.text === undefined ? undefined : codePointLength(ctx.text);
+  if (length !== undefined && end > length) {
+    fail(`entity ${label}: offsets [${start}, ${end}) past the end of the ${length}-character text`);
+  }
+  const text = ctx.text !== undefined ? sliceCodePoints(ctx.text, start, end) : (word ?? "");
+  return { start, end, label, score: score === null ? null : Math.round(score * 1e6) / 1e6, text };
+}
+
+/** Strip a BIO/IOB2 prefix: "B-PER" → ["B", "PER"], "O" → ["O", ""]. */
+export function bioTag(tag: string): [string, string] {
+  const m = /^([BIESLU])[-_](.+)$/.exec(tag);
+  if (m) return [m[1]!, m[2]!];
+  return tag === "O" ? ["O", ""] : ["B", tag];
+}
+
+/** Locate tokens in the text in order, for taggers that return words without offsets. */
+export function tokenOffsets(tokens: readonly string[], text: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let from = 0;
+  for (const t of tokens) {
+    const clean = t.replace(/^##/, "").replace(/^Ġ|^▁/, "");
+    const at = text.indexOf(clean, from);
+    if (at < 0) fail(`token ${JSON.stringify(t)} not found in the text after offset ${from}`);
+    const start = codePointOffset(text, at);
+    out.push([start, start + codePointLength(clean)]);
+    from = at + clean.length;
+  }
+  return out;
+}
