@@ -28,7 +28,11 @@ interface AnalysisRow {
   protocol: string;
   parse_error: string;
   analysis: {
-    instances: Array<{ input: Record<string, unknown>; prediction: Record<string, unknown> | null }>;
+    instances: Array<{
+      input: Record<string, unknown>;
+      prediction: Record<string, unknown> | null;
+      notes?: string[];
+    }>;
   } | null;
   features: unknown;
   predictions: unknown;
@@ -270,7 +274,7 @@ it("object detection: letterboxed boxes come back in original-image pixels", asy
   expectClose(boxes[0]!.xyxy, [320, 180, 960, 540]);
 });
 
-it("instance segmentation: stretched polygons come back in original-image pixels", async () => {
+it("instance segmentation: stretched polygons, with a {xmin, ymin, xmax, ymax} box beside them, come back in original-image pixels", async () => {
   const s = await send(`${NORMAL}/predictions/segmenter`, png(300, 200), { contentType: "image/png" });
   const row = await analysisOf(s.id);
   expect(row.parse_error).toBe("");
@@ -278,7 +282,9 @@ it("instance segmentation: stretched polygons come back in original-image pixels
     row.analysis!.instances[0]!.prediction as { instances: Array<{ polygons: number[][]; xyxy: number[] }> }
   ).instances[0]!;
   expectClose(seg.polygons[0]!, [75, 50, 225, 50, 225, 150, 75, 150]);
+  // The box is the model's own (a dict beside the polygon), read and mapped, not ignored.
   expectClose(seg.xyxy, [75, 50, 225, 150]);
+  expect(row.analysis!.instances[0]!.notes).toBeUndefined();
   // The mask is also stored as a PNG at the original size, rasterised from the polygon.
   const uri = (seg as unknown as { mask_uri: string }).mask_uri;
   expect(uri).toMatch(/mask-0-0\.png$/);

@@ -74,7 +74,9 @@ function segmenter(image: Buffer): DemoReply {
     [(3 * w) / 4, (3 * h) / 4],
     [w / 4, (3 * h) / 4],
   ].flatMap(([x, y]) => [+(x! * sx).toFixed(3), +(y! * sy).toFixed(3)]);
-  return json([{ label: "blob", score: 0.8, polygon: pts }]);
+  // The Hugging Face box shape beside the polygon, as many segmentation servers answer.
+  const box = { xmin: pts[0]!, ymin: pts[1]!, xmax: pts[4]!, ymax: pts[5]! };
+  return json([{ label: "blob", score: 0.8, polygon: pts, box }]);
 }
 
 /** House prices, KServe V1 (TF Serving REST): {"instances": [[sqft, rooms], ...]} → {"predictions"}. */
