@@ -47,8 +47,8 @@ const asImage = (data: Uint8Array): Media => ({
 
 /**
  * The input image of one instance: its object (`input.image.uri`). Captures stored before the
- * worker kept images have none; their image is read out of the stored request again, by the
- * capture's own parser.
+ * worker kept images have none, and an object can be lost: the image is then read out of the
+ * stored request again, by the capture's own parser.
  */
 export async function storedImage(
   row: CaptureRow,
@@ -58,16 +58,19 @@ export async function storedImage(
 ): Promise<Found> {
   const image = row.analysis?.instances[instance]?.input.image;
   if (!image) return { missing: "no image for this capture instance" };
+  let gone: string | undefined;
   if (image.uri !== undefined) {
     const data = await capturedObject(row, image.uri, blobs);
-    return data ? asImage(data) : { missing: `the image object ${image.uri} is not in object storage` };
+    if (data) return asImage(data);
+    // Lost, or the store moved: the request still holds the image.
+    gone = `the image object ${image.uri} is not in object storage`;
   }
   const request = await storedBody(row, "request", blobs);
-  if (!request) return { missing: "the request body is not stored" };
+  if (!request) return { missing: gone ?? "the request body is not stored" };
   if (row.request.contentType.toLowerCase().startsWith("image/") && instance === 0) return asImage(request);
   // The image sits inside the request (base64 JSON, multipart): read it out with the same parser.
   const response = (await storedBody(row, "response", blobs)) ?? new Uint8Array(0);
-  const unreadable = "the image could not be read from the stored request";
+  const unreadable = gone ?? "the image could not be read from the stored request";
   try {
     const parsed = parsers.get(row.protocol)?.parse({
       request: {

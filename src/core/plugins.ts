@@ -61,6 +61,8 @@ export interface Size {
 }
 
 export interface ConvertContext {
+  /** The route's task (a converter that can give boxes or masks gives what the task asks). */
+  task: string;
   /** Label id (as a string) to name, from route config. */
   labels: ReadonlyMap<string, string>;
   /** The model's input resolution, when geometry is relative to it. */
@@ -82,6 +84,8 @@ export interface ConvertContext {
    * to the original image; undefined when the route maps no geometry.
    */
   originalToModel: ((x: number, y: number) => [number, number]) | undefined;
+  /** How the route says rows of detections are laid out (row_layout); undefined: the convention's. */
+  rowLayout: "box_first" | "class_first" | undefined;
   /** Keeps, on the capture's instance, why an optional part of the output was ignored. */
   note(message: string): void;
 }

@@ -29,9 +29,27 @@ export function encodeRle(mask: Uint8Array, height: number, width: number): Rle 
   return { size: [height, width], counts };
 }
 
+/**
+ * The largest mask decoded or drawn, in pixels (64 Mpx, 8192×8192, 64 MiB): a 7-character RLE
+ * string can claim any size, so the size is checked before a byte is allocated.
+ */
+export const MAX_MASK_PIXELS = 2 ** 26;
+
+export function checkMaskSize(height: number, width: number, what = "mask"): void {
+  if (!Number.isInteger(height) || !Number.isInteger(width) || height < 0 || width < 0) {
+    throw new ParseError(`${what}: size ${height}×${width} is not a size in pixels`);
+  }
+  if (height * width > MAX_MASK_PIXELS) {
+    throw new ParseError(
+      `${what}: ${height}×${width} pixels is more than the ${MAX_MASK_PIXELS} a mask may have`,
+    );
+  }
+}
+
 /** Returns the mask row-major, h×w, of 0/1. */
 export function decodeRle(rle: Rle): Uint8Array {
   const [height, width] = rle.size;
+  checkMaskSize(height, width, "RLE");
   const total = height * width;
   const sum = rle.counts.reduce((a, b) => a + b, 0);
   if (rle.counts.some((c) => !Number.isInteger(c) || c < 0) || sum !== total) {

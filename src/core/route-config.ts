@@ -44,6 +44,8 @@ export interface AnalysisConfig {
   readonly outputNames: Readonly<Record<string, string>>;
   /** How the model writes boxes, when the route says (box_format); else the converter's convention. */
   readonly boxFormat: BoxFormat | undefined;
+  /** How rows of detections are laid out, when the route says (row_layout). */
+  readonly rowLayout: "box_first" | "class_first" | undefined;
 }
 
 /** What plugins exist, by name (built in, plus user modules); see src/plugins/registry.ts. */
@@ -88,6 +90,7 @@ export const ROUTE_KEYS = [
   "mask_threshold",
   "output_names",
   "box_format",
+  "row_layout",
 ] as const;
 
 function num(v: unknown): number | undefined {
@@ -271,6 +274,16 @@ function boxFormat(v: unknown, legacy: string | undefined, problems: string[]): 
   return format;
 }
 
+const ROW_LAYOUTS = ["box_first", "class_first"] as const;
+
+/** box_first: [a, b, c, d, score, class]; class_first: [class, a, b, c, d, score] (YOLO's). */
+function rowLayout(v: unknown, problems: string[]): (typeof ROW_LAYOUTS)[number] | undefined {
+  if (v === undefined) return undefined;
+  if ((ROW_LAYOUTS as readonly unknown[]).includes(v)) return v as (typeof ROW_LAYOUTS)[number];
+  problems.push(`modeltap.row_layout: must be one of ${ROW_LAYOUTS.join(", ")}, got ${JSON.stringify(v)}`);
+  return undefined;
+}
+
 /** The distinct label names of a route, in order: the labeling tool's label set. */
 export function labelSet(config: RouteConfig): string[] {
   return [...new Set(config.analysis.labels.values())];
@@ -328,6 +341,7 @@ function compileAnalysis(
   }
   return Object.freeze({
     boxFormat: boxFormat(raw.box_format, outputNames.box_format, problems),
+    rowLayout: rowLayout(raw.row_layout, problems),
     parser: parser ?? "auto",
     converter,
     scaler,

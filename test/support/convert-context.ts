@@ -4,6 +4,7 @@ import type { ConvertContext } from "../../src/core/plugins.js";
 export function convertContext(over: Partial<ConvertContext> = {}): ConvertContext & { notes: string[] } {
   const notes: string[] = [];
   return {
+    task: "object_detection",
     labels: new Map(),
     inputSize: undefined,
     imageSize: undefined,
@@ -12,6 +13,7 @@ export function convertContext(over: Partial<ConvertContext> = {}): ConvertConte
     text: undefined,
     outputNames: {},
     boxFormat: undefined,
+    rowLayout: undefined,
     originalToModel: undefined,
     note: (message) => void notes.push(message),
     ...over,

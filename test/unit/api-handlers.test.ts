@@ -610,7 +610,7 @@ describe("getMedia", () => {
     expect(reply.status).toBe(200);
     expect(reply.bytes?.contentType).toBe("image/png");
     expect(Buffer.from(reply.bytes!.data).equals(Buffer.from(twoImages[1]!))).toBe(true);
-    // Its image object is gone: 404, not a guess from elsewhere.
+    // Its image object is gone and the request is not stored either: 404, naming the object.
     blobs.objects.delete(key);
     const gone = await getMedia("obj-1", 1, deps);
     expect(gone.status).toBe(404);

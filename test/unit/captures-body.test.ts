@@ -36,4 +36,10 @@ describe("looksBinary", () => {
     expect(looksBinary(utf8("a\u0000b"))).toBe(true);
     expect(looksBinary(new Uint8Array([0x7b, 0xff, 0x7d]))).toBe(true);
   });
+
+  it("is true for text carrying terminal escape sequences (captured traffic is untrusted)", () => {
+    expect(looksBinary(utf8("ok\u001b]0;owned\u0007"))).toBe(true);
+    expect(looksBinary(utf8("\u001b[2J"))).toBe(true);
+    expect(looksBinary(utf8("tabs\tand\r\nlines"))).toBe(false);
+  });
 });

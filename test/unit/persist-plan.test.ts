@@ -242,6 +242,29 @@ describe("storing an analysis", () => {
     // Columns 1 and 2, rows 0 and 1: 3 zeros (column 0), 2 ones, 1 zero, 2 ones, 4 zeros.
     expect(mask.source).toEqual({ mask: { size: [3, 4], counts: [3, 2, 1, 2, 4] } });
   });
+  it("draws no mask past the pixel budget, and says so on the instance (a record it would fail)", () => {
+    const plan = planPersist(
+      analysed({
+        schema_version: 1,
+        task: "instance_segmentation",
+        protocol: "p",
+        instances: [
+          {
+            input: { image: { width: 9000, height: 9000, format: "png" } },
+            prediction: {
+              kind: "segmentation",
+              instances: [{ label: "a", score: 1, xyxy: [0, 0, 9, 9], polygons: [[0, 0, 9, 0, 9, 9]] }],
+            },
+          },
+        ],
+      }),
+      (k) => k,
+    );
+    expect(plan.objects).toEqual([]);
+    expect(plan.row.analysis!.instances[0]!.notes).toEqual([
+      "mask 0 not stored as a PNG: 9000×9000 pixels is more than 67108864",
+    ]);
+  });
 });
 
 describe("storing input images", () => {

@@ -98,6 +98,8 @@ describe.each(BUILTIN_CONVERTERS.map((p) => [p.name, p] as const))("converter %s
   });
   it.each(all.map((c) => [c.name, c] as const))("%s", (_, c) => {
     const x = c.input.ctx ?? {};
+    // A mistyped box format in a fixture must not quietly test the convention's own instead.
+    if (x.boxFormat !== undefined) expect(parseBoxFormat(x.boxFormat), x.boxFormat).toBeDefined();
     const context = () =>
       convertContext({
         labels: new Map(Object.entries(x.labels ?? {}).map(([k, v]) => [k, String(v)])),
@@ -107,7 +109,9 @@ describe.each(BUILTIN_CONVERTERS.map((p) => [p.name, p] as const))("converter %s
         topK: x.topK ?? 5,
         text: x.text,
         outputNames: x.outputNames ?? {},
+        task: x.task ?? converter.tasks.at(-1),
         boxFormat: x.boxFormat === undefined ? undefined : parseBoxFormat(x.boxFormat),
+        rowLayout: x.rowLayout,
       });
     // An .out.json with notes: {"prediction": …, "notes": […]}; else the prediction alone.
     const withNotes = c.output && typeof c.output === "object" && "notes" in c.output;

@@ -56,6 +56,16 @@ describe("storedPart", () => {
     });
   });
 
+  it("reads a lost image object out of the stored request instead", async () => {
+    // The seg-1 request is base64 JSON in the row; its input-0.png object is not in the store.
+    const row = { ...segmentation(), protocol: "hf_pipeline" };
+    const blobs = new FakeBlobStore();
+    await blobs.put(`${prefix("seg-1")}/response.json`, utf8("[]"));
+    const found = await read(row, { kind: "image", instance: 0 }, blobs);
+    expect(found).toMatchObject({ contentType: "image/png" });
+    expect(Buffer.from((found as { data: Uint8Array }).data).equals(Buffer.from(PNG))).toBe(true);
+  });
+
   it("says which body is missing: an empty one, or an object no longer stored", async () => {
     const row = { ...segmentation(), request: bodyRow("") };
     expect(await read(row, { kind: "request" })).toEqual({ missing: "the request body is empty" });

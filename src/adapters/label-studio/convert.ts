@@ -10,7 +10,7 @@
 import type { Box, Entity, Prediction, Rle, SegmentInstance, Xyxy } from "../../core/canonical.js";
 import { errorMessage } from "../../core/errors.js";
 import { decodeRle, encodeRle, maskBox } from "../../core/rle.js";
-import { codePointLength, sliceCodePoints } from "../../core/text-span.js";
+import { codePoints } from "../../core/text-span.js";
 import type { Task } from "../../core/canonical.js";
 import { lsRleToMask, maskToLsRle } from "./brush-rle.js";
 import { checkSize, describe, LabelingFormatError } from "./errors.js";
@@ -346,12 +346,12 @@ function parseItem(
 function span(value: Record<string, unknown>, at: string, label: string, text: string): Entity {
   const start = integer(value.start, `${at}.start`);
   const end = integer(value.end, `${at}.end`);
-  if (start < 0 || end <= start || end > codePointLength(text)) {
+  if (start < 0 || end <= start || end > codePoints(text).length) {
     throw new LabelingFormatError(
-      `${at}: span [${start}, ${end}) is not inside the ${codePointLength(text)}-character text`,
+      `${at}: span [${start}, ${end}) is not inside the ${codePoints(text).length}-character text`,
     );
   }
-  return { start, end, label, score: null, text: sliceCodePoints(text, start, end) };
+  return { start, end, label, score: null, text: codePoints(text).slice(start, end) };
 }
 
 /** The geometry of a rectangle, polygon or brush item; undefined for an empty brush mask. */

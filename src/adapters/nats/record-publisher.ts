@@ -41,11 +41,12 @@ export class JetStreamRecordPublisher implements RecordPublisher {
   }
 
   /**
-   * Input images ride inline while together they fit in the inline limit, so one message never
-   * holds more than about three times the limit (request, response, images); the rest are parked.
+   * Input images ride inline only while they and the inline bodies together fit in the inline
+   * limit, so a message never holds more than twice the limit (two bodies at the limit each);
+   * the rest are parked.
    */
-  private async parkImages(record: CaptureRecord): Promise<InputImage[]> {
-    let inline = 0;
+  private async parkImages(record: CaptureRecord, inlineBodies: number): Promise<InputImage[]> {
+    let inline = inlineBodies;
     const out: InputImage[] = [];
     for (const img of record.inputImages) {
       if (inline + img.data.byteLength <= this.inlineMaxBytes) {
@@ -62,12 +63,10 @@ export class JetStreamRecordPublisher implements RecordPublisher {
 
   async publish(record: CaptureRecord): Promise<void> {
     if (this.nc.isClosed()) throw new Error("NATS connection closed");
-    const out = {
-      ...record,
-      request: await this.park(record, "request", record.request),
-      response: await this.park(record, "response", record.response),
-      inputImages: await this.parkImages(record),
-    };
+    const request = await this.park(record, "request", record.request);
+    const response = await this.park(record, "response", record.response);
+    const inputImages = await this.parkImages(record, request.data.byteLength + response.data.byteLength);
+    const out = { ...record, request, response, inputImages };
     await this.js.publish(`${CAPTURE_SUBJECT_PREFIX}.${subjectToken(record.model)}`, encodeRecord(out), {
       msgID: record.id,
       timeout: this.timeoutMs,

@@ -40,7 +40,9 @@ export function parsePart(words: readonly string[]): StoredPart {
 
 /** Bytes a terminal would garble: a NUL, or anything that is not UTF-8. */
 export function looksBinary(data: Uint8Array): boolean {
-  if (data.includes(0)) return true;
+  // Control characters other than tab and line ends count as binary too: captured traffic is
+  // untrusted, and escape sequences written to a terminal could rewrite what it shows.
+  if (data.some((b) => (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f)) return true;
   try {
     new TextDecoder("utf-8", { fatal: true }).decode(data);
     return false;
@@ -62,7 +64,12 @@ export const bodyCommand: Command = {
     "Print (raw bytes) or save a stored request or response body, input image or mask PNG, from the row or object storage",
   args: ARGS,
   options: {
-    out: { type: "string", value: "FILE", description: "write the bytes to FILE instead of stdout" },
+    out: {
+      type: "string",
+      value: "FILE",
+      description: "write the bytes to FILE (a new file) instead of stdout",
+    },
+    force: { type: "boolean", description: "with --out: replace FILE if it exists" },
   },
   examples: [
     "modeltap captures body 5b0e7c1a-1f7e-4a0c-9a59-0f1c2b3d4e5f request | jq .",
@@ -96,7 +103,13 @@ export const bodyCommand: Command = {
         }
       }
       if (out !== undefined) {
-        fs.writeFileSync(out, found.data);
+        // A new file unless --force: never clobber, nor write through a symlink left in the way.
+        try {
+          fs.writeFileSync(out, found.data, { flag: options.force ? "w" : "wx" });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+          throw new ConfigError([`--out: ${out} exists; give --force to replace it`]);
+        }
         console.log(`${found.data.byteLength} bytes (${found.contentType}) written to ${out}`);
       } else if (process.stdout.isTTY && looksBinary(found.data)) {
         throw new ConfigError([

@@ -27,6 +27,7 @@ import type { Task } from "../canonical.js";
 
 /** Notes kept per instance: a model with thousands of odd detections must not bloat the record. */
 const MAX_NOTES = 20;
+const MAX_NOTE_CHARS = 300;
 
 export interface AnalysisResult {
   analysis: Analysis | undefined;
@@ -109,6 +110,7 @@ export function analyzeExchange(
     };
     let prediction: Prediction | null = null;
     const notes: string[] = [];
+    let unsaid = 0;
     if (cfg.converter && i < parsed.outputs.length) {
       const { scaler, inputSize } = cfg;
       const cctx: ConvertContext = {
@@ -119,11 +121,16 @@ export function analyzeExchange(
         topK: cfg.topK,
         text: raw.text,
         outputNames: cfg.outputNames,
+        task,
         boxFormat: cfg.boxFormat,
+        rowLayout: cfg.rowLayout,
         originalToModel:
           scaler && inputSize && image ? (x, y) => scaler.toModel(x, y, inputSize, image) : undefined,
         note: (message) => {
-          if (notes.length < MAX_NOTES) notes.push(`${cfg.converter!.name}: ${message}`);
+          // Each note is short (a model can put any text in a key), and there are few of them.
+          if (notes.length < MAX_NOTES)
+            notes.push(`${cfg.converter!.name}: ${message.slice(0, MAX_NOTE_CHARS)}`);
+          else unsaid++;
         },
       };
       try {
@@ -139,6 +146,7 @@ export function analyzeExchange(
         errors.push(`instance ${i}: ${describeError(cfg.converter.name, err)}`);
       }
     }
+    if (unsaid) notes.push(`… and ${unsaid} more notes like these`);
     return { input, prediction, ...(notes.length ? { notes } : {}) };
   });
   if (cfg.converter && parsed.outputs.length !== parsed.inputs.length) {

@@ -5,7 +5,7 @@
  */
 import type { Box, Prediction, Rle, SegmentInstance, Xyxy } from "../canonical.js";
 import type { Scaler, Size } from "../plugins.js";
-import { decodeRle, encodeRle } from "../rle.js";
+import { checkMaskSize, decodeRle, encodeRle } from "../rle.js";
 
 function round2(n: number): number {
   // `+ 0` turns -0 into 0, which JSON and deep equality both prefer.
@@ -52,6 +52,7 @@ function scaleRle(rle: Rle, scaler: Scaler, model: Size, original: Size): Rle {
   const sx = mw / model.width;
   const sy = mh / model.height;
   const { width, height } = original;
+  checkMaskSize(height, width, "the original image, to draw a mask at its size,");
   const out = new Uint8Array(width * height);
   for (let oy = 0; oy < height; oy++) {
     for (let ox = 0; ox < width; ox++) {

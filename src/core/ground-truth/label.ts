@@ -11,7 +11,7 @@
  */
 import type { Box, ClassScore, Entity, Prediction, Rle, SegmentInstance, Xyxy } from "../canonical.js";
 import { TASKS, type Task } from "../canonical.js";
-import { codePointLength, sliceCodePoints } from "../text-span.js";
+import { codePoints } from "../text-span.js";
 
 export type GroundTruthLabel = Prediction;
 
@@ -359,11 +359,11 @@ export function labelFitsTask(
   if (label.kind === "entities" && text !== undefined) {
     label.entities.forEach((e, i) => {
       const p = `${path}.entities[${i}]`;
-      if (e.end > codePointLength(text)) {
+      if (e.end > codePoints(text).length) {
         problems.push(
-          `${p}.end: ${e.end} is past the end of the ${codePointLength(text)}-character capture text`,
+          `${p}.end: ${e.end} is past the end of the ${codePoints(text).length}-character capture text`,
         );
-      } else if (sliceCodePoints(text, e.start, e.end) !== e.text) {
+      } else if (codePoints(text).slice(e.start, e.end) !== e.text) {
         problems.push(`${p}.text: does not match the capture text at [${e.start}, ${e.end})`);
       }
     });

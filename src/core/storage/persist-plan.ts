@@ -6,7 +6,7 @@ import type { Analysis, Rle } from "../canonical.js";
 import { bodyObjectKey } from "./object-key.js";
 import type { BodyRow, CaptureRow } from "../ports.js";
 import type { CaptureRecord, CapturedBody } from "../record.js";
-import { polygonsToRle } from "../rle.js";
+import { MAX_MASK_PIXELS, polygonsToRle } from "../rle.js";
 import { HUMAN_LABELED_TASKS, type Task } from "../canonical.js";
 import { isSampled } from "../sampler.js";
 
@@ -189,6 +189,15 @@ function storedAnalysis(
         seg.rle ??
         (seg.polygons && image ? polygonsToRle(seg.polygons, image.height, image.width) : undefined);
       if (!mask) return;
+      // A mask past the pixel budget is not drawn (it would fail the record at every delivery);
+      // its RLE or polygons stay in the analysis.
+      if (mask.size[0] * mask.size[1] > MAX_MASK_PIXELS) {
+        inst.notes = [
+          ...(inst.notes ?? []),
+          `mask ${j} not stored as a PNG: ${mask.size[0]}×${mask.size[1]} pixels is more than ${MAX_MASK_PIXELS}`,
+        ];
+        return;
+      }
       const key = bodyObjectKey(rec, `mask-${i}-${j}`, "image/png");
       objects.push({ key, contentType: "image/png", source: { mask } });
       Object.assign(seg, { mask_uri: uriFor(key) });

@@ -1,7 +1,7 @@
 /** Helpers for span (NER) converters: entities are code-point offsets into the original text. */
 import type { Entity } from "../../../core/canonical.js";
 import type { ConvertContext } from "../../../core/plugins.js";
-import { codePointLength, codePointOffset, sliceCodePoints } from "../../../core/text-span.js";
+import { codePoints } from "../../../core/text-span.js";
 import { fail } from "../shared.js";
 
 export function entity(
@@ -15,11 +15,11 @@ export function entity(
   if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start) {
     fail(`entity ${label}: bad offsets [${start}, ${end})`);
   }
-  const length = ctx.text === undefined ? undefined : codePointLength(ctx.text);
-  if (length !== undefined && end > length) {
-    fail(`entity ${label}: offsets [${start}, ${end}) past the end of the ${length}-character text`);
+  const cp = ctx.text === undefined ? undefined : codePoints(ctx.text);
+  if (cp && end > cp.length) {
+    fail(`entity ${label}: offsets [${start}, ${end}) past the end of the ${cp.length}-character text`);
   }
-  const text = ctx.text !== undefined ? sliceCodePoints(ctx.text, start, end) : (word ?? "");
+  const text = cp ? cp.slice(start, end) : (word ?? "");
   return { start, end, label, score: score === null ? null : Math.round(score * 1e6) / 1e6, text };
 }
 
@@ -32,14 +32,14 @@ export function bioTag(tag: string): [string, string] {
 
 /** Locate tokens in the text in order, for taggers that return words without offsets. */
 export function tokenOffsets(tokens: readonly string[], text: string): Array<[number, number]> {
+  const cp = codePoints(text);
   const out: Array<[number, number]> = [];
   let from = 0;
   for (const t of tokens) {
     const clean = t.replace(/^##/, "").replace(/^Ġ|^▁/, "");
     const at = text.indexOf(clean, from);
     if (at < 0) fail(`token ${JSON.stringify(t)} not found in the text after offset ${from}`);
-    const start = codePointOffset(text, at);
-    out.push([start, start + codePointLength(clean)]);
+    out.push([cp.offsetOf(at), cp.offsetOf(at + clean.length)]);
     from = at + clean.length;
   }
   return out;

@@ -8,6 +8,7 @@ import { boxFormatName, toCorners, type BoxFormat, type BoxOrder } from "../../.
 import type { Box, Xyxy } from "../../../../core/canonical.js";
 import type { ConvertContext, Size } from "../../../../core/plugins.js";
 import { asArray, asNumber, describe, fail, isRecord, round2 } from "../../shared.js";
+import { someKeys } from "./containers.js";
 
 /** The words of each order, for messages: "[x1, y1, x2, y2]". */
 export const ORDER_WORDS: Record<BoxOrder, string> = {
@@ -39,9 +40,7 @@ function quadOf(
   if (isRecord(v)) {
     const named = NAMED.find(([, keys]) => keys.every((k) => v[k] !== undefined));
     if (!named) {
-      fail(
-        `${what}: expected {xmin, ymin, xmax, ymax} or {x, y, width, height}, got keys ${Object.keys(v).join(", ")}`,
-      );
+      fail(`${what}: expected {xmin, ymin, xmax, ymax} or {x, y, width, height}, got keys ${someKeys(v)}`);
     }
     const [namedOrder, keys] = named;
     const q = keys.map((k) => asNumber(v[k], `${what}.${k}`)) as [number, number, number, number];

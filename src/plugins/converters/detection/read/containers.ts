@@ -33,7 +33,7 @@ export interface RawDetection {
 export interface ContainerOptions {
   /** The converter, for messages. */
   who: string;
-  /** YOLO-style rows carry the label first: [label, a, b, c, d, score]. */
+  /** YOLO-style rows carry the label first: [label, a, b, c, d, score] (unless the route's row_layout says). */
   labelFirstRows: boolean;
   /** How a row's four box numbers read, for messages: "x1, y1, x2, y2". */
   rowBox: string;
@@ -48,6 +48,17 @@ const SCORE_COLUMNS = ["scores", "detection_scores", "confidences", "confidence"
 const LABEL_COLUMNS = ["labels", "classes", "detection_classes", "class_ids", "category_ids", "label_ids"];
 const MASK_COLUMNS = ["masks", "detection_masks"];
 const COUNT_COLUMNS = ["num_detections"];
+
+/** Detections kept per instance; a model answering more is cut short, with a note. */
+export const MAX_DETECTIONS = 10_000;
+
+/** The first few keys of an object, for a message (a model can send thousands). */
+export function someKeys(o: Record<string, unknown>, max = 10): string {
+  const keys = Object.keys(o);
+  return keys.length > max
+    ? `${keys.slice(0, max).join(", ")}, … (${keys.length} in all)`
+    : keys.join(", ") || "no keys";
+}
 
 /** Wrappers are peeled at most this deep: a model output is never nested further. */
 const MAX_WRAPPERS = 4;
@@ -75,7 +86,8 @@ function isColumns(raw: Record<string, unknown>, ctx: ConvertContext, inList: bo
   const name = columnName(raw, ctx, "boxes", BOX_COLUMNS);
   if (name === undefined) return false;
   const v = raw[name];
-  if (!Array.isArray(v)) return ctx.outputNames.boxes !== undefined && !inList;
+  if (!(name in raw)) return false;
+  if (!Array.isArray(v)) return false;
   if (!inList) return true;
   const labels = columnName(raw, ctx, "labels", LABEL_COLUMNS);
   return Array.isArray(v[0]) || (labels !== undefined && Array.isArray(raw[labels]));
@@ -84,9 +96,7 @@ function isColumns(raw: Record<string, unknown>, ctx: ConvertContext, inList: bo
 function fromColumns(raw: Record<string, unknown>, ctx: ConvertContext, o: ContainerOptions): RawDetection[] {
   const boxName = columnName(raw, ctx, "boxes", BOX_COLUMNS)!;
   if (!(boxName in raw)) {
-    fail(
-      `${o.who}: no output "${boxName}" for boxes (outputs: ${Object.keys(raw).join(", ")}); set output_names.boxes`,
-    );
+    fail(`${o.who}: no output "${boxName}" for boxes (outputs: ${someKeys(raw)}); set output_names.boxes`);
   }
   const coords = flat(raw[boxName]).map((v, i) => asNumber(v, `${o.who}: ${boxName}[${i}]`));
   if (coords.length % 4 !== 0) fail(`${o.who}: ${coords.length} box values is not a multiple of 4`);
@@ -97,28 +107,35 @@ function fromColumns(raw: Record<string, unknown>, ctx: ConvertContext, o: Conta
       // A column the route named must be there; an optional one the model left out is fine.
       if (!required && ctx.outputNames[role] === undefined) return undefined;
       const hint = name ?? usual[0];
-      fail(
-        `${o.who}: no output "${hint}" for ${role} (outputs: ${Object.keys(raw).join(", ")}); set output_names.${role}`,
-      );
+      fail(`${o.who}: no output "${hint}" for ${role} (outputs: ${someKeys(raw)}); set output_names.${role}`);
     }
     const v = raw[name];
     // Masks keep their shape (one H×W, or 1×H×W, per detection); the rest are flat values.
     return { name, values: role === "masks" ? (Array.isArray(v) ? v : [v]) : flat(v) };
   };
   const labels = column("labels", LABEL_COLUMNS, true)!;
-  const scores = column("scores", SCORE_COLUMNS, false);
+  let scores = column("scores", SCORE_COLUMNS, false);
   let masks = column("masks", MASK_COLUMNS, false);
   const countColumn = column("num_detections", COUNT_COLUMNS, false);
   let n = coords.length / 4;
   // TF Object Detection pads its outputs; num_detections says how many rows are real.
   if (countColumn)
     n = Math.min(n, Math.max(0, Math.floor(asNumber(countColumn.values[0], `${o.who}: num_detections`))));
-  // A masks tensor that kept its batch axis of one: [1, N, H, W].
+  // A masks tensor that kept its batch axis of one: [1, N, H, W] (N padded past num_detections).
   const [only] = masks?.values ?? [];
-  if (masks && n !== 1 && masks.values.length === 1 && Array.isArray(only) && only.length === n) {
+  if (masks && n !== 1 && masks.values.length === 1 && Array.isArray(only) && only.length >= n) {
     masks = { name: masks.name, values: only };
   }
-  for (const c of [labels, scores, masks]) {
+  // Scores are optional: a column that does not fit (per-class scores, say) is dropped with a note.
+  if (scores && (countColumn ? scores.values.length < n : scores.values.length !== n)) {
+    ctx.note(`${n} boxes but ${scores.values.length} ${scores.name}: scores ignored`);
+    scores = undefined;
+  }
+  if (n > MAX_DETECTIONS) {
+    ctx.note(`${n} detections: kept the first ${MAX_DETECTIONS}`);
+    n = MAX_DETECTIONS;
+  }
+  for (const c of [labels, masks]) {
     if (c && (countColumn ? c.values.length < n : c.values.length !== n)) {
       fail(`${o.who}: ${n} boxes but ${c.values.length} ${c.name}`);
     }
@@ -154,11 +171,11 @@ function fromObject(
   };
 }
 
-function fromRow(row: unknown[], i: number, o: ContainerOptions): RawDetection {
-  const shape = o.labelFirstRows ? `[class, ${o.rowBox}, conf]` : `[${o.rowBox}, score, class]`;
-  const ok = o.labelFirstRows ? row.length === 5 || row.length === 6 : row.length === 6;
+function fromRow(row: unknown[], i: number, o: ContainerOptions, labelFirst: boolean): RawDetection {
+  const shape = labelFirst ? `[class, ${o.rowBox}, conf]` : `[${o.rowBox}, score, class]`;
+  const ok = labelFirst ? row.length === 5 || row.length === 6 : row.length === 6;
   if (!ok) fail(`${o.who}[${i}]: expected a row ${shape}, got ${describe(row)}`);
-  const [box, label, score] = o.labelFirstRows
+  const [box, label, score] = labelFirst
     ? [row.slice(1, 5), row[0], row[5]]
     : [row.slice(0, 4), row[5], row[4]];
   return { where: `[${i}]`, box, boxKey: undefined, label, score, item: undefined, mask: undefined };
@@ -177,12 +194,13 @@ export function readDetections(raw: unknown, ctx: ConvertContext, o: ContainerOp
         continue;
       }
       fail(
-        `${o.who}: expected detections: a list of objects or rows, or columns of boxes, scores and labels (got an object with ${Object.keys(v).join(", ") || "no keys"}; output_names.boxes names the box column)`,
+        `${o.who}: expected detections: a list of objects or rows, or columns of boxes, scores and labels (got an object with ${someKeys(v)}; output_names.boxes names the box column)`,
       );
     }
     if (!Array.isArray(v)) fail(`${o.who}: expected a list of detections, got ${describe(v)}`);
     if (v.length === 0) return [];
     const [first] = v;
+    if (v.length === 1 && Array.isArray(first) && first.length === 0) return []; // a batch of one, empty
     // A batch of one: [[rows…]] or [[objects…]]; a list holding one dictionary of columns.
     if (
       v.length === 1 &&
@@ -194,9 +212,14 @@ export function readDetections(raw: unknown, ctx: ConvertContext, o: ContainerOp
       continue;
     }
     if (v.length === 1 && isRecord(first) && isColumns(first, ctx, true)) return fromColumns(first, ctx, o);
-    return v.map((item, i) => {
+    if (v.length > MAX_DETECTIONS) {
+      ctx.note(`${v.length} detections: kept the first ${MAX_DETECTIONS}`);
+      v = v.slice(0, MAX_DETECTIONS);
+    }
+    const labelFirst = ctx.rowLayout ? ctx.rowLayout === "class_first" : o.labelFirstRows;
+    return (v as unknown[]).map((item, i) => {
       if (isRecord(item)) return fromObject(item, i, ctx, o);
-      if (Array.isArray(item)) return fromRow(item, i, o);
+      if (Array.isArray(item)) return fromRow(item, i, o, labelFirst);
       fail(`${o.who}[${i}]: expected an object or a row, got ${describe(item)}`);
     });
   }

@@ -114,9 +114,9 @@ export function conventionConverter(c: Convention): Converter {
     convert(raw, ctx): Prediction {
       const detections = readDetections(raw, ctx, options);
       const what = (d: RawDetection) => `${c.name}${d.where}`;
-      const segmented =
-        c.shapes ??
-        (detections.some((d) => d.mask !== undefined || d.item?.mask !== undefined) ? MASKS_ONLY : undefined);
+      // A box convention gives instances only on a segmentation route whose output carries masks.
+      const masked = detections.some((d) => d.mask != null || d.item?.mask != null);
+      const segmented = c.shapes ?? (ctx.task === "instance_segmentation" && masked ? MASKS_ONLY : undefined);
       if (!segmented) return { kind: "detection", boxes: detections.map((d) => box(c, d, ctx, what(d))) };
       return {
         kind: "segmentation",

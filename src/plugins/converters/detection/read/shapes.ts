@@ -126,9 +126,17 @@ export function readShape(
 /** The extent of a shape, for an instance without a (readable) box. */
 export function shapeBox(shape: Shape): Xyxy {
   if (shape.kind === "polygons") {
-    const xs = shape.polygons.flatMap((p) => p.filter((_, i) => i % 2 === 0));
-    const ys = shape.polygons.flatMap((p) => p.filter((_, i) => i % 2 === 1));
-    return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+    // A loop, not Math.min(...xs): a polygon of a million points would overflow the call stack.
+    const box: Xyxy = [Infinity, Infinity, -Infinity, -Infinity];
+    for (const ring of shape.polygons) {
+      for (let k = 0; k + 1 < ring.length; k += 2) {
+        box[0] = Math.min(box[0], ring[k]!);
+        box[1] = Math.min(box[1], ring[k + 1]!);
+        box[2] = Math.max(box[2], ring[k]!);
+        box[3] = Math.max(box[3], ring[k + 1]!);
+      }
+    }
+    return box;
   }
   return maskBox(shape.mask, shape.rle.size[0], shape.rle.size[1]) ?? [0, 0, 0, 0];
 }
