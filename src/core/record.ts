@@ -80,3 +80,35 @@ export function emptyBody(): CapturedBody {
     headers: [],
   };
 }
+
+/** A record with every field at its zero value: what decoding starts from, and what builders extend. */
+export function emptyRecord(): CaptureRecord {
+  return {
+    id: "",
+    model: "",
+    version: "",
+    task: "",
+    route: "",
+    cluster: "",
+    mode: "observability",
+    method: "",
+    path: "",
+    authority: "",
+    startedAtUs: 0,
+    ttfbUs: 0,
+    durationUs: 0,
+    statusCode: 0,
+    complete: false,
+    request: emptyBody(),
+    response: emptyBody(),
+    sampleRate: 0,
+    schemaVersion: 0,
+    upstreamUs: null,
+    analysisJson: new Uint8Array(0),
+    parseError: "",
+    labelRate: 0,
+    labelSet: [],
+    inputImages: [],
+    requestIsImage: false,
+  };
+}

@@ -117,6 +117,20 @@ export function decodeCompressedCounts(s: string): number[] {
 }
 
 /** The tight box [x1, y1, x2, y2] (x2, y2 exclusive) around a row-major mask, or null if empty. */
+/** The extent of flat [x, y, x, y, …] rings (a loop: spreading a million points would overflow the stack). */
+export function polygonsBox(rings: readonly (readonly number[])[]): Xyxy {
+  const box: Xyxy = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const ring of rings) {
+    for (let k = 0; k + 1 < ring.length; k += 2) {
+      box[0] = Math.min(box[0], ring[k]!);
+      box[1] = Math.min(box[1], ring[k + 1]!);
+      box[2] = Math.max(box[2], ring[k]!);
+      box[3] = Math.max(box[3], ring[k + 1]!);
+    }
+  }
+  return box;
+}
+
 export function maskBox(mask: Uint8Array, height: number, width: number): Xyxy | null {
   let x1 = width;
   let y1 = height;

@@ -1,6 +1,7 @@
 /** Capture records and their bodies, for tests and benchmarks that need records with no exchange behind them. */
 import {
   emptyBody,
+  emptyRecord,
   RECORD_SCHEMA_VERSION,
   type CaptureRecord,
   type CapturedBody,
@@ -14,30 +15,16 @@ export function newRecord(
   fields: Pick<CaptureRecord, "id" | "model"> & Partial<CaptureRecord>,
 ): CaptureRecord {
   return {
+    ...emptyRecord(),
     version: "1",
-    task: "",
-    route: "",
-    cluster: "",
-    mode: "observability",
     method: "POST",
     path: "/",
-    authority: "",
     startedAtUs: Date.now() * 1000,
-    ttfbUs: 0,
     durationUs: 1,
     statusCode: 200,
     complete: true,
-    request: emptyBody(),
-    response: emptyBody(),
     sampleRate: 1,
     schemaVersion: RECORD_SCHEMA_VERSION,
-    upstreamUs: null,
-    analysisJson: new Uint8Array(0),
-    parseError: "",
-    labelRate: 0,
-    labelSet: [],
-    inputImages: [],
-    requestIsImage: false,
     ...fields,
   };
 }

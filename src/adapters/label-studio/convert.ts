@@ -9,7 +9,7 @@
  */
 import type { Box, Entity, Prediction, Rle, SegmentInstance, Xyxy } from "../../core/canonical.js";
 import { errorMessage } from "../../core/errors.js";
-import { decodeRle, encodeRle, maskBox } from "../../core/rle.js";
+import { decodeRle, encodeRle, maskBox, polygonsBox } from "../../core/rle.js";
 import { codePoints } from "../../core/text-span.js";
 import type { Task } from "../../core/canonical.js";
 import { lsRleToMask, maskToLsRle } from "./brush-rle.js";
@@ -378,7 +378,7 @@ function imageGeometry(
         (finite(pt[1], `${at}.points[${j}][1]`) * h) / 100,
       ];
     });
-    return { polygon: flat, xyxy: extent(flat) };
+    return { polygon: flat, xyxy: polygonsBox([flat]) };
   }
   if (value.format !== "rle") {
     throw new LabelingFormatError(
@@ -411,27 +411,18 @@ function rectangleExtent(value: Record<string, unknown>, at: string, w: number, 
   }
   const cos = Math.cos((rotation * Math.PI) / 180);
   const sin = Math.sin((rotation * Math.PI) / 180);
-  return extent([
-    x,
-    y,
-    x + bw * cos,
-    y + bw * sin,
-    x + bw * cos - bh * sin,
-    y + bw * sin + bh * cos,
-    x - bh * sin,
-    y + bh * cos,
+  return polygonsBox([
+    [
+      x,
+      y,
+      x + bw * cos,
+      y + bw * sin,
+      x + bw * cos - bh * sin,
+      y + bw * sin + bh * cos,
+      x - bh * sin,
+      y + bh * cos,
+    ],
   ]);
-}
-
-function extent(flat: readonly number[]): Xyxy {
-  const box: Xyxy = [Infinity, Infinity, -Infinity, -Infinity];
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    box[0] = Math.min(box[0], flat[i]!);
-    box[1] = Math.min(box[1], flat[i + 1]!);
-    box[2] = Math.max(box[2], flat[i]!);
-    box[3] = Math.max(box[3], flat[i + 1]!);
-  }
-  return box;
 }
 
 function oneLabel(value: Record<string, unknown>, key: string, at: string): string {

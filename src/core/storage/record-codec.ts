@@ -6,7 +6,7 @@
  */
 import { BinaryReader, BinaryWriter } from "google-protobuf";
 import { RecordDecodeError } from "../errors.js";
-import { emptyBody, type CaptureRecord, type CapturedBody, type InputImage } from "../record.js";
+import { emptyRecord, type CaptureRecord, type CapturedBody, type InputImage } from "../record.js";
 
 function writeBody(b: CapturedBody, w: BinaryWriter): void {
   if (b.contentType) w.writeString(1, b.contentType);
@@ -141,34 +141,7 @@ function readInputImage(img: InputImage, r: BinaryReader): void {
 }
 
 export function decodeRecord(bytes: Uint8Array): CaptureRecord {
-  const rec: CaptureRecord = {
-    id: "",
-    model: "",
-    version: "",
-    task: "",
-    route: "",
-    cluster: "",
-    mode: "observability",
-    method: "",
-    path: "",
-    authority: "",
-    startedAtUs: 0,
-    ttfbUs: 0,
-    durationUs: 0,
-    statusCode: 0,
-    complete: false,
-    request: emptyBody(),
-    response: emptyBody(),
-    sampleRate: 0,
-    schemaVersion: 0,
-    upstreamUs: null,
-    analysisJson: new Uint8Array(0),
-    parseError: "",
-    labelRate: 0,
-    labelSet: [],
-    inputImages: [],
-    requestIsImage: false,
-  };
+  const rec = emptyRecord();
   try {
     const r = new BinaryReader(bytes);
     while (r.nextField()) {

@@ -63,8 +63,16 @@ export function someKeys(o: Record<string, unknown>, max = 10): string {
 /** Wrappers are peeled at most this deep: a model output is never nested further. */
 const MAX_WRAPPERS = 4;
 
-/** A tensor's values, whatever nesting its shape gave them. */
-const flat = (v: unknown): unknown[] => (Array.isArray(v) ? v.flat(Infinity) : [v]);
+/** A tensor has at most this many dimensions; deeper nesting is not a tensor (and would cost stack). */
+const MAX_TENSOR_DIMS = 8;
+
+/** A tensor's values, whatever nesting its shape gave them (up to MAX_TENSOR_DIMS). */
+function flat(v: unknown, who: string, name: string): unknown[] {
+  if (!Array.isArray(v)) return [v];
+  const values = v.flat(MAX_TENSOR_DIMS - 1);
+  if (values.some(Array.isArray)) fail(`${who}: ${name} is nested deeper than ${MAX_TENSOR_DIMS} dimensions`);
+  return values;
+}
 
 /** The name of the column for `role`: the route's output_names, else the first usual name present. */
 function columnName(
@@ -98,7 +106,7 @@ function fromColumns(raw: Record<string, unknown>, ctx: ConvertContext, o: Conta
   if (!(boxName in raw)) {
     fail(`${o.who}: no output "${boxName}" for boxes (outputs: ${someKeys(raw)}); set output_names.boxes`);
   }
-  const coords = flat(raw[boxName]).map((v, i) => asNumber(v, `${o.who}: ${boxName}[${i}]`));
+  const coords = flat(raw[boxName], o.who, boxName).map((v, i) => asNumber(v, `${o.who}: ${boxName}[${i}]`));
   if (coords.length % 4 !== 0) fail(`${o.who}: ${coords.length} box values is not a multiple of 4`);
   if (coords.length === 0) return [];
   const column = (role: string, usual: readonly string[], required: boolean) => {
@@ -111,7 +119,7 @@ function fromColumns(raw: Record<string, unknown>, ctx: ConvertContext, o: Conta
     }
     const v = raw[name];
     // Masks keep their shape (one H×W, or 1×H×W, per detection); the rest are flat values.
-    return { name, values: role === "masks" ? (Array.isArray(v) ? v : [v]) : flat(v) };
+    return { name, values: role === "masks" ? (Array.isArray(v) ? v : [v]) : flat(v, o.who, name) };
   };
   const labels = column("labels", LABEL_COLUMNS, true)!;
   let scores = column("scores", SCORE_COLUMNS, false);

@@ -5,7 +5,7 @@
  */
 import type { Rle, Xyxy } from "../../../../core/canonical.js";
 import { ParseError } from "../../../../core/plugins.js";
-import { decodeCompressedCounts, decodeRle, encodeRle, maskBox } from "../../../../core/rle.js";
+import { decodeCompressedCounts, decodeRle, encodeRle, maskBox, polygonsBox } from "../../../../core/rle.js";
 import { asArray, asNumber, describe, fail, isRecord, round2 } from "../../shared.js";
 
 export type ShapeKind = "polygons" | "rle" | "mask";
@@ -125,18 +125,6 @@ export function readShape(
 
 /** The extent of a shape, for an instance without a (readable) box. */
 export function shapeBox(shape: Shape): Xyxy {
-  if (shape.kind === "polygons") {
-    // A loop, not Math.min(...xs): a polygon of a million points would overflow the call stack.
-    const box: Xyxy = [Infinity, Infinity, -Infinity, -Infinity];
-    for (const ring of shape.polygons) {
-      for (let k = 0; k + 1 < ring.length; k += 2) {
-        box[0] = Math.min(box[0], ring[k]!);
-        box[1] = Math.min(box[1], ring[k + 1]!);
-        box[2] = Math.max(box[2], ring[k]!);
-        box[3] = Math.max(box[3], ring[k + 1]!);
-      }
-    }
-    return box;
-  }
+  if (shape.kind === "polygons") return polygonsBox(shape.polygons);
   return maskBox(shape.mask, shape.rle.size[0], shape.rle.size[1]) ?? [0, 0, 0, 0];
 }
