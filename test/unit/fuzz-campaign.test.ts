@@ -13,6 +13,7 @@ import zlib from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { analyzeExchange } from "../../src/core/analysis/analyze.js";
 import { analyzeRecordWithImages } from "../../src/core/analysis/input-images.js";
+import { BOX_FORMAT_NAMES } from "../../src/core/box-format.js";
 import { Exchange } from "../../src/core/capture/exchange.js";
 import { isJsonContentType, redactRecordFields } from "../../src/core/capture/redact-fields.js";
 import type { BodyView, ChunkTime, ParseContext } from "../../src/core/plugins.js";
@@ -1077,6 +1078,108 @@ function multipart(rng: Rng): Verdict {
 
 // ---- the campaign ----------------------------------------------------------------------------------
 
+// ---- 10: hostile detections: claimed sizes, deep nesting, huge counts, through every converter ---
+
+const BOX_CONVERTERS = [...registry.converters.values()].filter((c) =>
+  c.tasks.some((t) => t === "object_detection" || t === "instance_segmentation"),
+);
+
+/** The JSON of `v` inside `depth` lists, [[[v]]], written as text (recursion would cost the harness its stack). */
+const nested = (v: unknown, depth: number): string =>
+  `${"[".repeat(depth)}${JSON.stringify(v)}${"]".repeat(depth)}`;
+
+/** The JSON of a detection output built to cost: each shape aims at one budget of the container reader. */
+function hostileOutput(rng: Rng): string {
+  const shape = hostileShape(rng);
+  return typeof shape === "string" ? shape : JSON.stringify(shape); // deep ones come as text already
+}
+
+function hostileShape(rng: Rng): unknown {
+  const n = rng.size(1, 30_000);
+  const box = () => [rng.int(64), rng.int(64), 64 + rng.int(64), 64 + rng.int(64)];
+  switch (rng.int(9)) {
+    case 0: {
+      // An RLE claiming a huge mask in a few bytes: counts that do add up to its size.
+      const [h, w] = [rng.size(1, 30_000), rng.size(1, 30_000)];
+      const counts = rng.chance(0.5) ? [0, h * w] : "0PXh[o2";
+      return [{ segmentation: { size: [h, w], counts }, label: 0 }];
+    }
+    case 1: // a box tensor nested far deeper than any tensor
+      return `{"boxes":${nested([1, 2, 3, 4], rng.size(1, 10_000))},"labels":[0],"scores":[0.5]}`;
+    case 2: // wrappers within wrappers
+      return nested({ detections: [{ bbox: box(), label: 0 }] }, rng.size(1, 5000));
+    case 3: // more detections than kept, and a count that lies
+      return {
+        boxes: Array.from({ length: n }, box),
+        labels: Array.from({ length: n }, () => rng.int(3)),
+        scores: Array.from({ length: rng.chance(0.5) ? n : n + 1 }, () => rng.float()),
+        num_detections: [rng.pick([n, 1e12, -5, "x"])],
+      };
+    case 4: // an object box with thousands of keys
+      return [{ box: Object.fromEntries(Array.from({ length: n }, (_, k) => [`k${k}`, k])), label: 0 }];
+    case 5: // a polygon of very many points
+      return [{ polygon: Array.from({ length: 2 * n }, () => rng.int(64)), label: 0, bbox: "?" }];
+    case 6: // masks with lying dimensions
+      return {
+        boxes: [box()],
+        labels: [0],
+        masks: JSON.parse(
+          nested(
+            Array.from({ length: rng.size(1, 300) }, () => Array.from({ length: rng.size(1, 300) }, () => 1)),
+            rng.int(3),
+          ),
+        ) as unknown,
+      };
+    case 7: // rows of every length, values of every type
+      return Array.from({ length: rng.size(1, 2000) }, () =>
+        Array.from({ length: rng.int(9) }, () => rng.pick(ALL_SCALARS)),
+      );
+    default: // many odd optional fields, each worth a note
+      return Array.from({ length: n }, () => ({ bbox: box(), label: 0, score: "high", box: { q: 1 } }));
+  }
+}
+
+function hostileDetections(rng: Rng): Verdict {
+  const converter = rng.pick(BOX_CONVERTERS);
+  const task = rng.pick(converter.tasks.filter((t) => t !== "unknown"));
+  const config = route(rng, {
+    task,
+    protocol: "torchserve",
+    converter: converter.name,
+    ...(rng.chance(0.5) ? { input_size: "64x64", scaler: rng.pick(SCALERS) } : {}),
+    ...(rng.chance(0.3) ? { box_format: rng.pick(BOX_FORMAT_NAMES) } : {}),
+    redact_fields: undefined,
+  });
+  const response = utf8(hostileOutput(rng));
+  const ctx: ParseContext = {
+    request: bodyView(PNG, "image/png"),
+    response: bodyView(response, JSON_CT),
+    route: { features: undefined },
+    startedAtUs: T0,
+    responseChunkTimes: [],
+  };
+  const { analysis, parseError } = entry("analyzeExchange", () =>
+    analyzeExchange(config.task, config.analysis, PARSERS, ctx),
+  );
+  lastParseError = parseError;
+  // analyzeExchange turns a thrown error into "internal error": for a budget, that is a crash.
+  if (parseError.includes("internal error")) violated(`caught a crash: ${parseError.slice(0, 300)}`);
+  const json = entry("JSON.stringify(analysis)", () => JSON.stringify(analysis ?? null));
+  // What is stored stays in proportion to what was received.
+  if (json.length > 8 * response.byteLength + 64 * KiB) {
+    violated(`${json.length} bytes of analysis from a ${response.byteLength}-byte response`);
+  }
+  for (const inst of analysis?.instances ?? []) {
+    if ((inst.notes?.length ?? 0) > 21 || inst.notes?.some((n) => n.length > 400))
+      violated("notes past their budget");
+    const p = inst.prediction;
+    const count =
+      p?.kind === "detection" ? p.boxes.length : p?.kind === "segmentation" ? p.instances.length : 0;
+    if (count > 10_000) violated(`${count} detections kept, past the 10 000 budget`);
+  }
+  return parseError === "" ? "understood" : "flagged";
+}
+
 /** A forced collection makes heap numbers comparable; without --expose-gc, V8 can still lend one. */
 function forcedGc(): (() => void) | undefined {
   const own = (globalThis as { gc?: () => void }).gc;
@@ -1099,6 +1202,7 @@ const CASES = {
   sse: 3000,
   kserveBinary: 3000,
   multipart: 3000,
+  detections: 600,
 };
 
 /** The campaign's findings, pinned so they stay fixed whatever the seed. */
@@ -1170,6 +1274,7 @@ describe(`fuzz campaign (seed ${SEED})`, () => {
   family("7 SSE garbage frames", CASES.sse, sse);
   family("8 KServe V2 binary lies", CASES.kserveBinary, kserveBinary);
   family("9 broken multipart", CASES.multipart, multipart);
+  family("10 hostile detections", CASES.detections, hostileDetections);
 
   it("stays within bounded memory; reports the campaign", () => {
     gc?.();
