@@ -21,17 +21,11 @@ npx madge --circular --extensions ts src tools
 step "tests (vitest: unit + e2e)"
 mkdir -p .modeltap
 report=.modeltap/vitest-report.json
-rm -f "$report"
+log=.modeltap/vitest-output.log
+rm -f "$report" "$log"
 set +e
-npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
-status=$?
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
 set -e
-# A plain closing line any CI can read.
-if [ -f "$report" ]; then
-  node -e '
-    const r = require(process.argv[1]);
-    const skipped = r.numPendingTests + r.numTodoTests;
-    console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
-  ' "$PWD/$report"
-fi
-exit $status
+# A plain closing line any CI can read, counting failed files and unhandled errors as failures too.
+node scripts/test-summary.mjs "$report" "$log" "$status"
