@@ -79,7 +79,7 @@ describe("V2 binary tensor extension", () => {
     expect(parseErrorOf(() => decodeV2Binary(ok.bytes, "ten", "response"))).toContain("is not a size");
     const short = v2Body({ outputs: [bin("y", "FP32", [4], 16)] }, le("f32", [1, 2]));
     expect(parseErrorOf(() => decodeV2Binary(short.bytes, short.length, "response"))).toContain(
-      'tensor "y": binary_data_size 16 runs past the end of the binary data (8 bytes left)',
+      "tensor outputs[0]: binary_data_size 16 runs past the end of the binary data (8 bytes left)",
     );
     const extra = v2Body({ outputs: [bin("y", "FP32", [1], 4)] }, le("f32", [1, 2]));
     expect(parseErrorOf(() => decodeV2Binary(extra.bytes, extra.length, "response"))).toContain(

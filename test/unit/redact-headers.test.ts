@@ -25,6 +25,15 @@ describe("redactHeaders", () => {
     expect(REDACTED).toBe("[REDACTED]");
   });
 
+  it("replaces the vendor API-key headers: Azure OpenAI, Google, x-auth-token, AWS session tokens", () => {
+    const names = ["api-key", "X-Goog-Api-Key", "x-auth-token", "X-Amz-Security-Token"];
+    const out = redactHeaders(
+      names.map((name) => ({ name, value: "s3cr3t" })),
+      secret,
+    );
+    expect(out).toEqual(names.map((name) => ({ name, value: REDACTED })));
+  });
+
   it("leaves other headers untouched and keeps order and duplicates", () => {
     const input: HeaderList = [
       { name: "content-type", value: "application/json" },

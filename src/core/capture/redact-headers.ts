@@ -7,6 +7,10 @@ export const DEFAULT_SECRET_HEADERS = [
   "cookie",
   "set-cookie",
   "x-api-key",
+  "api-key", // Azure OpenAI
+  "x-goog-api-key",
+  "x-auth-token",
+  "x-amz-security-token",
 ] as const;
 
 export const REDACTED = "[REDACTED]";

@@ -39,12 +39,19 @@ export function pick(o: Record<string, unknown>, keys: readonly string[]): unkno
   return key === undefined ? undefined : o[key];
 }
 
+/** What a value is, never what it says: parse errors and notes must not carry body text. */
 export function describe(v: unknown): string {
   if (v === null) return "null";
   if (v === undefined) return "nothing";
   if (Array.isArray(v)) return `a list of ${v.length}`;
-  if (typeof v === "string") return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
-  return typeof v === "object" ? "an object" : `${typeof v} ${String(v)}`;
+  if (typeof v === "string") return `a string of ${v.length} characters`;
+  return typeof v === "object" ? "an object" : `a ${typeof v}`;
+}
+
+/** A shape list for an error message: its first dims only, however many the body claims. */
+export function shapeOf(shape: readonly number[]): string {
+  const shown = shape.slice(0, 6).join(", ");
+  return shape.length > 6 ? `[${shown}, … ${shape.length} dims]` : `[${shown}]`;
 }
 
 /** Round geometry to 1/100 px: enough for pixels, stable in fixtures. */

@@ -60,10 +60,10 @@ function jsonInputs(json: unknown, names: Names): RawInput[] {
 function multipartInput(bytes: Uint8Array, contentType: string): RawInput {
   const parts = parseMultipart(bytes, contentType);
   // As for a raw body: a file that claims to be an image must be one.
-  for (const p of parts) {
+  for (const [k, p] of parts.entries()) {
     if (p.filename !== undefined && isImageContentType(p.contentType ?? "") && !imageFormat(p.data)) {
       fail(
-        `request: multipart part ${JSON.stringify(p.name)}: content type ${mediaType(p.contentType ?? "")} but the data is not a recognised image`,
+        `request: multipart part ${k}: content type ${mediaType(p.contentType ?? "")} but the data is not a recognised image`,
       );
     }
   }

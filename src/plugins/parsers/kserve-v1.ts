@@ -84,11 +84,11 @@ function namedScalars(columns: Record<string, unknown>, rows: unknown[]): unknow
 /** Columnar `inputs`/`outputs` (name → batch list) turned into rows. */
 function columnsToRows(columns: Record<string, unknown>, what: string): unknown[] {
   const entries = Object.entries(columns);
-  const [name = "", first] = entries[0] ?? [];
+  const [, first] = entries[0] ?? [];
   if (!Array.isArray(first)) return [columns];
-  for (const [other, col] of entries) {
+  for (const [k, [, col]] of entries.entries()) {
     if (Array.isArray(col) && col.length !== first.length)
-      fail(`${what}: column "${other}" has ${col.length} values, "${name}" has ${first.length}`);
+      fail(`${what}: column ${k} has ${col.length} values, column 0 has ${first.length}`);
   }
   // A single named column stands for the instance itself, as in TF Serving's row format.
   if (entries.length === 1) return first;
@@ -109,6 +109,15 @@ function requestRows(body: unknown): unknown[] {
   fail("request: expected {instances: [...]} or {inputs: ...}");
 }
 
+/**
+ * How a parse error mentions a server's error: its message is response body text (it may echo the
+ * request), so only its size is given; the message itself is in the stored response.
+ */
+export function serverErrorNote(error: string, code?: number): string {
+  const what = code === undefined ? "an error" : `error ${code}`;
+  return `the server returned ${what} (its message, ${error.length} characters, is in the stored response)`;
+}
+
 export function serverError(body: unknown): string | undefined {
   if (!isRecord(body)) return undefined;
   const e = body.error;
@@ -121,7 +130,7 @@ export function serverError(body: unknown): string | undefined {
 
 function responseOutputs(body: unknown): unknown[] {
   const error = serverError(body);
-  if (error !== undefined) fail(`response: the server returned an error: ${error}`);
+  if (error !== undefined) fail(`response: ${serverErrorNote(error)}`);
   if (!isRecord(body))
     fail(`response: expected a JSON object with predictions or outputs, got ${describe(body)}`);
   if (Array.isArray(body.predictions)) return body.predictions;

@@ -7,7 +7,7 @@ import type { ChatMessage } from "../../core/canonical.js";
 import type { BodyView, ParseContext, ProtocolParser } from "../../core/plugins.js";
 import { describe, fail, isRecord } from "../converters/shared.js";
 import { isJsonContentType, mediaType, parseJson, tryJson, tryUtf8 } from "./formats/json.js";
-import { serverError } from "./kserve-v1.js";
+import { serverError, serverErrorNote } from "./kserve-v1.js";
 
 interface Usage {
   prompt_tokens: number | null;
@@ -159,7 +159,7 @@ function streamedReply(bytes: Uint8Array): Reply {
   if (valid === 0) {
     // A server that fails before streaming may answer a plain JSON error under the SSE type.
     error ??= serverError(wholeJson(bytes));
-    const why = error !== undefined ? `; the server sent an error: ${error}` : "";
+    const why = error !== undefined ? `; ${serverErrorNote(error)}` : "";
     fail(`response: no valid chunk in the event stream (${skipped} unreadable frames)${why}`);
   }
   return {
@@ -174,7 +174,7 @@ function streamedReply(bytes: Uint8Array): Reply {
 function jsonReply(view: BodyView): Reply {
   const body = parseJson(view.bytes, "response", view.truncated);
   const error = serverError(body);
-  if (error !== undefined) fail(`response: the server returned an error: ${error}`);
+  if (error !== undefined) fail(`response: ${serverErrorNote(error)}`);
   if (!isRecord(body) || !Array.isArray(body.choices) || body.choices.length === 0) {
     fail(`response: expected {choices: [...]}, got ${describe(body)}`);
   }

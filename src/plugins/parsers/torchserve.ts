@@ -7,7 +7,7 @@ import { fail, isRecord } from "../converters/shared.js";
 import { decodeUtf8, isJsonContentType, mediaType, parseJson, tryJson, tryUtf8 } from "./formats/json.js";
 import { parseMultipart, type MultipartPart } from "./formats/multipart.js";
 import { imageFormat, isImageContentType } from "./formats/raw-image.js";
-import { instanceInput, serverError } from "./kserve-v1.js";
+import { instanceInput, serverError, serverErrorNote } from "./kserve-v1.js";
 
 /** Keys TorchServe's default handlers read the payload from. */
 const PAYLOAD_KEYS = ["data", "body", "text", "input"];
@@ -15,7 +15,7 @@ const PAYLOAD_KEYS = ["data", "body", "text", "input"];
 function partInput(part: MultipartPart, what: string): RawInput {
   if (imageFormat(part.data)) return { image: part.data };
   const text = tryUtf8(part.data);
-  if (text === undefined) fail(`${what}: part "${part.name}" is neither an image nor UTF-8 text`);
+  if (text === undefined) fail(`${what}: the file part is neither an image nor UTF-8 text`);
   return { text };
 }
 
@@ -60,7 +60,7 @@ export function responseBody(view: BodyView): unknown {
       ? (tryJson(view) ?? decodeUtf8(view.bytes, "response", view.truncated))
       : parseJson(view.bytes, "response", view.truncated);
   const error = serverError(body);
-  if (error !== undefined) fail(`response: the server returned an error: ${error}`);
+  if (error !== undefined) fail(`response: ${serverErrorNote(error)}`);
   // TorchServe's own errors: {code: 503, type: "...", message: "..."}.
   if (
     isRecord(body) &&
@@ -68,7 +68,7 @@ export function responseBody(view: BodyView): unknown {
     body.code >= 400 &&
     typeof body.message === "string"
   ) {
-    fail(`response: the server returned error ${body.code}: ${body.message}`);
+    fail(`response: ${serverErrorNote(body.message, body.code)}`);
   }
   return body;
 }

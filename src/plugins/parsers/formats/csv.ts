@@ -46,7 +46,7 @@ function rows(text: string): string[][] {
       i++;
       const after = text[i];
       if (after !== undefined && after !== "," && after !== "\r" && after !== "\n") {
-        throw new ParseError(`csv: line ${line}: unexpected ${JSON.stringify(after)} after a closing quote`);
+        throw new ParseError(`csv: line ${line}: unexpected character after a closing quote`);
       }
     } else if (c === ",") {
       row.push(field);

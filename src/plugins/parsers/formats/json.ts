@@ -28,14 +28,26 @@ export function tryUtf8(bytes: Uint8Array): string | undefined {
   }
 }
 
+/** JSON.parse's complaint in words of kind and position only: V8's own message quotes the input. */
+export function jsonSyntaxError(err: unknown): string {
+  const message = err instanceof Error ? err.message : "";
+  const at = /at position (\d+)/.exec(message);
+  const where = at ? ` at position ${at[1]}` : "";
+  if (/end of JSON input/i.test(message)) return `unexpected end of input${where}`;
+  if (/Unterminated string/i.test(message)) return `unterminated string${where}`;
+  if (/control character/i.test(message)) return `control character in a string${where}`;
+  if (/escape/i.test(message)) return `bad escape in a string${where}`;
+  if (err instanceof RangeError) return "nested too deeply";
+  return `unexpected character${where}`;
+}
+
 export function parseJson(bytes: Uint8Array, what: string, truncated = false): unknown {
   const text = decodeUtf8(bytes, what, truncated);
   if (text.trim() === "") throw new ParseError(`${what}: the body is empty, expected JSON`);
   try {
     return JSON.parse(text);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new ParseError(`${what}: invalid JSON: ${reason}${hint(truncated)}`);
+    throw new ParseError(`${what}: invalid JSON: ${jsonSyntaxError(err)}${hint(truncated)}`);
   }
 }
 

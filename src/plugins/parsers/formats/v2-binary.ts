@@ -5,7 +5,7 @@
  * the rest of the parser sees plain JSON tensors; any size that does not add up is a ParseError.
  */
 import { ParseError } from "../../../core/plugins.js";
-import { isRecord } from "../../converters/shared.js";
+import { describe, isRecord } from "../../converters/shared.js";
 import { parseJson, tryUtf8 } from "./json.js";
 
 export type TensorValue = number | boolean | string | Uint8Array;
@@ -64,7 +64,7 @@ function decodeBytesElements(bytes: Uint8Array, what: string): Array<string | Ui
 export function decodeTensorData(datatype: string, bytes: Uint8Array, what: string): TensorValue[] {
   if (datatype === "BYTES") return decodeBytesElements(bytes, what);
   const fixed = FIXED[datatype];
-  if (fixed === undefined) throw new ParseError(`${what}: unknown datatype ${JSON.stringify(datatype)}`);
+  if (fixed === undefined) throw new ParseError(`${what}: unknown datatype (${datatype.length} characters)`);
   const [size, read] = fixed;
   if (bytes.byteLength % size !== 0) {
     throw new ParseError(`${what}: ${bytes.byteLength} bytes is not a whole number of ${datatype} values`);
@@ -107,14 +107,12 @@ export function decodeV2Binary(
   for (const key of ["inputs", "outputs"]) {
     const tensors = json[key];
     if (!Array.isArray(tensors)) continue;
-    out[key] = tensors.map((t: unknown) => {
+    out[key] = tensors.map((t: unknown, k) => {
       if (!isRecord(t) || !isRecord(t.parameters) || t.parameters.binary_data_size === undefined) return t;
       const size = t.parameters.binary_data_size;
-      const name = JSON.stringify(t.name);
+      const name = `${key}[${k}]`;
       if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
-        throw new ParseError(
-          `${what}: tensor ${name}: binary_data_size ${JSON.stringify(size)} is not a size`,
-        );
+        throw new ParseError(`${what}: tensor ${name}: binary_data_size is ${describe(size)}, not a size`);
       }
       if (off + size > tail.byteLength) {
         throw new ParseError(
