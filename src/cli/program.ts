@@ -74,7 +74,8 @@ function help<C extends Config>(program: Program<C>, path: readonly Command<C>[]
 function fail<C extends Config>(program: Program<C>, path: readonly Command<C>[], err: unknown): number {
   const prefix = `${program.name} ${label(path)}:`;
   if (err instanceof ConfigError) {
-    console.error(`${prefix} ${err.message}\n(see \`${program.name} ${label(path)} --help\`)`);
+    const code = err.code === "CONFIG_INVALID" ? "" : `[${err.code}] `;
+    console.error(`${prefix} ${code}${err.message}\n(see \`${program.name} ${label(path)} --help\`)`);
   } else if (err instanceof ModeltapError) console.error(`${prefix} [${err.code}] ${err.message}`);
   else console.error(prefix, err);
   return 1;

@@ -11,7 +11,7 @@ export const demoServerCommand: Command<StackConfig> = {
   examples: ["MODELTAP_DEMO_PORT=18081 modeltap demo-server"],
   async run({ config, log }) {
     const server = createInferenceServer();
-    await new Promise<void>((resolve) => server.listen(config.ports.demo, config.listenHost, resolve));
+    await new Promise<void>((resolve) => server.listen(config.ports.demo, config.hosts.demo, resolve));
     log.info({ port: config.ports.demo }, "demo inference server listening");
     await onShutdown(log);
     server.close();

@@ -15,6 +15,7 @@ import {
   type Setting,
 } from "../../src/config.js";
 import { ConfigError } from "../../src/core/errors.js";
+import { hostProblem } from "../../src/listen-address.js";
 
 /** `stack` and `demo` run the whole stack; the demo server reads only its own port. */
 const STACK = ["stack", "demo"] as const;
@@ -73,6 +74,13 @@ export const STACK_SETTINGS = [
     readBy: [...STACK, "demo-server"],
   },
   {
+    env: "MODELTAP_DEMO_HOST",
+    kind: "string",
+    default: "${MODELTAP_LISTEN_HOST}",
+    doc: "Address the demo inference server binds to",
+    readBy: [...STACK, "demo-server"],
+  },
+  {
     env: "MODELTAP_LABEL_STUDIO_PORT",
     kind: "port",
     default: "8080",
@@ -84,8 +92,9 @@ export const STACK_SETTINGS = [
 type StackSettingName = (typeof STACK_SETTINGS)[number]["env"];
 
 /** The product's configuration, plus where the local stack keeps its state and runs its services. */
-export interface StackConfig extends Omit<Config, "ports"> {
+export interface StackConfig extends Omit<Config, "ports" | "hosts"> {
   readonly home: string;
+  readonly hosts: Config["hosts"] & { readonly demo: string };
   readonly ports: Config["ports"] & {
     readonly envoy: number;
     readonly envoyNormal: number;
@@ -171,10 +180,15 @@ export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
     if (!(err instanceof ConfigError)) throw err;
     problems.push(...err.problems);
   }
+  // The product's MODELTAP_LISTEN_HOST is the default (the stack's table cannot refer to it).
+  const demoHost = env.MODELTAP_DEMO_HOST ?? product?.listenHost ?? "";
+  const demoHostProblem = env.MODELTAP_DEMO_HOST !== undefined ? hostProblem(demoHost) : undefined;
+  if (demoHostProblem) problems.push(`MODELTAP_DEMO_HOST: ${demoHostProblem}`);
   if (problems.length > 0 || !product) throw new ConfigError(problems);
   return Object.freeze({
     ...product,
     home: path.resolve(raw.MODELTAP_HOME!),
+    hosts: Object.freeze({ ...product.hosts, demo: demoHost }),
     ports: Object.freeze({ ...product.ports, ...ports }),
   });
 }

@@ -22,7 +22,12 @@ export const workerCommand: Command = {
     await blobs.ready();
     let ready = false;
     const ops = config.ports.workerMetrics
-      ? await startOpsServer(config.listenHost, config.ports.workerMetrics, metrics.registry, () => ready)
+      ? await startOpsServer(
+          config.hosts.workerMetrics,
+          config.ports.workerMetrics,
+          metrics.registry,
+          () => ready,
+        )
       : undefined;
     const nc = await connectNats(config.natsUrl, "modeltap-worker", log);
     const jsm = await nc.jetstreamManager();

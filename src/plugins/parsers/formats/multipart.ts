@@ -12,6 +12,8 @@ const CR = 0x0d;
 const LF = 0x0a;
 const DASH = 0x2d;
 const latinSafe = new TextDecoder("utf-8");
+const CRLF_BLANK = Buffer.from("\r\n\r\n");
+const LF_BLANK = Buffer.from("\n\n");
 
 function fail(message: string): never {
   throw new ParseError(`multipart: ${message}`);
@@ -22,8 +24,12 @@ export function boundaryOf(contentType: string): string | undefined {
   return m?.[1] ?? m?.[2];
 }
 
+/** Compiled once per key, not once per part. */
+const PARAMS = new Map<string, RegExp>();
+
 function param(value: string, key: string): string | undefined {
-  const re = new RegExp(`;\\s*${key}=(?:"((?:[^"\\\\]|\\\\.)*)"|([^;]*))`, "i");
+  let re = PARAMS.get(key);
+  if (!re) PARAMS.set(key, (re = new RegExp(`;\\s*${key}=(?:"((?:[^"\\\\]|\\\\.)*)"|([^;]*))`, "i")));
   const m = re.exec(value);
   const raw = m?.[1] ?? m?.[2]?.trim();
   return raw?.replace(/\\(.)/g, "$1");
@@ -34,7 +40,7 @@ function parseHeaders(block: string, index: number): Omit<MultipartPart, "data">
   for (const line of block.split(/\r?\n/)) {
     if (line === "") continue;
     const colon = line.indexOf(":");
-    if (colon <= 0) fail(`part ${index}: broken header line ${JSON.stringify(line.slice(0, 60))}`);
+    if (colon <= 0) fail(`part ${index}: broken header line (no name: value)`);
     headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
   }
   const disposition = headers.get("content-disposition");
@@ -48,6 +54,24 @@ function parseHeaders(block: string, index: number): Omit<MultipartPart, "data">
     ...(filename !== undefined ? { filename } : {}),
     ...(contentType !== undefined ? { contentType } : {}),
   };
+}
+
+/**
+ * The delimiter line that ends the part starting at `from`: the first `--boundary` at the start of
+ * a line (after CRLF or a bare LF). `next` is where the line break before it begins. One forward
+ * search: an LF-only body is never rescanned to its end looking for a CRLF delimiter first.
+ */
+function closingDelimiter(
+  buf: Buffer,
+  delimiter: Buffer,
+  from: number,
+): { next: number; nextLength: number } | undefined {
+  for (let at = buf.indexOf(delimiter, from); at >= 0; at = buf.indexOf(delimiter, at + 1)) {
+    if (at - 1 < from || buf[at - 1] !== LF) continue;
+    const crlf = at - 2 >= from && buf[at - 2] === CR;
+    return { next: at - (crlf ? 2 : 1), nextLength: crlf ? 2 : 1 };
+  }
+  return undefined;
 }
 
 export function parseMultipart(bytes: Uint8Array, contentType: string): MultipartPart[] {
@@ -66,13 +90,9 @@ export function parseMultipart(bytes: Uint8Array, contentType: string): Multipar
     else if (buf[p] === LF) p += 1;
     else fail(`broken boundary at byte ${pos}: no line break after it`);
     // The next delimiter bounds this part, so headers never run into the next part.
-    let next = buf.indexOf(Buffer.concat([Buffer.from("\r\n"), delimiter]), p);
-    let nextLength = 2;
-    if (next < 0) {
-      next = buf.indexOf(Buffer.concat([Buffer.from("\n"), delimiter]), p);
-      nextLength = 1;
-    }
-    if (next < 0) fail(`part ${index} is not terminated by a boundary (broken or truncated body)`);
+    const close = closingDelimiter(buf, delimiter, p);
+    if (close === undefined) fail(`part ${index} is not terminated by a boundary (broken or truncated body)`);
+    const { next, nextLength } = close;
     let bodyStart: number;
     let block: string;
     if (buf[p] === CR && buf[p + 1] === LF) {
@@ -83,13 +103,16 @@ export function parseMultipart(bytes: Uint8Array, contentType: string): Multipar
       block = "";
     } else {
       // The earlier blank line ends the headers: the data may hold the other kind of line break.
-      const crlf = buf.indexOf("\r\n\r\n", p);
-      const lf = buf.indexOf("\n\n", p);
-      const ends = [crlf, lf].filter((at) => at >= 0 && at < next);
-      const end = ends.length > 0 ? Math.min(...ends) : -1;
-      if (end < 0) fail(`part ${index}: headers are not ended by a blank line`);
-      bodyStart = end + (end === crlf ? 4 : 2);
-      block = latinSafe.decode(bytes.subarray(p, end));
+      // Searched within this part only (and the line break ending it: a part with no data ends its
+      // headers there), so the whole parse reads each byte a bounded number of times.
+      const part = buf.subarray(p, next + nextLength);
+      const crlf = part.indexOf(CRLF_BLANK);
+      const lf = part.indexOf(LF_BLANK);
+      const ends = [crlf, lf].filter((at) => at >= 0);
+      if (ends.length === 0) fail(`part ${index}: headers are not ended by a blank line`);
+      const end = Math.min(...ends);
+      bodyStart = p + end + (end === crlf ? 4 : 2);
+      block = latinSafe.decode(bytes.subarray(p, p + end));
     }
     parts.push({ ...parseHeaders(block, index), data: bytes.subarray(Math.min(bodyStart, next), next) });
     pos = next + nextLength;
