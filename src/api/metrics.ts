@@ -25,6 +25,12 @@ export function createApiMetrics() {
       labelNames: ["source", "outcome"],
       registers: [registry],
     }),
+    webhookRefused: new Counter({
+      name: "modeltap_labeling_annotations_refused_total",
+      help: "Annotations from the labeling tool (webhook or reconciler) refused because their task or project is not the one modeltap exported, by reason",
+      labelNames: ["reason"],
+      registers: [registry],
+    }),
     exported: new Counter({
       name: "modeltap_label_exports_total",
       help: "Capture instances handled by the label exporter, by outcome (exported, skipped, retried, failed)",

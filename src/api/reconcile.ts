@@ -46,7 +46,8 @@ export async function reconcilePass(
         result.unchanged++;
         continue;
       }
-      const applied = await applyAnnotation(a, deps);
+      // The same checks as a webhook's: only the task modeltap exported, in this project.
+      const applied = await applyAnnotation({ ...a, projectRef: project.projectRef }, deps);
       if (applied.outcome === "stored") result.stored++;
       else if (applied.outcome === "unchanged") result.unchanged++;
       else result.rejected++;

@@ -43,6 +43,8 @@ describe("parseWebhook: understood events", () => {
         kind: "upsert",
         captureId: "req-1",
         instance: 2,
+        taskRef: "9",
+        projectRef: "3",
         sourceRef: "41",
         labeledAt: new Date("2026-05-02T08:30:00Z"),
         result,
@@ -55,6 +57,8 @@ describe("parseWebhook: understood events", () => {
         kind: "upsert",
         captureId: "req-1",
         instance: 2,
+        taskRef: "9",
+        projectRef: "3",
         sourceRef: "7",
         labeledAt: new Date("2026-05-02T22:00:00Z"),
         result: [],
@@ -68,17 +72,26 @@ describe("parseWebhook: understood events", () => {
     [
       "a cancelled (skipped) annotation",
       event("ANNOTATION_UPDATED", { was_cancelled: true }),
-      { kind: "delete", sourceRefs: ["41"], at: new Date("2026-05-02T08:30:00Z") },
+      { kind: "delete", sourceRefs: ["41"], at: new Date("2026-05-02T08:30:00Z"), projectRef: "3" },
     ],
     [
       "ANNOTATIONS_DELETED",
       { action: "ANNOTATIONS_DELETED", annotations: [{ id: 41 }, { id: 42 }], project: { id: 3 } },
-      { kind: "delete", sourceRefs: ["41", "42"], at: expect.any(Date) },
+      { kind: "delete", sourceRefs: ["41", "42"], at: expect.any(Date), projectRef: "3" },
     ],
     [
       "ANNOTATIONS_DELETED of nothing",
-      { action: "ANNOTATIONS_DELETED", annotations: [] },
-      { kind: "delete", sourceRefs: [], at: expect.any(Date) },
+      { action: "ANNOTATIONS_DELETED", annotations: [], project: { id: 3 } },
+      { kind: "delete", sourceRefs: [], at: expect.any(Date), projectRef: "3" },
+    ],
+    [
+      "the task and project ids where only the annotation carries them",
+      {
+        ...event("ANNOTATION_CREATED", { task: 12, project: 5 }),
+        task: { data: { capture_id: "req-1" } },
+        project: undefined,
+      },
+      expect.objectContaining({ taskRef: "12", projectRef: "5" }),
     ],
     [
       "PROJECT_UPDATED",
@@ -98,7 +111,11 @@ describe("parseWebhook: understood events", () => {
 
   it("dates a deletion when it is received", () => {
     const before = Date.now();
-    const e = ls.parseWebhook({ action: "ANNOTATIONS_DELETED", annotations: [{ id: 1 }] });
+    const e = ls.parseWebhook({
+      action: "ANNOTATIONS_DELETED",
+      annotations: [{ id: 1 }],
+      project: { id: 3 },
+    });
     expect(e.kind === "delete" && e.at.getTime()).toBeGreaterThanOrEqual(before);
     expect(e.kind === "delete" && e.at.getTime()).toBeLessThanOrEqual(Date.now());
   });
@@ -110,6 +127,7 @@ describe("parseWebhook: malformed payloads", () => {
     action: "ANNOTATION_CREATED",
     annotation: ann,
     task,
+    project: { id: 3 },
   });
   const ok = { id: 41, updated_at: "2026-05-02T08:30:00Z", result: [] };
 
@@ -166,6 +184,19 @@ describe("parseWebhook: malformed payloads", () => {
       "deleted annotations missing",
       { action: "ANNOTATIONS_DELETED" },
       /annotations must be a list of \{id\}/,
+    ],
+    // Where the annotation was made: checked against what modeltap exported, so required.
+    [
+      "a task without an id",
+      created(ok, { data: { capture_id: "r" } }),
+      /^ANNOTATION_CREATED: task\.id missing$/,
+    ],
+    ["a task id that is a string", created(ok, { id: "9", data: { capture_id: "r" } }), /task\.id missing/],
+    ["no project", { ...created(ok), project: undefined }, /^ANNOTATION_CREATED: project\.id missing$/],
+    [
+      "deleted annotations without a project",
+      { action: "ANNOTATIONS_DELETED", annotations: [{ id: 1 }] },
+      /^ANNOTATIONS_DELETED: project\.id missing$/,
     ],
   ];
 

@@ -40,6 +40,7 @@ function setup() {
     metrics: createApiMetrics(),
     log: captureLog().log,
     queue,
+    exports: queue,
   };
   return { deps, backend, groundTruth, queue };
 }
@@ -60,17 +61,26 @@ describe("reconcilePass", () => {
       { ...stored, sourceRef: "1", label: cls("cat") },
       { ...stored, sourceRef: "2", label: cls("dog") },
     ]);
-    const annotation = { captureId: "img-1", instance: 0, labeledAt: AT, cancelled: false };
+    await queue.markExported([
+      { captureId: "img-1", instance: 0, taskRef: "70", projectRef: "9" },
+      { captureId: "gone", instance: 0, taskRef: "71", projectRef: "9" },
+    ]);
+    const annotation = { captureId: "img-1", instance: 0, taskRef: "70", labeledAt: AT, cancelled: false };
     backend.listAnnotations = async () => [
       { ...annotation, sourceRef: "1", result: choice("cat") },
       { ...annotation, sourceRef: "3", result: choice("dog") },
       { ...annotation, sourceRef: "4", result: [], cancelled: true },
-      { ...annotation, captureId: "gone", sourceRef: "5", result: choice("cat") },
+      { ...annotation, captureId: "gone", taskRef: "71", sourceRef: "5", result: choice("cat") },
+      // A task someone added to the project by hand, naming a capture modeltap exported elsewhere.
+      { ...annotation, taskRef: "99", sourceRef: "6", result: choice("dog") },
     ];
 
     const r = await reconcilePass(deps);
 
-    expect(r).toEqual({ projects: 1, stored: 1, unchanged: 1, deleted: 1, rejected: 1 });
+    expect(r).toEqual({ projects: 1, stored: 1, unchanged: 1, deleted: 1, rejected: 2 });
+    expect((await deps.metrics.webhookRefused.get()).values).toEqual([
+      expect.objectContaining({ labels: { reason: "not_exported" }, value: 1 }),
+    ]);
     const rows = await groundTruth.groundTruthFor("img-1");
     expect(rows.map((x) => [x.sourceRef, x.deleted]).sort()).toEqual([
       ["1", false],

@@ -92,7 +92,7 @@ export async function demoGroundTruth(
   if (iris.rows[0]) {
     const res = await fetch(`http://127.0.0.1:${config.ports.api}/v1/ground-truth`, {
       method: "POST",
-      headers: { authorization: `Bearer ${secrets.apiSecret}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${secrets.apiToken}`, "content-type": "application/json" },
       body: JSON.stringify({
         capture_id: iris.rows[0].id,
         label: { kind: "classification", label: "setosa" },

@@ -1,7 +1,8 @@
 /**
  * The Label Studio labeling backend: one project per model with a labeling config for its task,
  * tasks imported in batches with the model's prediction as a pre-annotation, and a project webhook
- * (ANNOTATION_CREATED / ANNOTATION_UPDATED / ANNOTATIONS_DELETED) that carries the shared secret.
+ * (ANNOTATION_CREATED / ANNOTATION_UPDATED / ANNOTATIONS_DELETED) that carries the webhook secret,
+ * the only modeltap secret Label Studio holds (every member of the organisation can read it).
  */
 import type { Prediction } from "../../core/canonical.js";
 import {
@@ -24,7 +25,8 @@ export interface LabelStudioOptions {
   token: string;
   /** Where Label Studio reaches modeltap's webhook receiver. */
   webhookUrl: string;
-  /** Sent by Label Studio as "Authorization: Bearer <secret>" on every webhook call. */
+  /** Sent by Label Studio as "Authorization: Bearer <secret>" on every webhook call
+   * (MODELTAP_WEBHOOK_SECRET: never an API token or a media key). */
   webhookSecret: string;
 }
 
@@ -64,6 +66,10 @@ function captureIdChunks(tasks: readonly LabelTask[]): string[][] {
 
 const obj = (v: unknown): Record<string, unknown> | undefined =>
   v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+
+/** A Label Studio object id (a positive integer) as a ref, or undefined. */
+const idOf = (v: unknown): string | undefined =>
+  typeof v === "number" && Number.isInteger(v) && v > 0 ? String(v) : undefined;
 
 function scoreOf(p: Prediction): number | undefined {
   const scores: Array<number | null> =
@@ -255,6 +261,7 @@ export class LabelStudioBackend implements LabelingBackend {
     const tasks = await this.client
       .request<
         Array<{
+          id?: unknown;
           data?: { capture_id?: unknown; instance?: unknown };
           annotations?: Array<Record<string, unknown>>;
         }>
@@ -269,13 +276,14 @@ export class LabelStudioBackend implements LabelingBackend {
     for (const t of tasks) {
       const captureId = t.data?.capture_id;
       const instance = t.data?.instance ?? 0;
-      if (typeof captureId !== "string" || typeof instance !== "number") continue;
+      if (typeof captureId !== "string" || typeof instance !== "number" || !Number.isInteger(t.id)) continue;
       for (const a of t.annotations ?? []) {
         const at = new Date(typeof a.updated_at === "string" ? a.updated_at : NaN);
         if (!Number.isInteger(a.id) || Number.isNaN(at.getTime())) continue;
         out.push({
           captureId,
           instance,
+          taskRef: String(t.id),
           sourceRef: String(a.id),
           labeledAt: at,
           result: a.result,
@@ -295,18 +303,26 @@ export class LabelStudioBackend implements LabelingBackend {
       if (!Array.isArray(list) || list.some((a) => !Number.isInteger(obj(a)?.id))) {
         throw new LabelingPayloadError("ANNOTATIONS_DELETED: annotations must be a list of {id}");
       }
-      return { kind: "delete", sourceRefs: list.map((a) => String(obj(a)!.id)), at: new Date() };
+      const projectRef = idOf(obj(b.project)?.id);
+      if (projectRef === undefined) throw new LabelingPayloadError("ANNOTATIONS_DELETED: project.id missing");
+      return { kind: "delete", sourceRefs: list.map((a) => String(obj(a)!.id)), at: new Date(), projectRef };
     }
     if (b.action !== "ANNOTATION_CREATED" && b.action !== "ANNOTATION_UPDATED") {
       return { kind: "ignored", reason: `action ${b.action} is not handled` };
     }
     const ann = obj(b.annotation);
-    const data = obj(obj(b.task)?.data);
+    const task = obj(b.task);
+    const data = obj(task?.data);
     if (!ann || !Number.isInteger(ann.id))
       throw new LabelingPayloadError(`${b.action}: annotation.id missing`);
     if (!data || typeof data.capture_id !== "string" || data.capture_id === "") {
       throw new LabelingPayloadError(`${b.action}: task.data.capture_id missing (not a modeltap task)`);
     }
+    // Label Studio sends the task (with its project id) and the project beside the annotation.
+    const taskRef = idOf(task?.id) ?? idOf(ann.task);
+    const projectRef = idOf(obj(b.project)?.id) ?? idOf(task?.project) ?? idOf(ann.project);
+    if (taskRef === undefined) throw new LabelingPayloadError(`${b.action}: task.id missing`);
+    if (projectRef === undefined) throw new LabelingPayloadError(`${b.action}: project.id missing`);
     const instance = data.instance === undefined ? 0 : data.instance;
     if (typeof instance !== "number" || !Number.isInteger(instance) || instance < 0) {
       throw new LabelingPayloadError(`${b.action}: task.data.instance must be a non-negative integer`);
@@ -315,11 +331,14 @@ export class LabelStudioBackend implements LabelingBackend {
     if (Number.isNaN(stamp.getTime()))
       throw new LabelingPayloadError(`${b.action}: annotation.updated_at missing`);
     // A skipped task ("was_cancelled") is a labeler saying "no label": it withdraws this annotation.
-    if (ann.was_cancelled === true) return { kind: "delete", sourceRefs: [String(ann.id)], at: stamp };
+    if (ann.was_cancelled === true)
+      return { kind: "delete", sourceRefs: [String(ann.id)], at: stamp, projectRef };
     return {
       kind: "upsert",
       captureId: data.capture_id,
       instance,
+      taskRef,
+      projectRef,
       sourceRef: String(ann.id),
       labeledAt: stamp,
       result: ann.result,
