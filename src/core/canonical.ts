@@ -109,9 +109,21 @@ export interface Instance {
   notes?: string[];
 }
 
+/** The geometry budgets a capture was analysed under (see src/core/budget.ts). */
+export interface AnalysisBudget {
+  image_pixels: number;
+  mask_pixels: number;
+  record_mask_pixels: number;
+  instances: number;
+}
+
 export interface Analysis {
   schema_version: number;
   task: string;
   protocol: string;
   instances: Instance[];
+  /** Budgets the capture went over ("image_pixels", "mask_pixels", ...); absent when none. */
+  over_budget?: string[];
+  /** On image tasks: the budgets in force, which the worker draws masks within. */
+  budget?: AnalysisBudget;
 }

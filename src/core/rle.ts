@@ -35,28 +35,65 @@ export function encodeRle(mask: Uint8Array, height: number, width: number): Rle 
  */
 export const MAX_MASK_PIXELS = 2 ** 26;
 
-export function checkMaskSize(height: number, width: number, what = "mask"): void {
+export function checkMaskSize(height: number, width: number, what = "mask", max = MAX_MASK_PIXELS): void {
   if (!Number.isInteger(height) || !Number.isInteger(width) || height < 0 || width < 0) {
     throw new ParseError(`${what}: size ${height}×${width} is not a size in pixels`);
   }
-  if (height * width > MAX_MASK_PIXELS) {
+  if (height * width > Math.min(max, MAX_MASK_PIXELS)) {
     throw new ParseError(
-      `${what}: ${height}×${width} pixels is more than the ${MAX_MASK_PIXELS} a mask may have`,
+      `${what}: ${height}×${width} pixels is more than the ${Math.min(max, MAX_MASK_PIXELS)} a mask may have`,
     );
   }
+}
+
+/** Checks an RLE's size and counts without drawing it. */
+export function checkRle(rle: Rle, what = "RLE"): void {
+  const [height, width] = rle.size;
+  checkMaskSize(height, width, what);
+  const total = height * width;
+  let sum = 0;
+  let bad = false;
+  for (const c of rle.counts) {
+    if (!Number.isInteger(c) || c < 0) bad = true;
+    sum += c;
+  }
+  if (bad || sum !== total) {
+    throw new ParseError(
+      `RLE counts must be non-negative integers summing to ${height}×${width} = ${total}, got a sum of ${sum}`,
+    );
+  }
+}
+
+/**
+ * The tight box [x1, y1, x2, y2] (exclusive) around an RLE's set pixels, from its runs alone
+ * (O(runs), nothing drawn), or null when no pixel is set. Call checkRle first.
+ */
+export function rleBox(rle: Rle): Xyxy | null {
+  const height = rle.size[0];
+  const box: Xyxy = [Infinity, Infinity, -Infinity, -Infinity];
+  let pos = 0;
+  rle.counts.forEach((count, i) => {
+    if (i % 2 === 1 && count > 0) {
+      const first = pos;
+      const last = pos + count - 1;
+      const c1 = Math.floor(first / height);
+      const c2 = Math.floor(last / height);
+      box[0] = Math.min(box[0], c1);
+      box[2] = Math.max(box[2], c2 + 1);
+      // A run over a column boundary reaches the bottom of one column and the top of the next.
+      box[1] = Math.min(box[1], c2 > c1 ? 0 : first % height);
+      box[3] = Math.max(box[3], c2 > c1 ? height : (last % height) + 1);
+    }
+    pos += count;
+  });
+  return box[2] < 0 ? null : box;
 }
 
 /** Returns the mask row-major, h×w, of 0/1. */
 export function decodeRle(rle: Rle): Uint8Array {
   const [height, width] = rle.size;
-  checkMaskSize(height, width, "RLE");
+  checkRle(rle);
   const total = height * width;
-  const sum = rle.counts.reduce((a, b) => a + b, 0);
-  if (rle.counts.some((c) => !Number.isInteger(c) || c < 0) || sum !== total) {
-    throw new ParseError(
-      `RLE counts must be non-negative integers summing to ${height}×${width} = ${total}, got a sum of ${sum}`,
-    );
-  }
   const out = new Uint8Array(total);
   let pos = 0;
   rle.counts.forEach((count, i) => {
@@ -177,7 +214,13 @@ function columnSpans(poly: readonly number[], cx: number, height: number): Span[
  * column-major RLE: a pixel is set when its centre is inside. Costs O(width × edges), never
  * allocates the bitmap.
  */
-export function polygonsToRle(polygons: readonly (readonly number[])[], height: number, width: number): Rle {
+export function polygonsToRle(
+  polygons: readonly (readonly number[])[],
+  height: number,
+  width: number,
+  maxPixels = MAX_MASK_PIXELS,
+): Rle {
+  checkMaskSize(height, width, "polygon mask", maxPixels);
   const counts: number[] = [];
   let end = 0; // linear index just past the last set run
   const setRun = (start: number, stop: number) => {
@@ -188,7 +231,11 @@ export function polygonsToRle(polygons: readonly (readonly number[])[], height: 
     }
     end = Math.max(end, stop);
   };
-  for (let x = 0; x < width; x++) {
+  // Only the columns the polygons reach can have set pixels.
+  const [bx1, , bx2] = polygonsBox(polygons);
+  const from = Math.max(0, Math.floor(bx1 - 0.5));
+  const to = Math.min(width, Math.ceil(bx2 + 0.5));
+  for (let x = from; x < to; x++) {
     const spans = polygons.flatMap((p) => columnSpans(p, x + 0.5, height)).sort((a, b) => a[0] - b[0]);
     for (const [from, to] of spans) setRun(x * height + from, x * height + to);
   }

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Prediction } from "../../src/core/canonical.js";
-import { clipBox, scalePrediction } from "../../src/core/analysis/geometry.js";
+import { clipBox, scalePrediction, scaleRle } from "../../src/core/analysis/geometry.js";
 import type { ConvertContext, Size } from "../../src/core/plugins.js";
 import { encodeRle } from "../../src/core/rle.js";
 import { yoloBoxes } from "../../src/plugins/converters/detection/yolo.js";
@@ -12,6 +12,7 @@ import { BUILTIN_SCALERS } from "../../src/plugins/registry.js";
 import { letterbox } from "../../src/plugins/scalers/letterbox.js";
 import { stretch } from "../../src/plugins/scalers/stretch.js";
 import { convertContext } from "../support/convert-context.js";
+import { mulberry32 } from "../support/random.js";
 import { expectClose, mapCorners, randomScenes } from "../support/geometry.js";
 
 const SCALERS = BUILTIN_SCALERS.map((s) => [s.name, s] as const);
@@ -86,5 +87,72 @@ describe.each(SCALERS)("%s: converter → scalePrediction round trips", (_, scal
       expectClose(got, box);
       expectClose(mapCorners(scaler.toModel, got, model, original), [x1, y1, x2, y2]);
     }
+  });
+});
+
+describe("scaleRle: the per-axis path", () => {
+  const rng = mulberry32(0x5ca1e);
+  const randomMask = (h: number, w: number) => {
+    const m = new Uint8Array(h * w);
+    // Blobs, not noise: a few filled rectangles.
+    for (let k = 0; k < 4; k++) {
+      const [y0, x0] = [Math.floor(rng() * h), Math.floor(rng() * w)];
+      const [y1, x1] = [y0 + Math.floor(rng() * h), x0 + Math.floor(rng() * w)];
+      for (let y = y0; y < Math.min(y1, h); y++) for (let x = x0; x < Math.min(x1, w); x++) m[y * w + x] = 1;
+    }
+    return encodeRle(m, h, w);
+  };
+  const model: Size = { width: 64, height: 48 };
+
+  it.each(BUILTIN_SCALERS.map((s) => [s.name, s] as const))(
+    "%s: gives exactly the pixel-by-pixel mask, on coarse and full-resolution masks",
+    (_name, scaler) => {
+      for (const original of [
+        { width: 640, height: 480 },
+        { width: 333, height: 777 },
+        { width: 1, height: 1000 },
+        { width: 64, height: 48 },
+      ]) {
+        for (const [mh, mw] of [
+          [48, 64],
+          [24, 32],
+          [7, 5],
+        ] as const) {
+          const rle = randomMask(mh, mw);
+          expect(scaleRle(rle, scaler, model, original)).toEqual(
+            scaleRle(rle, scaler, model, original, false),
+          );
+        }
+      }
+    },
+  );
+
+  it("asks the scaler once per original column and row, not once per pixel", () => {
+    let calls = 0;
+    const counting = {
+      ...letterbox,
+      toModel: (...a: Parameters<typeof letterbox.toModel>) => (calls++, letterbox.toModel(...a)),
+    };
+    const out = scaleRle(randomMask(48, 64), counting, model, { width: 4000, height: 4000 });
+    expect(out.size).toEqual([4000, 4000]);
+    expect(out.counts.reduce((a, b) => a + b, 0)).toBe(16_000_000);
+    expect(calls).toBeLessThanOrEqual(4000 + 4000 + 17);
+  });
+
+  it("falls back to pixel by pixel for a scaler that mixes the axes", () => {
+    // A transpose: x in the model comes from y in the original.
+    const transpose = {
+      ...stretch,
+      toModel: (x: number, y: number, m: Size, o: Size): [number, number] => [
+        (y / o.height) * m.width,
+        (x / o.width) * m.height,
+      ],
+    };
+    const rle = randomMask(48, 64);
+    const original = { width: 300, height: 200 };
+    const out = scaleRle(rle, transpose, model, original);
+    expect(out).toEqual(scaleRle(rle, transpose, model, original, false));
+    // And it is not what the axes alone would give.
+    expect(out).not.toEqual(scaleRle(rle, stretch, model, original));
   });
 });

@@ -5,14 +5,21 @@
  */
 import type { Rle, Xyxy } from "../../../../core/canonical.js";
 import { ParseError } from "../../../../core/plugins.js";
-import { decodeCompressedCounts, decodeRle, encodeRle, maskBox, polygonsBox } from "../../../../core/rle.js";
+import {
+  checkRle,
+  decodeCompressedCounts,
+  encodeRle,
+  maskBox,
+  polygonsBox,
+  rleBox,
+} from "../../../../core/rle.js";
 import { asArray, asNumber, describe, fail, isRecord, round2 } from "../../shared.js";
 
 export type ShapeKind = "polygons" | "rle" | "mask";
 
 export type Shape =
   | { kind: "polygons"; polygons: number[][] }
-  | { kind: "rle"; rle: Rle; mask: Uint8Array }
+  | { kind: "rle"; rle: Rle }
   | { kind: "mask"; rle: Rle; mask: Uint8Array };
 
 const isPoint = (p: unknown) => Array.isArray(p) && p.length === 2 && p.every((n) => !Array.isArray(n));
@@ -42,7 +49,8 @@ export function readPolygons(
   });
 }
 
-export function readRle(v: unknown, what: string): { rle: Rle; mask: Uint8Array } {
+/** Checked, never drawn: a few characters of counts can claim a mask of any size. */
+export function readRle(v: unknown, what: string): { rle: Rle } {
   if (!isRecord(v)) fail(`${what}: expected {size: [h, w], counts}, got ${describe(v)}`);
   const size = asArray(v.size, `${what}.size`);
   if (size.length !== 2) fail(`${what}.size: expected [height, width], got ${describe(v.size)}`);
@@ -54,7 +62,8 @@ export function readRle(v: unknown, what: string): { rle: Rle; mask: Uint8Array 
         ? decodeCompressedCounts(raw)
         : asArray(raw, "counts").map((n, k) => asNumber(n, `counts[${k}]`));
     const rle: Rle = { size: [h, w], counts };
-    return { rle, mask: decodeRle(rle) };
+    checkRle(rle);
+    return { rle };
   } catch (err) {
     if (err instanceof ParseError) fail(`${what}: ${err.message}`);
     throw err;
@@ -126,5 +135,6 @@ export function readShape(
 /** The extent of a shape, for an instance without a (readable) box. */
 export function shapeBox(shape: Shape): Xyxy {
   if (shape.kind === "polygons") return polygonsBox(shape.polygons);
+  if (shape.kind === "rle") return rleBox(shape.rle) ?? [0, 0, 0, 0];
   return maskBox(shape.mask, shape.rle.size[0], shape.rle.size[1]) ?? [0, 0, 0, 0];
 }
