@@ -1,9 +1,17 @@
 /**
  * The collector's bounded publish buffer. Finished records are enqueued without waiting; a small
- * pool of senders publishes them. When the publisher fails (NATS slow or down) a record stays at
- * the head and is retried with backoff; when the buffer is full, new records are dropped and
- * counted. Nothing here ever blocks or fails an exchange.
+ * pool of senders publishes them. Nothing here ever blocks or fails an exchange.
+ *
+ * Two kinds of failure, handled apart:
+ * - one record the broker refuses while it takes others: the record is retried behind the others
+ *   after its own backoff, and dropped and counted after maxAttempts, so it never holds the line;
+ * - an outage (NATS down or slow for everyone), known by OUTAGE_FAILURES failures in a row with no
+ *   success between them: every sender backs off together until one publish succeeds again, and
+ *   failures meanwhile cost no record its attempts.
+ * A PublishRejectedError is always the record's own; one that can never fit (permanent) is dropped
+ * at once. When the buffer is full, new records are dropped and counted.
  */
+import { PublishRejectedError } from "../core/errors.js";
 import type { Logger } from "../log.js";
 import type { RecordPublisher } from "../core/ports.js";
 import type { CaptureRecord } from "../core/record.js";
@@ -13,20 +21,47 @@ interface Item {
   record: CaptureRecord;
   bytes: number;
   enqueuedAt: number;
+  /** Failed attempts that were this record's fault (outages do not count). */
+  attempts: number;
 }
 
 export interface PublishQueueOptions {
   maxRecords: number;
   maxBytes: number;
   concurrency: number;
+  /** Attempts one refused record gets before it is dropped (MODELTAP_PUBLISH_MAX_ATTEMPTS). */
+  maxAttempts: number;
+  /** A refused record's first wait before its next attempt; doubled per attempt up to retryMaxMs. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+}
+
+/** Failures in a row, with no success between them, that mean the broker is down for everyone. */
+export const OUTAGE_FAILURES = 3;
+
+export type DropReason = "buffer_full" | "shutdown" | "too_large" | "publish_rejected";
+
+/** What a record holds in collector memory until it is published. */
+function recordBytes(record: CaptureRecord): number {
+  return (
+    record.request.data.byteLength +
+    record.response.data.byteLength +
+    record.analysisJson.byteLength +
+    record.inputImages.reduce((n, img) => n + img.data.byteLength, 0)
+  );
 }
 
 export class PublishQueue {
-  private readonly items: Item[] = [];
+  /** Records ready to send, oldest first. */
+  private readonly ready: Item[] = [];
+  /** Refused records waiting out their own backoff; they still count against the buffer. */
+  private readonly waiting = new Map<NodeJS.Timeout, Item>();
   private bytes = 0;
   private inFlight = 0;
-  private backoffMs = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private outageBackoffMs = 0;
+  private outageTimer: NodeJS.Timeout | undefined;
+  /** Failures since the last success that were not a PublishRejectedError. */
+  private failuresInARow = 0;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -37,23 +72,17 @@ export class PublishQueue {
   ) {}
 
   get depth(): number {
-    return this.items.length + this.inFlight;
+    return this.ready.length + this.waiting.size + this.inFlight;
   }
 
   enqueue(record: CaptureRecord): boolean {
-    const bytes =
-      record.request.data.byteLength +
-      record.response.data.byteLength +
-      record.inputImages.reduce((n, img) => n + img.data.byteLength, 0);
-    if (this.items.length >= this.options.maxRecords || this.bytes + bytes > this.options.maxBytes) {
+    const bytes = recordBytes(record);
+    if (this.depth >= this.options.maxRecords || this.bytes + bytes > this.options.maxBytes) {
       this.metrics.drops.inc({ reason: "buffer_full" });
-      this.log.warn(
-        { request_id: record.id, depth: this.items.length },
-        "publish buffer full; capture dropped",
-      );
+      this.log.warn({ request_id: record.id, depth: this.depth }, "publish buffer full; capture dropped");
       return false;
     }
-    this.items.push({ record, bytes, enqueuedAt: performance.now() });
+    this.ready.push({ record, bytes, enqueuedAt: performance.now(), attempts: 0 });
     this.bytes += bytes;
     this.updateGauges();
     this.pump();
@@ -61,46 +90,85 @@ export class PublishQueue {
   }
 
   private updateGauges(): void {
-    this.metrics.bufferDepth.set(this.items.length + this.inFlight);
+    this.metrics.bufferDepth.set(this.depth);
     this.metrics.bufferBytes.set(this.bytes);
   }
 
   private pump(): void {
-    if (this.timer) return;
-    while (this.inFlight < this.options.concurrency && this.items.length > 0) {
-      const item = this.items.shift()!;
+    if (this.outageTimer) return;
+    while (this.inFlight < this.options.concurrency && this.ready.length > 0) {
+      const item = this.ready.shift()!;
       this.inFlight++;
       void this.send(item);
     }
-    if (this.items.length === 0 && this.inFlight === 0) this.notifyIdle();
+    if (this.depth === 0) this.notifyIdle();
   }
 
   private async send(item: Item): Promise<void> {
     try {
       await this.publisher.publish(item.record);
-      this.backoffMs = 0;
+      this.failuresInARow = 0;
+      this.outageBackoffMs = 0;
       this.bytes -= item.bytes;
       this.metrics.published.inc();
       this.metrics.publishLatency.observe((performance.now() - item.enqueuedAt) / 1000);
     } catch (err) {
       this.metrics.publishErrors.inc();
-      this.items.unshift(item);
-      this.backoffMs = Math.min(Math.max(this.backoffMs * 2, 50), 2000);
-      this.log.warn(
-        { err, request_id: item.record.id, retry_in_ms: this.backoffMs },
-        "publish failed; will retry",
-      );
-      if (!this.timer) {
-        this.timer = setTimeout(() => {
-          this.timer = undefined;
-          this.pump();
-        }, this.backoffMs);
-      }
+      this.failed(item, err);
     } finally {
       this.inFlight--;
       this.updateGauges();
       this.pump();
     }
+  }
+
+  private failed(item: Item, err: unknown): void {
+    if (err instanceof PublishRejectedError && err.permanent) {
+      this.drop(item, "too_large", err);
+      return;
+    }
+    const outage = !(err instanceof PublishRejectedError) && ++this.failuresInARow >= OUTAGE_FAILURES;
+    if (!outage) {
+      item.attempts++;
+      if (item.attempts >= this.options.maxAttempts) this.drop(item, "publish_rejected", err);
+      else this.retryLater(item, err);
+      return;
+    }
+    this.ready.push(item);
+    this.outageBackoffMs = Math.min(Math.max(this.outageBackoffMs * 2, 50), 2000);
+    this.log.warn(
+      { err, request_id: item.record.id, retry_in_ms: this.outageBackoffMs },
+      "publish failed; every sender backs off",
+    );
+    this.outageTimer ??= setTimeout(() => {
+      this.outageTimer = undefined;
+      this.pump();
+    }, this.outageBackoffMs);
+  }
+
+  /** Back in line behind the others once its own backoff has passed. */
+  private retryLater(item: Item, err: unknown): void {
+    const base = this.options.retryBaseMs ?? 100;
+    const delay = Math.min(base * 2 ** (item.attempts - 1), this.options.retryMaxMs ?? 5000);
+    this.log.warn(
+      { err, request_id: item.record.id, attempt: item.attempts, retry_in_ms: delay },
+      "publish refused for this capture; retrying it behind the others",
+    );
+    const timer = setTimeout(() => {
+      this.waiting.delete(timer);
+      this.ready.push(item);
+      this.pump();
+    }, delay);
+    this.waiting.set(timer, item);
+  }
+
+  private drop(item: Item, reason: DropReason, err: unknown): void {
+    this.bytes -= item.bytes;
+    this.metrics.drops.inc({ reason });
+    this.log.error(
+      { err, request_id: item.record.id, model: item.record.model, attempts: item.attempts, reason },
+      "capture could not be published; dropped",
+    );
   }
 
   private notifyIdle(): void {
@@ -122,7 +190,9 @@ export class PublishQueue {
       this.metrics.drops.inc({ reason: "shutdown" }, left);
       this.log.error({ dropped: left }, "shutdown with captures still buffered");
     }
-    if (this.timer) clearTimeout(this.timer);
+    if (this.outageTimer) clearTimeout(this.outageTimer);
+    for (const timer of this.waiting.keys()) clearTimeout(timer);
+    this.waiting.clear();
     return left;
   }
 }

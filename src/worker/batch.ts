@@ -61,22 +61,30 @@ export async function processBatch(messages: readonly InboundMessage[], deps: Ba
   deps.metrics.batchSize.observe(messages.length);
   const items: Item[] = [];
   for (const msg of messages) {
+    let record: CaptureRecord;
     try {
-      const record = decodeRecord(msg.data);
-      items.push({
-        msg,
-        record,
-        plan: planPersist(record, (k) => deps.blobs.uri(k), {
-          rowInlineMaxBytes: deps.rowInlineMaxBytes,
-        }),
-      });
+      record = decodeRecord(msg.data);
     } catch (err) {
-      deps.metrics.deadLettered.inc({ reason: "undecodable" });
-      deps.log.error({ err, subject: msg.subject }, "undecodable capture record; dead-lettered");
-      await msg.deadLetter(`undecodable: ${errorMessage(err)}`).catch((e: unknown) => {
-        deps.log.error({ err: e }, "dead-letter publish failed; will be redelivered");
-        msg.nak(backoffMs(msg.deliveryCount));
+      await deadLetterUndecodable(msg, err, deps);
+      continue;
+    }
+    try {
+      if (!(await readParkedAnalysis(record, deps))) {
+        deps.metrics.duplicates.inc();
+        await msg.ack();
+        continue;
+      }
+    } catch (err) {
+      await retryOrDeadLetter({ msg, record }, err, deps);
+      continue;
+    }
+    try {
+      const plan = planPersist(record, (k) => deps.blobs.uri(k), {
+        rowInlineMaxBytes: deps.rowInlineMaxBytes,
       });
+      items.push({ msg, record, plan });
+    } catch (err) {
+      await deadLetterUndecodable(msg, err, deps);
     }
   }
   if (items.length === 0) return;
@@ -104,6 +112,31 @@ export async function processBatch(messages: readonly InboundMessage[], deps: Ba
     }
   }
   deps.metrics.persistSeconds.observe((performance.now() - started) / 1000);
+}
+
+async function deadLetterUndecodable(msg: InboundMessage, err: unknown, deps: BatchDeps): Promise<void> {
+  deps.metrics.deadLettered.inc({ reason: "undecodable" });
+  deps.log.error({ err, subject: msg.subject }, "undecodable capture record; dead-lettered");
+  await msg.deadLetter(`undecodable: ${errorMessage(err)}`).catch((e: unknown) => {
+    deps.log.error({ err: e }, "dead-letter publish failed; will be redelivered");
+    msg.nak(backoffMs(msg.deliveryCount));
+  });
+}
+
+/**
+ * A record over the server's max payload carries its analysis in the large-body store
+ * (analysisRef): read it back into the record. False when it is gone because an earlier delivery
+ * was stored and only its ack was lost.
+ */
+async function readParkedAnalysis(record: CaptureRecord, deps: BatchDeps): Promise<boolean> {
+  if (!record.analysisRef) return true;
+  const json = await deps.largeBodies.get(record.analysisRef);
+  if (json) {
+    record.analysisJson = json;
+    return true;
+  }
+  if (await deps.repo.getCapture(record.id)) return false;
+  throw new Error(`parked analysis ${record.analysisRef} is missing from the object store`);
 }
 
 async function persist(items: readonly Item[], deps: BatchDeps): Promise<void> {
@@ -135,17 +168,21 @@ async function persist(items: readonly Item[], deps: BatchDeps): Promise<void> {
 async function settle(items: readonly Item[], deps: BatchDeps): Promise<void> {
   await Promise.all(items.map((it) => it.msg.ack()));
   for (const it of items) {
-    for (const o of it.plan.objects) {
-      if ("ref" in o.source) {
-        await deps.largeBodies.delete(o.source.ref).catch((err: unknown) => {
-          deps.log.warn({ err, ref: o.source }, "could not delete large body from the object store");
-        });
-      }
+    const refs = it.plan.objects.flatMap((o) => ("ref" in o.source ? [o.source.ref] : []));
+    if (it.record.analysisRef) refs.push(it.record.analysisRef);
+    for (const ref of refs) {
+      await deps.largeBodies.delete(ref).catch((err: unknown) => {
+        deps.log.warn({ err, ref }, "could not delete large body from the object store");
+      });
     }
   }
 }
 
-async function retryOrDeadLetter(item: Item, err: unknown, deps: BatchDeps): Promise<void> {
+async function retryOrDeadLetter(
+  item: Pick<Item, "msg" | "record">,
+  err: unknown,
+  deps: BatchDeps,
+): Promise<void> {
   const log = deps.log.child({ request_id: item.record.id });
   if (item.msg.deliveryCount >= deps.maxDeliver && (await deps.dependenciesUp())) {
     deps.metrics.deadLettered.inc({ reason: "max_deliver" });

@@ -3,6 +3,7 @@
  * writes, dead-letter a record that keeps failing, and never dead-letter during an outage of the
  * database or object store.
  */
+import { captureObjectPrefix } from "../../src/core/storage/object-key.js";
 import { randomUUID } from "node:crypto";
 import { expect, it } from "vitest";
 import type { CaptureRecord } from "../../src/core/record.js";
@@ -139,10 +140,46 @@ it("stores input images, inline or parked, as objects and deletes the parked one
     batchDeps({ blobs, repo, largeBodies, rowInlineMaxBytes: 8192 }),
   );
   expect(out.acked).toBe(1);
-  const prefix = "m/1/2026/01/02/03/img-1";
+  const prefix = captureObjectPrefix({ model: "m", version: "1", id: "img-1", startedAtUs: rec.startedAtUs });
+  expect(prefix).toMatch(/^m\/1\/2026\/01\/02\/03\/r-[0-9a-f]{64}$/);
   expect(blobs.objects.get(`${prefix}/input-0.png`)).toEqual(small);
   expect(blobs.objects.get(`${prefix}/input-1.png`)).toEqual(parked);
   expect(largeBodies.bodies.size).toBe(0);
   const images = repo.rows.get("img-1")!.analysis!.instances.map((i) => i.input.image?.uri);
   expect(images).toEqual([`s3://bucket/${prefix}/input-0.png`, `s3://bucket/${prefix}/input-1.png`]);
+});
+
+it("reads a parked analysis back before persisting, and deletes it after the ack", async () => {
+  const out = nothingSettled();
+  const analysis = {
+    schema_version: 1,
+    task: "tabular_regression",
+    protocol: "kserve_v2",
+    instances: [{ input: { features: { x: 1 } }, prediction: { kind: "regression", value: 2 } }],
+  };
+  const rec = { ...record("big-1"), task: "tabular_regression", analysisRef: "big-1/analysis" };
+  const largeBodies = new FakeLargeBodyStore([["big-1/analysis", Buffer.from(JSON.stringify(analysis))]]);
+  const repo = new FakeCaptureRepository();
+  await processBatch(
+    [inboundMessage(rec, 1, out)],
+    batchDeps({ blobs: new FakeBlobStore(), repo, largeBodies }),
+  );
+  expect(out).toEqual({ acked: 1, naked: [], deadLettered: [] });
+  expect(repo.rows.get("big-1")!.analysis).toEqual(analysis);
+  expect(repo.rows.get("big-1")!.predictions).toEqual([{ kind: "regression", value: 2 }]);
+  expect(largeBodies.bodies.size).toBe(0);
+});
+
+it("retries a record whose parked analysis is missing, and acks it when it was already stored", async () => {
+  const rec = { ...record("big-2"), analysisRef: "big-2/analysis" };
+  const d = deps({ failWrites: false, up: true });
+  const missing = nothingSettled();
+  await processBatch([inboundMessage(rec, 1, missing)], d);
+  expect(missing).toMatchObject({ acked: 0, deadLettered: [] });
+  expect(missing.naked).toHaveLength(1);
+  // An earlier delivery was stored and its parked analysis deleted; only its ack was lost.
+  await processBatch([inboundMessage({ ...rec, analysisRef: "" }, 1, nothingSettled())], d);
+  const again = nothingSettled();
+  await processBatch([inboundMessage(rec, 2, again)], d);
+  expect(again).toEqual({ acked: 1, naked: [], deadLettered: [] });
 });

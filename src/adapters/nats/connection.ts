@@ -11,7 +11,8 @@ export async function connectNats(url: string, name: string, log: Logger): Promi
     waitOnFirstConnect: true,
     pingInterval: 10_000,
   });
-  log.info({ server: nc.getServer() }, "connected to NATS");
+  // max_payload bounds every record (record-publisher.ts parks what would go past it).
+  log.info({ server: nc.getServer(), max_payload: nc.info?.max_payload }, "connected to NATS");
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === "disconnect" || s.type === "reconnect")

@@ -4,12 +4,12 @@
  * splits the exchange into instances.
  */
 import type { BodyView, ParseContext, ProtocolParser, RawInput } from "../../core/plugins.js";
-import { describe, fail, isRecord } from "../converters/shared.js";
+import { describe, fail, isRecord, shapeOf } from "../converters/shared.js";
 import { decodeImageValue } from "./formats/base64-image.js";
 import { header, parseJson, tryJson } from "./formats/json.js";
 import { imageFormat } from "./formats/raw-image.js";
 import { decodeV2Binary } from "./formats/v2-binary.js";
-import { serverError } from "./kserve-v1.js";
+import { serverError, serverErrorNote } from "./kserve-v1.js";
 
 const HEADER_LENGTH = "inference-header-content-length";
 
@@ -30,7 +30,7 @@ function readBody(view: BodyView, what: string): Record<string, unknown> {
       ? decodeV2Binary(view.bytes, length, what)
       : parseJson(view.bytes, what, view.truncated);
   const error = serverError(body);
-  if (error !== undefined) fail(`${what}: the server returned an error: ${error}`);
+  if (error !== undefined) fail(`${what}: ${serverErrorNote(error)}`);
   if (!isRecord(body)) fail(`${what}: expected a JSON object, got ${describe(body)}`);
   return body;
 }
@@ -54,18 +54,21 @@ function tensors(body: Record<string, unknown>, key: string, what: string, maxEm
     }
     const shape = t.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      fail(`${where} "${t.name}": shape must be a list of sizes, got ${describe(shape)}`);
+      fail(`${where}: shape must be a list of sizes, got ${describe(shape)}`);
     }
-    if (!Array.isArray(t.data)) fail(`${where} "${t.name}": data must be a list, got ${describe(t.data)}`);
+    if (!Array.isArray(t.data)) fail(`${where}: data must be a list, got ${describe(t.data)}`);
     const data = t.data.flat(Infinity);
     if (data.length !== product(shape)) {
-      fail(
-        `${where} "${t.name}": shape [${shape.join(", ")}] holds ${product(shape)} values, data has ${data.length}`,
-      );
+      fail(`${where}: shape ${shapeOf(shape)} holds ${product(shape)} values, data has ${data.length}`);
+    }
+    // An input with no values has nothing to analyse, however many rows it claims: [N, 0] with N
+    // up to the exchange's size would make N empty instances, each failing on its own.
+    if (data.length === 0 && key === "inputs" && (shape[0] ?? 1) > 0) {
+      fail(`${where}: shape ${shapeOf(shape)} holds no values but claims ${shape[0] ?? 1} rows`);
     }
     if (data.length === 0 && emptyRows(shape) > maxEmptyRows) {
       fail(
-        `${where} "${t.name}": shape [${shape.join(", ")}] holds no values but ${emptyRows(shape)} empty rows, more than the exchange's ${maxEmptyRows} bytes`,
+        `${where}: shape ${shapeOf(shape)} holds no values but ${emptyRows(shape)} empty rows, more than the exchange's ${maxEmptyRows} bytes`,
       );
     }
     return { name: t.name, datatype: t.datatype, shape, data };
@@ -126,11 +129,11 @@ function instanceInput(all: Tensor[], i: number, names: readonly string[] | unde
 
 function instanceOutput(outputs: Tensor[], i: number, n: number): Record<string, unknown> {
   return Object.fromEntries(
-    outputs.map((t) => {
+    outputs.map((t, k) => {
       if (t.shape.length > 0 && batchOf(t) === n) return [t.name, reshape(row(t, i), rowDims(t))];
       // A model without a batch dimension answers for its single instance as a whole.
       if (n === 1) return [t.name, reshape(t.data, t.shape)];
-      fail(`response: output "${t.name}" has batch size ${batchOf(t)}, the request has ${n}`);
+      fail(`response: outputs[${k}] has batch size ${batchOf(t)}, the request has ${n}`);
     }),
   );
 }
@@ -156,9 +159,8 @@ export const kserveV2Parser: ProtocolParser = {
     const size = ctx.request.bytes.byteLength + ctx.response.bytes.byteLength;
     const ins = tensors(readBody(ctx.request, "request"), "inputs", "request", size);
     const n = batchOf(ins[0] as Tensor);
-    for (const t of ins) {
-      if (batchOf(t) !== n)
-        fail(`request: input "${t.name}" has batch size ${batchOf(t)}, the first has ${n}`);
+    for (const [k, t] of ins.entries()) {
+      if (batchOf(t) !== n) fail(`request: inputs[${k}] has batch size ${batchOf(t)}, the first has ${n}`);
     }
     const outs = tensors(readBody(ctx.response, "response"), "outputs", "response", size);
     const inputs = Array.from({ length: n }, (_, i) => instanceInput(ins, i, ctx.route.features));
