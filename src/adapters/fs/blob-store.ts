@@ -5,7 +5,7 @@
  * a reader never sees half a blob and a crash leaves no partial file under the key's name.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readFile, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { StorageError, errorMessage } from "../../core/errors.js";
@@ -13,6 +13,8 @@ import type { BlobStore } from "../../core/ports.js";
 
 const META_SUFFIX = ".meta.json";
 const DEFAULT_CONTENT_TYPE = "application/octet-stream";
+/** writeAtomic's temp files: `.<name>.<12 hex>.tmp`, never a key of their own. */
+const TEMP_FILE = /^\..+\.[0-9a-f]{12}\.tmp$/;
 
 export interface BlobStat {
   contentType: string;
@@ -102,6 +104,59 @@ export class FsBlobStore implements BlobStore {
 
   uri(key: string): string {
     return pathToFileURL(this.pathFor(key)).href;
+  }
+
+  /** The blob and its sidecar go; then the folders left empty, up to (not including) the root. */
+  async delete(key: string): Promise<void> {
+    const file = this.pathFor(key);
+    try {
+      await rm(file, { force: true });
+      await rm(file + META_SUFFIX, { force: true });
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw new StorageError(`deleting blob ${key} from ${this.root} failed: ${errorMessage(err)}`, {
+        cause: err,
+      });
+    }
+    for (
+      let dir = path.dirname(file);
+      dir !== this.root && dir.startsWith(this.root);
+      dir = path.dirname(dir)
+    ) {
+      // Only an empty folder is removed (rmdir refuses any other), so a writer's folder survives.
+      const removed = await rmdir(dir).then(
+        () => true,
+        () => false,
+      );
+      if (!removed) break;
+    }
+  }
+
+  async list(prefix: string, limit: number): Promise<string[]> {
+    if (!prefix.endsWith("/"))
+      throw new StorageError(`list takes a folder prefix ending in "/", got ${prefix}`);
+    const dir = this.pathFor(prefix.slice(0, -1));
+    const keys: string[] = [];
+    const walk = async (at: string, rel: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(at, { withFileTypes: true });
+      } catch (err) {
+        if (isMissing(err)) return;
+        throw new StorageError(`listing ${prefix} in ${this.root} failed: ${errorMessage(err)}`, {
+          cause: err,
+        });
+      }
+      for (const e of entries) {
+        if (keys.length >= limit) return;
+        if (e.isDirectory()) await walk(path.join(at, e.name), `${rel}${e.name}/`);
+        else if (e.isFile() && !e.name.endsWith(META_SUFFIX) && !TEMP_FILE.test(e.name)) {
+          keys.push(`${rel}${e.name}`);
+        }
+      }
+    };
+    await walk(dir, prefix);
+    return keys;
   }
 
   /** Nothing to release; here so the composition can treat this store and S3BlobStore alike. */

@@ -1,8 +1,10 @@
 /** BlobStore on any S3-compatible service. Keys come from core/storage/object-key.ts (already sanitized). */
 import {
   CreateBucketCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
   S3Client,
@@ -66,6 +68,24 @@ export class S3BlobStore implements BlobStore {
 
   uri(key: string): string {
     return `s3://${this.options.bucket}/${key}`;
+  }
+
+  /** S3 answers a delete of a missing key with success, which is what the port asks. */
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: key }));
+  }
+
+  async list(prefix: string, limit: number): Promise<string[]> {
+    if (!prefix.endsWith("/"))
+      throw new RangeError(`list takes a folder prefix ending in "/", got ${prefix}`);
+    const res = await this.client.send(
+      new ListObjectsV2Command({
+        Bucket: this.options.bucket,
+        Prefix: prefix,
+        MaxKeys: Math.min(limit, 1000),
+      }),
+    );
+    return (res.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : [])).slice(0, limit);
   }
 
   destroy(): void {
