@@ -4,8 +4,11 @@ import tseslint from "typescript-eslint";
 
 // The layering rules. test/unit/layering.test.ts proves each one fails the gate when broken.
 
-/** Node's built-in modules that do I/O; the pure core may use node:zlib (body decoding) only. */
-const NODE_IO = builtinModules.filter((m) => !m.startsWith("_") && m !== "zlib");
+/**
+ * Node's built-in modules that do I/O; the pure core may use node:zlib (body decoding) and
+ * node:crypto (hashes) only.
+ */
+const NODE_IO = builtinModules.filter((m) => !m.startsWith("_") && m !== "zlib" && m !== "crypto");
 /** Clients of the outside world: they belong in adapters. */
 const DRIVERS = ["pg", "nats", "@nats-io/*", "@aws-sdk/*", "@smithy/*", "@grpc/*", "prom-client", "pino"];
 const ROOMS = "capture|analysis|storage|ground-truth";

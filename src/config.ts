@@ -9,7 +9,19 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "./core/errors.js";
+import { hostProblem } from "./listen-address.js";
 import { DEFAULT_SECRET_HEADERS } from "./core/capture/redact-headers.js";
+import { MAX_RETENTION_DAYS, parseRetentionModels, type RetentionPolicy } from "./core/retention.js";
+import {
+  MIN_SECRET_CHARS,
+  parseMetricsBind,
+  parseNamedSecrets,
+  sharedSecretProblems,
+  type MetricsBind,
+  type NamedSecret,
+} from "./config-secrets.js";
+import { DEFAULT_SECRET_QUERY_PARAMS } from "./core/capture/redact-query.js";
+import { parseSamplingSeed } from "./core/sampler.js";
 
 export type SettingKind = "port" | "int" | "string" | "list" | "level";
 
@@ -42,19 +54,30 @@ export const DEPRECATED_SETTINGS = {
   MODELTAP_BODY_INLINE_MAX_BYTES: "MODELTAP_ROW_INLINE_MAX_BYTES",
 } as const satisfies Record<string, SettingName>;
 
+/**
+ * Removed settings: refused with what replaces them (never derived: a secret that was readable in
+ * the labeling tool must not become the API's or the media key).
+ */
+export const REMOVED_SETTINGS: Readonly<Record<string, string>> = {
+  MODELTAP_API_SECRET:
+    "removed: it was the API's token, the webhook's secret and the media key at once, and Label Studio showed it to every member of the organisation. Set three new secrets instead: MODELTAP_API_TOKENS=<name>:<token> for POST/GET /v1/ground-truth, MODELTAP_WEBHOOK_SECRET for Label Studio's webhook, MODELTAP_MEDIA_KEYS=<kid>:<key> to sign image URLs; then unset it (docs/ground-truth.md#secrets)",
+};
+
 const SERVERS = ["collector", "worker", "api"] as const;
 /** Read by every long-running process (the development tools' demo server too). */
 const PROCESSES = [...SERVERS, "demo-server"] as const;
 const STORES = ["worker", "api"] as const;
 /** Read objects back too: `captures body`. */
-const BLOB_READERS = [...STORES, "captures body"] as const;
+/** Delete objects: `captures delete` and `retention`. */
+const BLOB_ERASERS = ["captures delete", "retention"] as const;
+const BLOB_READERS = [...STORES, "captures body", ...BLOB_ERASERS] as const;
 
 export const SETTINGS = [
   {
     env: "MODELTAP_LISTEN_HOST",
     kind: "string",
     default: "127.0.0.1",
-    doc: "Address the collector, the ops endpoints and the api bind to (0.0.0.0 in a container)",
+    doc: "Default bind address of every listener without a host of its own (below); a loopback address unless set",
     readBy: PROCESSES,
   },
   { env: "MODELTAP_LOG_LEVEL", kind: "level", default: "info", doc: "pino log level", readBy: PROCESSES },
@@ -63,6 +86,20 @@ export const SETTINGS = [
     kind: "port",
     default: "50051",
     doc: "Collector ext_proc gRPC",
+    readBy: ["collector"],
+  },
+  {
+    env: "MODELTAP_COLLECTOR_HOST",
+    kind: "string",
+    default: "${MODELTAP_LISTEN_HOST}",
+    doc: "Address the collector's ext_proc gRPC server binds to; one other than loopback needs TLS (MODELTAP_COLLECTOR_TLS_CERT) or MODELTAP_COLLECTOR_INSECURE=1",
+    readBy: ["collector"],
+  },
+  {
+    env: "MODELTAP_COLLECTOR_INSECURE",
+    kind: "string",
+    default: "0",
+    doc: "1: let the collector serve plaintext gRPC on an address other than loopback (only where the network itself is trusted)",
     readBy: ["collector"],
   },
   {
@@ -94,10 +131,24 @@ export const SETTINGS = [
     readBy: ["collector"],
   },
   {
+    env: "MODELTAP_COLLECTOR_METRICS_HOST",
+    kind: "string",
+    default: "${MODELTAP_LISTEN_HOST}",
+    doc: "Address the collector's /metrics, /healthz, /readyz bind to",
+    readBy: ["collector"],
+  },
+  {
     env: "MODELTAP_WORKER_METRICS_PORT",
     kind: "port",
     default: "9465",
     doc: "Worker /metrics, /healthz, /readyz (0: off)",
+    readBy: ["worker"],
+  },
+  {
+    env: "MODELTAP_WORKER_METRICS_HOST",
+    kind: "string",
+    default: "${MODELTAP_LISTEN_HOST}",
+    doc: "Address the worker's /metrics, /healthz, /readyz bind to",
     readBy: ["worker"],
   },
   {
@@ -108,11 +159,18 @@ export const SETTINGS = [
     readBy: ["api"],
   },
   {
+    env: "MODELTAP_API_HOST",
+    kind: "string",
+    default: "${MODELTAP_LISTEN_HOST}",
+    doc: "Address `modeltap api` binds to",
+    readBy: ["api"],
+  },
+  {
     env: "MODELTAP_DATABASE",
     kind: "string",
     default: "postgres",
     doc: "Database plugin for captures, ground truth and the label-export queue: postgres",
-    readBy: [...STORES, "captures"],
+    readBy: [...STORES, "captures", "retention"],
   },
   {
     env: "MODELTAP_OBJECT_STORE",
@@ -150,10 +208,38 @@ export const SETTINGS = [
     readBy: ["api"],
   },
   {
-    env: "MODELTAP_API_SECRET",
+    env: "MODELTAP_API_TOKENS",
+    kind: "list",
+    default: "",
+    doc: "Tokens of the ground-truth API (Authorization: Bearer), as name:token pairs, comma-separated, each token 16+ chars; the name is logged with every write, never the token; `modeltap api` refuses to start without one",
+    readBy: ["api"],
+  },
+  {
+    env: "MODELTAP_WEBHOOK_SECRET",
     kind: "string",
     default: "",
-    doc: "Shared secret of the ground-truth API and the labeling webhook (Authorization: Bearer), 16+ chars; `modeltap api` refuses to start without it",
+    doc: "The labeling webhook's secret (Authorization: Bearer), 16+ chars, the only secret placed in the labeling tool; required with MODELTAP_LABELING=label_studio",
+    readBy: ["api"],
+  },
+  {
+    env: "MODELTAP_MEDIA_KEYS",
+    kind: "list",
+    default: "",
+    doc: "Keys that sign the media URLs handed to the labeling tool, as kid:secret pairs, comma-separated, each secret 16+ chars: the first signs, all verify (rotation); required with MODELTAP_LABELING=label_studio",
+    readBy: ["api"],
+  },
+  {
+    env: "MODELTAP_MEDIA_URL_TTL_SECONDS",
+    kind: "int",
+    default: String(7 * 24 * 3600),
+    doc: "How long a signed media URL opens its image (60 s to 365 days); past it 410",
+    readBy: ["api"],
+  },
+  {
+    env: "MODELTAP_API_METRICS",
+    kind: "string",
+    default: "same",
+    doc: "Where `modeltap api` serves /metrics: same (its own port), off, or <host>:<port> (a listener of its own)",
     readBy: ["api"],
   },
   {
@@ -203,7 +289,7 @@ export const SETTINGS = [
     kind: "string",
     default: "postgres://modeltap@127.0.0.1:5432/modeltap",
     doc: "Postgres connection URL",
-    readBy: [...STORES, "migrate", "captures"],
+    readBy: [...STORES, "migrate", "captures", "retention"],
   },
   {
     env: "MODELTAP_S3_ENDPOINT",
@@ -235,6 +321,20 @@ export const SETTINGS = [
     readBy: ["collector"],
   },
   {
+    env: "MODELTAP_REDACT_QUERY_PARAMS",
+    kind: "list",
+    default: DEFAULT_SECRET_QUERY_PARAMS.join(","),
+    doc: "Query parameters whose values are replaced with [REDACTED] in the captured path (and Referer, x-envoy-original-path), comma-separated, any case; setting it replaces the default list",
+    readBy: ["collector"],
+  },
+  {
+    env: "MODELTAP_SAMPLING_SEED",
+    kind: "string",
+    default: "",
+    doc: "Secret seed of the sampling hash (XXH64 of x-request-id), a 64-bit integer in decimal or 0x hex, the same on every collector of a deployment; unset, the seed is 0 and clients can pick ids that force or avoid capture (warned at start). The local stack generates one",
+    readBy: ["collector"],
+  },
+  {
     env: "MODELTAP_BUFFER_MAX_RECORDS",
     kind: "int",
     default: "50000",
@@ -246,6 +346,13 @@ export const SETTINGS = [
     kind: "int",
     default: String(256 * 1024 * 1024),
     doc: "Collector publish buffer, bytes",
+    readBy: ["collector"],
+  },
+  {
+    env: "MODELTAP_PUBLISH_MAX_ATTEMPTS",
+    kind: "int",
+    default: "5",
+    doc: "Attempts the collector gives one capture record JetStream refuses while it takes others (retried behind them, with backoff); then the record is dropped and counted. NATS being down costs no attempts",
     readBy: ["collector"],
   },
   {
@@ -290,6 +397,20 @@ export const SETTINGS = [
     doc: "Concurrent S3 puts per worker",
     readBy: ["worker"],
   },
+  {
+    env: "MODELTAP_RETENTION_DAYS",
+    kind: "int",
+    default: "90",
+    doc: "`modeltap retention run`: days a capture is kept (by received_at) for every model without an override; 0: forever (docs/retention.md)",
+    readBy: ["retention"],
+  },
+  {
+    env: "MODELTAP_RETENTION_MODELS",
+    kind: "list",
+    default: "",
+    doc: "Per-model retention overriding MODELTAP_RETENTION_DAYS, as model=days pairs, comma-separated (`iris=30,bert=7`; 0: forever)",
+    readBy: ["retention"],
+  },
 ] as const satisfies readonly Setting[];
 
 export type SettingName = (typeof SETTINGS)[number]["env"];
@@ -297,6 +418,15 @@ export type SettingName = (typeof SETTINGS)[number]["env"];
 export interface Config {
   readonly logLevel: string;
   readonly listenHost: string;
+  /** Bind address per listener (each defaults to listenHost); checked by hostProblem. */
+  readonly hosts: {
+    readonly collector: string;
+    readonly collectorMetrics: string;
+    readonly workerMetrics: string;
+    readonly api: string;
+  };
+  /** MODELTAP_COLLECTOR_INSECURE=1: plaintext gRPC off loopback allowed (collectorBindProblem). */
+  readonly collectorInsecure: boolean;
   readonly ports: {
     readonly collector: number;
     readonly collectorMetrics: number;
@@ -307,8 +437,12 @@ export interface Config {
   readonly databaseUrl: string;
   readonly s3: { readonly endpoint: string; readonly bucket: string; readonly region: string };
   readonly secretHeaders: ReadonlySet<string>;
+  /** Query parameter names (lower-case) redacted from captured paths. */
+  readonly secretQueryParams: ReadonlySet<string>;
+  /** MODELTAP_SAMPLING_SEED (0 when unset). */
+  readonly samplingSeed: bigint;
   readonly plugins: readonly string[];
-  readonly buffer: { readonly maxRecords: number; readonly maxBytes: number };
+  readonly buffer: { readonly maxRecords: number; readonly maxBytes: number; readonly maxAttempts: number };
   /** Bodies up to this size travel inside the JetStream message (MODELTAP_NATS_INLINE_MAX_BYTES). */
   readonly natsInlineMaxBytes: number;
   readonly worker: {
@@ -324,7 +458,14 @@ export interface Config {
   readonly fsRoot: string;
   readonly labeling: (typeof LABELING)[number];
   readonly labelStudio: { readonly url: string; readonly token: string };
-  readonly apiSecret: string;
+  /** Ground-truth API tokens, by name (the name is logged for audit, never the token). */
+  readonly apiTokens: readonly NamedSecret[];
+  /** The labeling webhook's Bearer secret: the only secret the labeling tool holds. */
+  readonly webhookSecret: string;
+  /** Media-signing keys by key id: the first signs, every one verifies. */
+  readonly mediaKeys: readonly NamedSecret[];
+  readonly mediaUrlTtlSeconds: number;
+  readonly apiMetrics: MetricsBind;
   readonly publicUrl: string;
   readonly apiMaxBodyBytes: number;
   readonly labelExport: { readonly batch: number; readonly intervalMs: number };
@@ -333,6 +474,8 @@ export interface Config {
   readonly collectorTls: { readonly cert: string; readonly key: string; readonly clientCa: string };
   /** What the operator should change (a deprecated setting name in use); logged at start. */
   readonly warnings: readonly string[];
+  /** Days captures are kept, by default and per model (MODELTAP_RETENTION_DAYS, _MODELS); 0: forever. */
+  readonly retention: RetentionPolicy;
 }
 
 /** Plugin names per kind; each adapter registry is typed by these, so the two cannot drift. */
@@ -386,6 +529,14 @@ export function intSetting(
  * MODELTAP_HOME, now the local stack's alone: the product read it only for the fs store's default
  * root, which it still derives from it (with a warning) until MODELTAP_FS_ROOT is set.
  */
+function samplingSeed(text: string, problems: string[]): bigint {
+  if (text.trim() === "") return 0n;
+  const seed = parseSamplingSeed(text);
+  if (seed === undefined)
+    problems.push("MODELTAP_SAMPLING_SEED: must be a 64-bit unsigned integer (decimal or 0x hex)");
+  return seed ?? 0n;
+}
+
 function applyDeprecatedNames(env: NodeJS.ProcessEnv, problems: string[], warnings: string[]) {
   const out = { ...env };
   const home = env.MODELTAP_HOME;
@@ -418,6 +569,11 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
   const known = new Set<string>(SETTINGS.map((s) => s.env));
   for (const name of Object.keys(env)) {
     if (!name.startsWith("MODELTAP_") || known.has(name)) continue;
+    const removed = REMOVED_SETTINGS[name];
+    if (removed !== undefined) {
+      problems.push(`${name}: ${removed}`);
+      continue;
+    }
     // The local stack's ports (tools/stack/settings.ts) are the likeliest stray ones: say what to set.
     problems.push(
       /_PORT$/.test(name)
@@ -428,11 +584,29 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
   const raw = settingValues(SETTINGS, env);
   const int = (name: SettingName, min: number, max: number) => intSetting(raw, name, min, max, problems);
   const port = (name: SettingName) => int(name, 0, 65535);
+  // A listener's host defaults to MODELTAP_LISTEN_HOST: its problem is reported once, under that name.
+  const host = (name: SettingName) => {
+    const why = hostProblem(raw[name]!);
+    if (why && (name === "MODELTAP_LISTEN_HOST" || env[name] !== undefined)) problems.push(`${name}: ${why}`);
+    return raw[name]!;
+  };
+  const flag = (name: SettingName) => {
+    const v = raw[name]!;
+    if (v !== "0" && v !== "1") problems.push(`${name}: must be 0 or 1, got ${JSON.stringify(v)}`);
+    return v === "1";
+  };
   const level = raw.MODELTAP_LOG_LEVEL!;
   if (!LEVELS.includes(level)) problems.push(`MODELTAP_LOG_LEVEL: must be one of ${LEVELS.join(", ")}`);
   const config: Config = {
     logLevel: level,
-    listenHost: raw.MODELTAP_LISTEN_HOST!,
+    listenHost: host("MODELTAP_LISTEN_HOST"),
+    hosts: {
+      collector: host("MODELTAP_COLLECTOR_HOST"),
+      collectorMetrics: host("MODELTAP_COLLECTOR_METRICS_HOST"),
+      workerMetrics: host("MODELTAP_WORKER_METRICS_HOST"),
+      api: host("MODELTAP_API_HOST"),
+    },
+    collectorInsecure: flag("MODELTAP_COLLECTOR_INSECURE"),
     ports: {
       collector: port("MODELTAP_COLLECTOR_PORT"),
       collectorMetrics: port("MODELTAP_COLLECTOR_METRICS_PORT"),
@@ -453,6 +627,13 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
         .map((h) => h.trim().toLowerCase())
         .filter(Boolean),
     ]),
+    secretQueryParams: new Set(
+      raw
+        .MODELTAP_REDACT_QUERY_PARAMS!.split(",")
+        .map((p) => p.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+    samplingSeed: samplingSeed(raw.MODELTAP_SAMPLING_SEED!, problems),
     plugins: raw
       .MODELTAP_PLUGINS!.split(",")
       .map((p) => p.trim())
@@ -460,6 +641,7 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
     buffer: {
       maxRecords: int("MODELTAP_BUFFER_MAX_RECORDS", 1, 10_000_000),
       maxBytes: int("MODELTAP_BUFFER_MAX_BYTES", 1024, 2 ** 40),
+      maxAttempts: int("MODELTAP_PUBLISH_MAX_ATTEMPTS", 1, 1000),
     },
     natsInlineMaxBytes: int("MODELTAP_NATS_INLINE_MAX_BYTES", 1024, 512 * 1024),
     worker: {
@@ -477,7 +659,21 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
       url: raw.MODELTAP_LABEL_STUDIO_URL!.replace(/\/+$/, ""),
       token: raw.MODELTAP_LABEL_STUDIO_TOKEN!,
     },
-    apiSecret: raw.MODELTAP_API_SECRET!,
+    apiTokens: parseNamedSecrets(
+      "MODELTAP_API_TOKENS",
+      raw.MODELTAP_API_TOKENS!,
+      { entry: "name:token", nameRe: /^[a-z0-9_.-]{1,64}$/, nameRule: "[a-z0-9_.-]{1,64}" },
+      problems,
+    ),
+    webhookSecret: raw.MODELTAP_WEBHOOK_SECRET!,
+    mediaKeys: parseNamedSecrets(
+      "MODELTAP_MEDIA_KEYS",
+      raw.MODELTAP_MEDIA_KEYS!,
+      { entry: "kid:secret", nameRe: /^[A-Za-z0-9_-]{1,32}$/, nameRule: "[A-Za-z0-9_-]{1,32}" },
+      problems,
+    ),
+    mediaUrlTtlSeconds: int("MODELTAP_MEDIA_URL_TTL_SECONDS", 60, 365 * 24 * 3600),
+    apiMetrics: parseMetricsBind("MODELTAP_API_METRICS", raw.MODELTAP_API_METRICS!, problems),
     apiMaxBodyBytes: int("MODELTAP_API_MAX_BODY_BYTES", 1024, 1024 * 1024 * 1024),
     publicUrl: raw.MODELTAP_PUBLIC_URL!.replace(/\/+$/, ""),
     labelExport: {
@@ -491,6 +687,10 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
       clientCa: raw.MODELTAP_COLLECTOR_TLS_CLIENT_CA!,
     },
     warnings,
+    retention: {
+      defaultDays: int("MODELTAP_RETENTION_DAYS", 0, MAX_RETENTION_DAYS),
+      models: parseRetentionModels(raw.MODELTAP_RETENTION_MODELS!, problems),
+    },
   };
   if (config.objectStore === "fs" && config.fsRoot === "") {
     problems.push("MODELTAP_FS_ROOT: required when MODELTAP_OBJECT_STORE=fs");
@@ -507,9 +707,16 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
       "MODELTAP_COLLECTOR_TLS_CLIENT_CA: needs MODELTAP_COLLECTOR_TLS_CERT and _KEY (mTLS is TLS first)",
     );
   }
-  if (config.apiSecret !== "" && config.apiSecret.length < 16) {
-    problems.push("MODELTAP_API_SECRET: must be at least 16 characters");
+  if (config.webhookSecret !== "" && config.webhookSecret.length < MIN_SECRET_CHARS) {
+    problems.push(`MODELTAP_WEBHOOK_SECRET: must be at least ${MIN_SECRET_CHARS} characters`);
   }
+  problems.push(
+    ...sharedSecretProblems([
+      { setting: "MODELTAP_API_TOKENS", secrets: config.apiTokens.map((t) => t.secret) },
+      { setting: "MODELTAP_WEBHOOK_SECRET", secrets: [config.webhookSecret] },
+      { setting: "MODELTAP_MEDIA_KEYS", secrets: config.mediaKeys.map((k) => k.secret) },
+    ]),
+  );
   for (const [name, url] of [
     ["MODELTAP_PUBLIC_URL", config.publicUrl],
     ["MODELTAP_LABEL_STUDIO_URL", config.labelStudio.url],

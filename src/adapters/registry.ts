@@ -10,12 +10,14 @@ import type {
   CaptureRepository,
   GroundTruthRepository,
   LabelExportRepository,
+  RetentionRepository,
 } from "../core/ports.js";
 import { FsBlobStore } from "./fs/blob-store.js";
 import { LabelStudioBackend } from "./label-studio/backend.js";
 import { noneBackend } from "./none-labeling.js";
 import { PostgresCaptureRepository } from "./postgres/capture-repository.js";
 import { PostgresGroundTruthRepository } from "./postgres/ground-truth-repository.js";
+import { PostgresRetentionRepository } from "./postgres/retention-repository.js";
 import { assertMigrated } from "./postgres/migrate.js";
 import { createPool } from "./postgres/pool.js";
 import { S3BlobStore } from "./s3/blob-store.js";
@@ -44,6 +46,8 @@ export interface Database {
   captures: CaptureRepository;
   groundTruth: GroundTruthRepository;
   labelExports: LabelExportRepository;
+  /** Deleting captures and what hangs off them (retention, erasure on request). */
+  retention: RetentionRepository;
   /** Fails with MIGRATIONS_PENDING when the schema is older than this build. */
   assertMigrated(): Promise<void>;
   /** Throws unless the database answers now. */
@@ -59,6 +63,7 @@ export const DATABASE_PLUGINS: Record<Config["database"], (c: Config, poolSize: 
       captures: new PostgresCaptureRepository(pool),
       groundTruth: gt,
       labelExports: gt,
+      retention: new PostgresRetentionRepository(pool),
       assertMigrated: () => assertMigrated(pool),
       ping: async () => {
         await pool.query("SELECT 1");
@@ -75,7 +80,7 @@ export const LABELING_PLUGINS: Record<Config["labeling"], (c: Config) => Labelin
       url: c.labelStudio.url,
       token: c.labelStudio.token,
       webhookUrl: `${c.publicUrl}/v1/labeling/webhook`,
-      webhookSecret: c.apiSecret,
+      webhookSecret: c.webhookSecret,
     }),
 };
 

@@ -8,7 +8,13 @@ import { labelFitsTask, labelsOutsideSet } from "../core/ground-truth/label.js";
 import { type LabelingBackend } from "../core/ports.js";
 import { LabelingPayloadError } from "../core/errors.js";
 import type { CaptureRow } from "../core/ports.js";
-import type { BlobStore, CaptureRepository, GroundTruthRepository, GroundTruthRow } from "../core/ports.js";
+import type {
+  BlobStore,
+  CaptureRepository,
+  GroundTruthRepository,
+  GroundTruthRow,
+  LabelExportRepository,
+} from "../core/ports.js";
 import type { PluginCatalog } from "../core/route-config.js";
 import type { Task } from "../core/canonical.js";
 import type { Logger } from "../log.js";
@@ -18,6 +24,8 @@ import { storedImage } from "./stored-media.js";
 export interface HandlerDeps {
   captures: CaptureRepository;
   groundTruth: GroundTruthRepository;
+  /** What modeltap exported to the labeling tool: an annotation is taken only for those tasks. */
+  exports: Pick<LabelExportRepository, "exportedTask">;
   blobs: BlobStore;
   backend: LabelingBackend;
   plugins: PluginCatalog;
@@ -55,43 +63,85 @@ function fitProblems(label: Prediction, row: CaptureRow, instance: number): stri
 
 const NO_CAPTURE = "no capture with this id (require_capture is set)";
 
-type ItemOutcome =
-  | { index: number; capture_id: string; instance: number; outcome: "stored" | "unchanged" | "pending" }
-  | { index: number; outcome: "rejected"; problems: string[]; capture_id?: string };
+/** A request has at most this many captured hops looked at when a label is posted by request id. */
+export const MAX_HOPS = 100;
 
-/** POST /v1/ground-truth: one label or {"items": [...]}, from any system that knows the truth. */
-export async function postGroundTruth(raw: unknown, deps: HandlerDeps): Promise<Reply> {
+/** Which capture, or which request (every hop of it), an item is for: as the response names it. */
+type Target = { capture_id: string } | { request_id: string; capture_ids: string[] };
+
+type ItemOutcome =
+  | ({ index: number; instance: number; outcome: "stored" | "unchanged" | "pending" } & Target)
+  | ({ index: number; outcome: "rejected"; problems: string[] } & Partial<Target>);
+
+/**
+ * Where an item's label goes, and what stops it. By capture id: that capture. By request id: the
+ * request, so every hop of it; the label must fit at least one hop persisted so far (a hop it does
+ * not fit, say another model's, shows it with its problems, as any label that does not fit).
+ */
+async function itemTarget(
+  item: GroundTruthItem,
+  deps: HandlerDeps,
+): Promise<{ target: Target; problems: string[]; pending: boolean }> {
+  const missing = item.requireCapture ? [NO_CAPTURE] : [];
+  if (item.captureId) {
+    const row = await deps.captures.getCapture(item.captureId);
+    const problems = row ? fitProblems(item.label, row, item.instance) : missing;
+    return { target: { capture_id: item.captureId }, problems, pending: !row };
+  }
+  const hops = await deps.captures.listCaptures({ requestId: item.requestId, limit: MAX_HOPS });
+  const fits = hops.filter((row) => fitProblems(item.label, row, item.instance).length === 0);
+  const problems =
+    hops.length === 0
+      ? missing
+      : fits.length > 0
+        ? []
+        : hops.flatMap((row) =>
+            fitProblems(item.label, row, item.instance).map((p) => `capture ${row.id}: ${p}`),
+          );
+  return {
+    target: { request_id: item.requestId, capture_ids: fits.map((row) => row.id) },
+    problems,
+    pending: hops.length === 0,
+  };
+}
+
+/**
+ * POST /v1/ground-truth: one label or {"items": [...]}, from any system that knows the truth.
+ * `caller` is the name of the API token used: logged with every write, for audit.
+ */
+export async function postGroundTruth(raw: unknown, deps: HandlerDeps, caller: string): Promise<Reply> {
   const parsed = parseGroundTruthBody(raw, new Date());
   if (!parsed.ok) return problem(400, parsed.error);
   const outcomes: ItemOutcome[] = [];
-  const accepted: Array<{ index: number; item: GroundTruthItem; pending: boolean }> = [];
+  const accepted: Array<{ index: number; item: GroundTruthItem; pending: boolean; target: Target }> = [];
   for (const [index, r] of parsed.items.entries()) {
     if (!r.ok) {
       outcomes.push({ index, outcome: "rejected", problems: r.problems });
       continue;
     }
-    const row = await deps.captures.getCapture(r.item.captureId);
-    const problems = row
-      ? fitProblems(r.item.label, row, r.item.instance)
-      : r.item.requireCapture
-        ? [NO_CAPTURE]
-        : [];
-    if (problems.length > 0) {
-      outcomes.push({ index, outcome: "rejected", problems, capture_id: r.item.captureId });
-    } else accepted.push({ index, item: r.item, pending: !row });
+    const { target, problems, pending } = await itemTarget(r.item, deps);
+    if (problems.length > 0) outcomes.push({ index, outcome: "rejected", problems, ...target });
+    else accepted.push({ index, item: r.item, pending, target });
   }
   for (const a of accepted) {
     // One statement per item: "unchanged" must be told apart from "stored" per item.
-    const { captureId, instance, source, label, labeledAt } = a.item;
+    const { captureId, requestId, instance, source, label, labeledAt } = a.item;
     const changed = await deps.groundTruth.upsertGroundTruth([
-      { captureId, instance, source, sourceRef: "", label, labeledAt },
+      { captureId, requestId, instance, source, sourceRef: "", label, labeledAt },
     ]);
-    outcomes.push({
-      index: a.index,
-      capture_id: a.item.captureId,
-      instance: a.item.instance,
-      outcome: a.pending ? "pending" : changed ? "stored" : "unchanged",
-    });
+    const outcome = a.pending ? "pending" : changed ? "stored" : "unchanged";
+    outcomes.push({ index: a.index, ...a.target, instance, outcome });
+    deps.log.info(
+      {
+        token: caller,
+        capture_id: captureId || undefined,
+        request_id: requestId || undefined,
+        instance,
+        source,
+        outcome,
+      },
+      "ground truth from the api",
+    );
   }
   outcomes.sort((x, y) => x.index - y.index);
   // The metric's source label is "api" for every caller-named source: callers may invent many.
@@ -113,7 +163,7 @@ export async function postGroundTruth(raw: unknown, deps: HandlerDeps): Promise<
         ...o,
         ...(o.outcome === "pending"
           ? {
-              note: "no capture with this id yet; the label is kept and joined when the capture is persisted",
+              note: "no capture with this id yet; the label is kept and joined when the capture is persisted (by request id: every hop of the request)",
             }
           : {}),
       },
@@ -127,8 +177,8 @@ export async function postGroundTruth(raw: unknown, deps: HandlerDeps): Promise<
 
 /** GET /v1/ground-truth/<capture id>: every label version kept for a capture. */
 export async function getGroundTruth(captureId: string, deps: HandlerDeps): Promise<Reply> {
-  const rows = await deps.groundTruth.groundTruthFor(captureId);
   const capture = await deps.captures.getCapture(captureId);
+  const rows = await deps.groundTruth.groundTruthFor(captureId, capture?.requestId);
   return {
     status: 200,
     body: {
@@ -171,12 +221,14 @@ export async function postWebhook(raw: unknown, deps: HandlerDeps): Promise<Repl
   }
   if (event.kind === "ignored") return { status: 200, body: { outcome: "ignored", reason: event.reason } };
   if (event.kind === "delete") {
-    const n = await deps.groundTruth.deleteGroundTruth(source, event.sourceRefs, event.at);
+    // Only labels of tasks exported to the sending project: a delivery cannot reach other projects'.
+    const n = await deps.groundTruth.deleteGroundTruth(source, event.sourceRefs, event.at, event.projectRef);
     deps.metrics.groundTruth.inc({ source, outcome: "deleted" }, n);
     return { status: 200, body: { outcome: "deleted", deleted: n } };
   }
   const applied = await applyAnnotation(event, deps);
   if (applied.outcome === "unknown") return problem(404, applied.reason);
+  if (applied.outcome === "refused") return problem(403, applied.reason, { outcome: "rejected" });
   if (applied.outcome === "rejected") return problem(400, applied.reason);
   return {
     status: 200,
@@ -185,18 +237,48 @@ export async function postWebhook(raw: unknown, deps: HandlerDeps): Promise<Repl
 }
 
 export type AppliedAnnotation =
-  { outcome: "stored" | "unchanged" } | { outcome: "unknown" | "rejected"; reason: string };
+  { outcome: "stored" | "unchanged" } | { outcome: "unknown" | "rejected" | "refused"; reason: string };
+
+/** An annotation as the webhook and the reconciler hand it over. */
+export interface IncomingAnnotation {
+  captureId: string;
+  instance: number;
+  taskRef: string;
+  projectRef: string;
+  sourceRef: string;
+  labeledAt: Date;
+  result: unknown;
+}
 
 /**
- * Store one annotation from the labeling tool as ground truth: converted against the capture's
- * task and input, kept only if not older than what is stored. Used by the webhook and the
- * reconciler alike.
+ * Store one annotation from the labeling tool as ground truth: only on a task modeltap exported for
+ * that capture instance, in that project (anyone who can add tasks to a project could otherwise
+ * label any capture); converted against the capture's task and input, kept only if not older than
+ * what is stored. Used by the webhook and the reconciler alike.
  */
-export async function applyAnnotation(
-  a: { captureId: string; instance: number; sourceRef: string; labeledAt: Date; result: unknown },
-  deps: HandlerDeps,
-): Promise<AppliedAnnotation> {
+export async function applyAnnotation(a: IncomingAnnotation, deps: HandlerDeps): Promise<AppliedAnnotation> {
   const source = deps.backend.source;
+  const exported = await deps.exports.exportedTask(a.captureId, a.instance);
+  if (exported?.taskRef !== a.taskRef || exported.projectRef !== a.projectRef) {
+    deps.metrics.groundTruth.inc({ source, outcome: "rejected" });
+    deps.metrics.webhookRefused.inc({ reason: "not_exported" });
+    deps.log.warn(
+      {
+        request_id: a.captureId,
+        instance: a.instance,
+        task: a.taskRef,
+        project: a.projectRef,
+        annotation: a.sourceRef,
+        exported_task: exported?.taskRef ?? null,
+        exported_project: exported?.projectRef ?? null,
+      },
+      "annotation on a task modeltap did not export; ignored",
+    );
+    return {
+      outcome: "refused",
+      reason: `task ${a.taskRef} of project ${a.projectRef} is not the task modeltap exported for capture ${a.captureId} instance ${a.instance}`,
+    };
+  }
   const row = await deps.captures.getCapture(a.captureId);
   const input = row?.analysis?.instances[a.instance]?.input;
   if (!row || !input) {

@@ -1,10 +1,13 @@
 /**
- * The HTTP layer of `modeltap api`: routing, the shared-secret check, body caps and JSON parsing.
- * Handlers (handlers.ts) do the work. Bodies are never logged.
+ * The HTTP layer of `modeltap api`: routing, the secret checks (an API token for the ground-truth
+ * API, the webhook secret for the webhook, a signed and unexpired URL for media), body caps and
+ * JSON parsing. Handlers (handlers.ts) do the work. Bodies and secrets are never logged.
  */
 import http from "node:http";
 import { errorMessage } from "../core/errors.js";
-import { MEDIA_PATH, bearerOk, mediaSignatureOk } from "./auth.js";
+import type { NamedSecret } from "../config-secrets.js";
+import { parseJsonBody, percentEncodingOk } from "./request-input.js";
+import { MEDIA_PATH, bearerOk, bearerTokenName, checkMediaQuery } from "./auth.js";
 import {
   getGroundTruth,
   getMedia,
@@ -17,7 +20,16 @@ import {
 export interface ApiServerOptions {
   host: string;
   port: number;
-  secret: string;
+  /** Ground-truth API tokens by name. */
+  tokens: readonly NamedSecret[];
+  /** The labeling webhook's Bearer secret ("" accepts no webhook). */
+  webhookSecret: string;
+  /** Media-signing keys by key id; every one verifies. */
+  mediaKeys: readonly NamedSecret[];
+  /** Serve /metrics on this port (MODELTAP_API_METRICS=same). */
+  serveMetrics: boolean;
+  /** Unix seconds now (tests move it). */
+  nowSeconds?: () => number;
   /** Cap on a request body (ground-truth batches, webhook payloads); past it: 413. */
   maxBodyBytes: number;
   ready: () => boolean;
@@ -46,11 +58,9 @@ async function readJson(req: http.IncomingMessage, max: number): Promise<unknown
     if (size > max) throw new HttpProblem(413, `body over ${max} bytes (MODELTAP_API_MAX_BODY_BYTES)`);
     chunks.push(chunk as Buffer);
   }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
-  } catch (err) {
-    throw new HttpProblem(400, `body is not valid JSON: ${errorMessage(err)}`);
-  }
+  const parsed = parseJsonBody(Buffer.concat(chunks));
+  if ("error" in parsed) throw new HttpProblem(400, parsed.error);
+  return parsed.value;
 }
 
 function send(res: http.ServerResponse, reply: Reply): void {
@@ -78,12 +88,15 @@ function send(res: http.ServerResponse, reply: Reply): void {
 }
 
 export function startApiServer(deps: HandlerDeps, opts: ApiServerOptions): Promise<http.Server> {
+  const now = opts.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
   const route = async (req: http.IncomingMessage): Promise<{ endpoint: string; reply: Reply }> => {
+    if (!percentEncodingOk(req.url ?? "/"))
+      throw new HttpProblem(400, "malformed percent-encoding in the URL");
     const url = new URL(req.url ?? "/", "http://api");
     const method = req.method ?? "GET";
     const path = url.pathname;
     if (path === "/healthz") return { endpoint: "healthz", reply: { status: 200, body: { ok: true } } };
-    if (path === "/metrics") {
+    if (path === "/metrics" && opts.serveMetrics) {
       const text = await deps.metrics.registry.metrics();
       return {
         endpoint: "metrics",
@@ -99,19 +112,21 @@ export function startApiServer(deps: HandlerDeps, opts: ApiServerOptions): Promi
       return { endpoint: "readyz", reply: { status: ok ? 200 : 503, body: { ready: ok } } };
     }
     if (path === MEDIA_PATH && method === "GET") {
-      const captureId = url.searchParams.get("capture") ?? "";
-      const instanceText = url.searchParams.get("instance") ?? "";
-      const instance = Number(instanceText);
-      if (!captureId || !/^\d{1,6}$/.test(instanceText)) {
-        return { endpoint: "media", reply: { status: 400, body: { error: "needs capture and instance" } } };
+      const check = checkMediaQuery(url.searchParams, opts.mediaKeys, now());
+      if (!check.ok) {
+        if (check.status !== 400)
+          deps.log.warn(
+            {
+              endpoint: "media",
+              status: check.status,
+              reason: check.error,
+              kid: url.searchParams.get("kid"),
+            },
+            "media URL refused",
+          );
+        return { endpoint: "media", reply: { status: check.status, body: { error: check.error } } };
       }
-      if (!mediaSignatureOk(opts.secret, captureId, instance, url.searchParams.get("sig") ?? "")) {
-        return {
-          endpoint: "media",
-          reply: { status: 403, body: { error: "bad or missing media signature" } },
-        };
-      }
-      return { endpoint: "media", reply: await getMedia(captureId, instance, deps) };
+      return { endpoint: "media", reply: await getMedia(check.captureId, check.instance, deps) };
     }
     const endpoint =
       path === "/v1/ground-truth"
@@ -123,12 +138,21 @@ export function startApiServer(deps: HandlerDeps, opts: ApiServerOptions): Promi
             : undefined;
     if (!endpoint)
       return { endpoint: "unknown", reply: { status: 404, body: { error: `no route ${path}` } } };
-    // Checked before the body is read: an unauthenticated caller gets nothing parsed and nothing written.
-    if (!bearerOk(req.headers.authorization, opts.secret)) {
-      deps.log.warn({ endpoint, remote: req.socket.remoteAddress }, "request without a valid shared secret");
+    // Checked before the body is read: an unauthenticated caller gets nothing parsed and nothing
+    // written. The webhook takes only the webhook secret, the API only an API token.
+    const caller =
+      endpoint === "webhook"
+        ? bearerOk(req.headers.authorization, opts.webhookSecret)
+          ? "webhook"
+          : undefined
+        : bearerTokenName(req.headers.authorization, opts.tokens);
+    if (caller === undefined) {
+      deps.log.warn({ endpoint, remote: req.socket.remoteAddress }, "request without a valid secret");
+      const wanted =
+        endpoint === "webhook" ? "MODELTAP_WEBHOOK_SECRET" : "an API token (MODELTAP_API_TOKENS)";
       return {
         endpoint,
-        reply: { status: 401, body: { error: "missing or bad Authorization: Bearer <secret>" } },
+        reply: { status: 401, body: { error: `missing or bad Authorization: Bearer <${wanted}>` } },
       };
     }
     if (endpoint === "ground_truth_get") {
@@ -140,7 +164,8 @@ export function startApiServer(deps: HandlerDeps, opts: ApiServerOptions): Promi
     const body = await readJson(req, opts.maxBodyBytes);
     return {
       endpoint,
-      reply: endpoint === "webhook" ? await postWebhook(body, deps) : await postGroundTruth(body, deps),
+      reply:
+        endpoint === "webhook" ? await postWebhook(body, deps) : await postGroundTruth(body, deps, caller),
     };
   };
 

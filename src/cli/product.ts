@@ -10,6 +10,7 @@ import { apiCommand } from "./commands/api.js";
 import { capturesCommand } from "./commands/captures.js";
 import { collectorCommand } from "./commands/collector.js";
 import { migrateCommand } from "./commands/migrate.js";
+import { retentionCommand } from "./commands/retention.js";
 import { workerCommand } from "./commands/worker.js";
 
 export const PRODUCT_COMMANDS: readonly Command[] = [
@@ -18,6 +19,7 @@ export const PRODUCT_COMMANDS: readonly Command[] = [
   apiCommand,
   migrateCommand,
   capturesCommand,
+  retentionCommand,
 ];
 
 export const VERSION = (

@@ -31,13 +31,18 @@ export function createCollectorMetrics() {
     }),
     drops: new Counter({
       name: "modeltap_capture_drops_total",
-      help: "Capture records dropped, by reason (buffer_full, shutdown)",
+      help: "Capture records dropped, by reason (buffer_full, shutdown, too_large, publish_rejected)",
       labelNames: ["reason"] as const,
       registers: [registry],
     }),
     publishErrors: new Counter({
       name: "modeltap_publish_errors_total",
-      help: "Failed publish attempts (the record stays buffered and is retried)",
+      help: "Failed publish attempts (an outage: retried after a backoff of every sender; a refused record: retried behind the others up to MODELTAP_PUBLISH_MAX_ATTEMPTS)",
+      registers: [registry],
+    }),
+    analysisParked: new Counter({
+      name: "modeltap_analysis_parked_total",
+      help: "Capture records whose analysis travelled through the JetStream object store: over the NATS server's max payload with their large bodies parked",
       registers: [registry],
     }),
     bufferDepth: new Gauge({
@@ -47,7 +52,7 @@ export function createCollectorMetrics() {
     }),
     bufferBytes: new Gauge({
       name: "modeltap_publish_buffer_bytes",
-      help: "Body and input-image bytes waiting in the publish buffer",
+      help: "Body, input-image and analysis bytes waiting in the publish buffer",
       registers: [registry],
     }),
     publishLatency: new Histogram({
@@ -71,6 +76,12 @@ export function createCollectorMetrics() {
       name: "modeltap_redacted_fields_total",
       help: "JSON fields replaced by the route's redact_fields before the record left the collector",
       labelNames: ["model"] as const,
+      registers: [registry],
+    }),
+    redactionWithheld: new Counter({
+      name: "modeltap_redaction_withheld_total",
+      help: "Bodies not stored because the route's redact_fields could not confirm them redacted (not JSON, JSON lines or form data; truncated; not decoded)",
+      labelNames: ["model", "direction"] as const,
       registers: [registry],
     }),
     inputImagesDropped: new Counter({

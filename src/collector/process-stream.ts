@@ -31,12 +31,20 @@ export interface StreamDeps {
   /** Protocol parsers in detection order, for routes with protocol "auto". */
   parsers: readonly ProtocolParser[];
   secretHeaders: ReadonlySet<string>;
+  /** MODELTAP_REDACT_QUERY_PARAMS (lower-case); default the built-in list. */
+  secretQueryParams?: ReadonlySet<string>;
   metrics: CollectorMetrics;
   log: Logger;
   /** Where finished records go (the publish buffer); must not block. */
   onRecord(record: CaptureRecord): void;
   /** Microsecond wall clock (injectable for tests). */
   nowUs(): number;
+  /** Seed of the sampling hash (MODELTAP_SAMPLING_SEED). */
+  samplingSeed: bigint;
+  /** A new capture id (a UUIDv7, core/capture-id.ts) for each captured exchange. */
+  newCaptureId(): string;
+  /** A uniform draw in [0, 1): samples exchanges that have no x-request-id. */
+  random(): number;
 }
 
 const SKIP_EVERYTHING: ProcessingResponse["mode_override"] = {
@@ -70,7 +78,11 @@ export function handleProcessStream(call: ProcessCall, deps: StreamDeps): void {
     const { task, analysis, redactFields, maxDecodedBytes } = exchange.config;
     // Before analysis, publishing, storage or logs: PII named by the route never leaves here.
     const redacted = redactRecordFields(record, redactFields);
-    if (redacted) deps.metrics.redactedFields.inc({ model: record.model }, redacted);
+    if (redacted.fields) deps.metrics.redactedFields.inc({ model: record.model }, redacted.fields);
+    for (const direction of redacted.withheld) {
+      deps.metrics.redactionWithheld.inc({ model: record.model, direction });
+      log.info({ direction }, "body not stored: redact_fields could not confirm it redacted");
+    }
     if (task !== "unknown" && record.complete) {
       const dropped = analyzeRecordWithImages(
         record,
@@ -106,6 +118,7 @@ export function handleProcessStream(call: ProcessCall, deps: StreamDeps): void {
     const mode = req.observability_mode ? "observability" : "normal";
     const headers = toHeaderList(req.request_headers?.headers);
     const requestId = headers.find((h) => h.name === "x-request-id")?.value ?? "";
+    const sampledBy = requestId ? "request_id" : "random";
     log = deps.log.child({ request_id: requestId });
     const dynamic = req.metadata_context?.filter_metadata?.[NAMESPACE];
     const { result, firstSeen } = deps.resolver.resolve(
@@ -118,8 +131,13 @@ export function handleProcessStream(call: ProcessCall, deps: StreamDeps): void {
       decision = "invalid_config";
       if (firstSeen || dynamic)
         log.warn({ problems: result.problems }, "route modeltap metadata is invalid; not capturing");
-    } else if (!requestId) decision = "not_sampled";
-    else decision = isSampled(requestId, result.config.sampleRate) ? "sampled" : "not_sampled";
+    } else {
+      const rate = result.config.sampleRate;
+      // Every hop of one request shares its x-request-id, so they are sampled together; without
+      // one, a random draw at the route's rate (the record says which).
+      const sampled = requestId ? isSampled(requestId, rate, deps.samplingSeed) : deps.random() < rate;
+      decision = sampled ? "sampled" : "not_sampled";
+    }
     deps.metrics.exchanges.inc({ decision, mode });
 
     if (decision !== "sampled" || !result?.ok) {
@@ -127,9 +145,13 @@ export function handleProcessStream(call: ProcessCall, deps: StreamDeps): void {
       else reply(req, { mode_override: SKIP_EVERYTHING });
       return;
     }
+    const captureId = deps.newCaptureId();
+    log = log.child({ capture_id: captureId });
     exchange = new Exchange(
       {
+        captureId,
         requestId,
+        sampledBy,
         config: result.config,
         mode,
         route: attribute(req, "xds.route_name") ?? "",
@@ -138,7 +160,10 @@ export function handleProcessStream(call: ProcessCall, deps: StreamDeps): void {
         nowUs: deps.nowUs(),
         ...envoyStart(attribute(req, "request.time")),
       },
-      { secretHeaders: deps.secretHeaders },
+      {
+        secretHeaders: deps.secretHeaders,
+        ...(deps.secretQueryParams ? { secretQueryParams: deps.secretQueryParams } : {}),
+      },
     );
     deps.metrics.activeExchanges.inc();
     if (log.isLevelEnabled("debug")) log.debug({ model: result.config.model, mode }, "capturing exchange");

@@ -1,9 +1,12 @@
 /** The collector process: ext_proc gRPC server + publish buffer + health/metrics endpoint. */
+import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
+import { captureId } from "../core/capture-id.js";
 import type { RecordPublisher } from "../core/ports.js";
 import { RouteResolver } from "../core/capture/route-resolver.js";
 import type { PluginRegistry } from "../plugins/registry.js";
 import type { Logger } from "../log.js";
+import { hostPort } from "../listen-address.js";
 import { loadExternalProcessorService, type ProcessCall } from "./ext-proc.js";
 import { healthHandlers, loadHealthService } from "./health.js";
 import type { CollectorMetrics } from "./metrics.js";
@@ -16,7 +19,11 @@ export interface CollectorOptions {
   /** PEM contents; undefined: plaintext. clientCa set: clients must present a certificate it signed. */
   tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer };
   secretHeaders: ReadonlySet<string>;
-  buffer: { maxRecords: number; maxBytes: number };
+  /** Query parameters redacted from captured paths (lower-case); default the built-in list. */
+  secretQueryParams?: ReadonlySet<string>;
+  buffer: { maxRecords: number; maxBytes: number; maxAttempts: number };
+  /** Seed of the sampling hash (MODELTAP_SAMPLING_SEED). */
+  samplingSeed: bigint;
 }
 
 export interface Collector {
@@ -54,9 +61,13 @@ export async function startCollector(
         resolver,
         parsers,
         secretHeaders: options.secretHeaders,
+        ...(options.secretQueryParams ? { secretQueryParams: options.secretQueryParams } : {}),
         metrics,
         log,
         onRecord: (record) => queue.enqueue(record),
+        samplingSeed: options.samplingSeed,
+        newCaptureId: () => captureId(Date.now(), randomBytes(10)),
+        random: Math.random,
         nowUs: () => Math.round((performance.timeOrigin + performance.now()) * 1000),
       }),
   });
@@ -66,7 +77,7 @@ export async function startCollector(
     healthHandlers(() => serving),
   );
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${options.host}:${options.port}`, serverCredentials(options.tls), (err, p) =>
+    server.bindAsync(hostPort(options.host, options.port), serverCredentials(options.tls), (err, p) =>
       err ? reject(err) : resolve(p),
     ),
   );

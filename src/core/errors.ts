@@ -4,6 +4,8 @@
  */
 export const ERROR_CODES = {
   CONFIG_INVALID: "configuration (environment or flags) failed validation",
+  COLLECTOR_INSECURE_BIND:
+    "the collector would serve plaintext gRPC on an address other than loopback; it needs TLS or MODELTAP_COLLECTOR_INSECURE=1",
   ROUTE_CONFIG_INVALID:
     "the modeltap metadata on an Envoy route failed validation; the route is not captured",
   ROUTE_METADATA_UNPARSABLE: "Envoy's xds.route_metadata attribute could not be parsed",
@@ -12,7 +14,11 @@ export const ERROR_CODES = {
   STORAGE_FAILED: "a write to object storage or the database failed",
   STACK_FAILED: "a local-stack service could not be installed or started",
   NOT_FOUND: "the requested capture, or the body, image or mask asked of it, does not exist",
+  AMBIGUOUS_ID:
+    "a request id given where one capture is meant names several captures (the request's hops); give one of their capture ids",
   LABELING_FAILED: "a call to the labeling tool (Label Studio) failed; the export is retried",
+  PUBLISH_REJECTED:
+    "JetStream refused one capture record (too large even through the object store, or rejected): it is retried behind the others, then dropped and counted",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -49,6 +55,19 @@ export class StorageError extends ModeltapError {
   override name = "StorageError";
   constructor(message: string, options?: { cause?: unknown }) {
     super("STORAGE_FAILED", message, options);
+  }
+}
+
+/**
+ * One record the broker will not take, while it takes others (not an outage). `permanent`: no retry
+ * can help (the record is over the server's max payload with every body parked).
+ */
+export class PublishRejectedError extends ModeltapError {
+  override name = "PublishRejectedError";
+  readonly permanent: boolean;
+  constructor(message: string, options: { permanent: boolean; cause?: unknown }) {
+    super("PUBLISH_REJECTED", message, options);
+    this.permanent = options.permanent;
   }
 }
 

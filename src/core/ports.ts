@@ -30,6 +30,10 @@ export interface BlobStore {
   put(key: string, body: Uint8Array, contentType: string): Promise<void>;
   get(key: string): Promise<Uint8Array | undefined>;
   uri(key: string): string;
+  /** Remove one object; a key with no object is no error (so a retried erasure is a no-op). */
+  delete(key: string): Promise<void>;
+  /** Up to `limit` keys under a folder prefix (one ending in "/"), in no set order. */
+  list(prefix: string, limit: number): Promise<string[]>;
 }
 
 /** Bodies too large to inline in a JetStream message, parked in a JetStream object store. */
@@ -55,7 +59,11 @@ export interface BodyRow {
 }
 
 export interface CaptureRow {
+  /** The capture id (a UUIDv7 per exchange and hop; rows from before schema 2: the x-request-id). */
   id: string;
+  /** The exchange's x-request-id: shared by every hop of one request. */
+  requestId: string;
+  sampledBy: string;
   model: string;
   version: string;
   task: string;
@@ -89,6 +97,8 @@ export interface CaptureRow {
 
 export interface CaptureQuery {
   model?: string;
+  /** Every capture (hop) of this x-request-id. */
+  requestId?: string;
   limit: number;
 }
 
@@ -99,9 +109,67 @@ export interface CaptureRepository {
   getCapture(id: string): Promise<CaptureRow | undefined>;
 }
 
+/** The received_at before which a model's captures have aged out; null: kept forever. */
+export type Cutoff = Date | null;
+
+export interface RetentionCutoffs {
+  defaultCutoff: Cutoff;
+  overrides: ReadonlyArray<{ model: string; cutoff: Cutoff }>;
+}
+
+/** A capture as an erasure sees it: enough to find every object it has. */
+export interface StoredCapture {
+  id: string;
+  model: string;
+  version: string;
+  receivedAt: Date;
+  /** The row's request_object_key and response_object_key, where set. */
+  objectKeys: readonly string[];
+}
+
+/** Which captures an erasure takes: aged out under retention cutoffs, or named ones. */
+export type CaptureSelection =
+  | { kind: "aged"; cutoffs: RetentionCutoffs; model?: string }
+  | { kind: "ids"; ids: readonly string[] }
+  | { kind: "request"; requestId: string };
+
+/** What one erased batch removed from the database. */
+export interface ErasedBatch {
+  captures: StoredCapture[];
+  groundTruth: number;
+  labelExports: number;
+}
+
+/** Deleting captures and what hangs off them (Postgres), for retention and erasure on request. */
+export interface RetentionRepository {
+  /**
+   * Lock up to `limit` selected captures (aged ones: skipping rows another sweep holds), run
+   * eraseObjects on them, then delete their rows, ground truth and label-export state in the same
+   * transaction. If eraseObjects throws, nothing in the database is deleted.
+   */
+  eraseCaptures(
+    selection: CaptureSelection,
+    limit: number,
+    eraseObjects: (captures: readonly StoredCapture[]) => Promise<void>,
+  ): Promise<ErasedBatch>;
+  /**
+   * Delete the labels posted for these capture ids and for these requests (a label posted by request
+   * id belongs to the request), whether or not a capture of them exists.
+   */
+  eraseGroundTruth(keys: { captureIds: readonly string[]; requestIds: readonly string[] }): Promise<number>;
+  /** Delete up to `limit` labels received before `before` whose capture does not exist. */
+  eraseOrphanGroundTruth(before: Date, limit: number): Promise<number>;
+}
+
 /** One version of a true label for one capture instance, from one source. */
 export interface GroundTruthWrite {
+  /** The capture the label belongs to; "" for a label posted by request id. */
   captureId: string;
+  /**
+   * For a label posted by request id (captureId ""): it belongs to the request, so to every capture
+   * (hop) of that request, persisted before or after it (docs/ground-truth.md).
+   */
+  requestId?: string;
   instance: number;
   /** "api", "label_studio", or a caller's own source name. */
   source: string;
@@ -121,9 +189,19 @@ export interface GroundTruthRow extends Omit<GroundTruthWrite, "label"> {
 export interface GroundTruthRepository {
   /** Insert or replace; returns how many rows changed (a stale or repeated write changes none). */
   upsertGroundTruth(rows: readonly GroundTruthWrite[]): Promise<number>;
-  /** Mark every label of this source with one of these refs deleted; returns how many changed. */
-  deleteGroundTruth(source: string, sourceRefs: readonly string[], at: Date): Promise<number>;
-  groundTruthFor(captureId: string): Promise<GroundTruthRow[]>;
+  /**
+   * Mark every label of this source with one of these refs deleted; returns how many changed. With
+   * projectRef, only labels of capture instances exported to that project (a webhook's deletion
+   * reaches no further than its own project).
+   */
+  deleteGroundTruth(
+    source: string,
+    sourceRefs: readonly string[],
+    at: Date,
+    projectRef?: string,
+  ): Promise<number>;
+  /** The labels of this capture: its own, and those posted by its request id when one is given. */
+  groundTruthFor(captureId: string, requestId?: string): Promise<GroundTruthRow[]>;
   /** When each of these refs of a source was last labeled, as stored (deleted ones included). */
   storedVersions(source: string, sourceRefs: readonly string[]): Promise<Map<string, Date>>;
   /**
@@ -171,6 +249,8 @@ export interface LabelExportRepository {
     retryAt: Date | null,
   ): Promise<void>;
   exportCounts(): Promise<Record<string, number>>;
+  /** The task and project a capture instance was exported as; undefined unless state is exported. */
+  exportedTask(captureId: string, instance: number): Promise<ExportedTask | undefined>;
   getProject(backend: string, model: string): Promise<LabelingProject | undefined>;
   listProjects(backend: string): Promise<LabelingProject[]>;
   /** Run fn holding a lock on this backend and model, so concurrent exporters make one project. */
@@ -195,24 +275,35 @@ export interface LabelTask {
   prediction: Prediction | null;
 }
 
+/** Where the labeling tool holds an exported capture instance. */
+export interface ExportedTask {
+  taskRef: string;
+  projectRef: string;
+}
+
 /** A webhook delivery, understood. */
 export type LabelingEvent =
   | {
       kind: "upsert";
       captureId: string;
       instance: number;
+      /** The tool's task and project the annotation is on: checked against what modeltap exported. */
+      taskRef: string;
+      projectRef: string;
       sourceRef: string;
       labeledAt: Date;
       /** The tool's own result, converted by toLabel once the capture's task is known. */
       result: unknown;
     }
-  | { kind: "delete"; sourceRefs: string[]; at: Date }
+  | { kind: "delete"; sourceRefs: string[]; at: Date; projectRef: string }
   | { kind: "ignored"; reason: string };
 
 /** One current annotation as the tool holds it (for reconciling webhooks that never arrived). */
 export interface AnnotationSnapshot {
   captureId: string;
   instance: number;
+  /** The tool's task the annotation is on (its project is the one listed). */
+  taskRef: string;
   sourceRef: string;
   labeledAt: Date;
   result: unknown;

@@ -1,6 +1,10 @@
 /** The capture record, mirroring proto/modeltap/v1/capture.proto (see record-codec.ts). */
 
-export const RECORD_SCHEMA_VERSION = 1;
+/** 2: `id` is the collector's capture id and `requestId` the x-request-id (1: `id` was the x-request-id). */
+export const RECORD_SCHEMA_VERSION = 2;
+
+/** How the sampling decision was made (see sampler.ts). */
+export type SampledBy = "request_id" | "random";
 
 /** HTTP headers in wire order, names as sent (secret ones already redacted). */
 export type HeaderList = Array<{ name: string; value: string }>;
@@ -32,7 +36,11 @@ export interface InputImage {
 }
 
 export interface CaptureRecord {
+  /** The capture id: a UUIDv7 per captured exchange and hop (capture-id.ts). */
   id: string;
+  /** The exchange's x-request-id: shared by every hop of one request; "" when there was none. */
+  requestId: string;
+  sampledBy: SampledBy;
   model: string;
   version: string;
   task: string;
@@ -64,6 +72,11 @@ export interface CaptureRecord {
   inputImages: InputImage[];
   /** The request body is itself instance 0's input image (a raw image upload). */
   requestIsImage: boolean;
+  /**
+   * Set when analysisJson travelled through the JetStream object store (the record was over the
+   * server's max payload): that entry's name; analysisJson is then empty until the worker reads it.
+   */
+  analysisRef?: string;
 }
 
 export function emptyBody(): CapturedBody {
@@ -85,6 +98,8 @@ export function emptyBody(): CapturedBody {
 export function emptyRecord(): CaptureRecord {
   return {
     id: "",
+    requestId: "",
+    sampledBy: "request_id",
     model: "",
     version: "",
     task: "",

@@ -11,6 +11,7 @@ import { parseJsonPath, type PathStep } from "./json-path.js";
 import { BOX_FORMAT_NAMES, parseBoxFormat, type BoxFormat } from "./box-format.js";
 import { HUMAN_LABELED_TASKS, TASKS, type Task } from "./canonical.js";
 import type { Converter, ProtocolParser, Scaler, Size } from "./plugins.js";
+import { DEFAULT_GEOMETRY_BUDGET, GEOMETRY_BUDGET_LIMITS, type GeometryBudget } from "./budget.js";
 
 export interface RouteConfig {
   readonly model: string;
@@ -46,6 +47,12 @@ export interface AnalysisConfig {
   readonly boxFormat: BoxFormat | undefined;
   /** How rows of detections are laid out, when the route says (row_layout). */
   readonly rowLayout: "box_first" | "class_first" | undefined;
+  /** Pixels and instances an exchange may cost (max_image_pixels, max_mask_pixels, ...). */
+  readonly budget: GeometryBudget;
+  /** Bytes of analysis JSON a record carries; past it the last instances are cut (max_analysis_bytes). */
+  readonly maxAnalysisBytes: number;
+  /** Characters of parse_error a record carries; past it the rest is cut (max_parse_error_chars). */
+  readonly maxParseErrorChars: number;
 }
 
 /** What plugins exist, by name (built in, plus user modules); see src/plugins/registry.ts. */
@@ -65,8 +72,16 @@ export const ROUTE_DEFAULTS = {
   maxDecodedBytes: 8 * 1024 * 1024,
 } as const;
 
+/** What an analysis may add to a record: its JSON, and the parse error (see analysis/record-caps.ts). */
+export const ANALYSIS_CAP_DEFAULTS = { maxAnalysisBytes: 4 * 1024 * 1024, maxParseErrorChars: 1024 } as const;
+
 /** Hard ceilings so one route's metadata cannot make the collector hold unbounded memory. */
-export const ROUTE_LIMITS = { maxBodyBytes: 64 * 1024 * 1024, maxDecodedBytes: 256 * 1024 * 1024 } as const;
+export const ROUTE_LIMITS = {
+  maxBodyBytes: 64 * 1024 * 1024,
+  maxDecodedBytes: 256 * 1024 * 1024,
+  maxAnalysisBytes: 64 * 1024 * 1024,
+  maxParseErrorChars: 64 * 1024,
+} as const;
 
 export type RouteConfigResult = { ok: true; config: RouteConfig } | { ok: false; problems: string[] };
 
@@ -79,6 +94,8 @@ export const ROUTE_KEYS = [
   "redact_fields",
   "max_body_bytes",
   "max_decoded_bytes",
+  "max_analysis_bytes",
+  "max_parse_error_chars",
   "protocol",
   "converter",
   "scaler",
@@ -91,6 +108,10 @@ export const ROUTE_KEYS = [
   "output_names",
   "box_format",
   "row_layout",
+  "max_image_pixels",
+  "max_mask_pixels",
+  "max_record_mask_pixels",
+  "max_instances",
 ] as const;
 
 function num(v: unknown): number | undefined {
@@ -352,5 +373,37 @@ function compileAnalysis(
     scoreThreshold: numberIn(raw, "score_threshold", 0, 0, 1, problems),
     maskThreshold: numberIn(raw, "mask_threshold", 0.5, 0, 1, problems),
     outputNames,
+    budget: geometryBudget(raw, problems),
+    maxAnalysisBytes: intInRange(
+      raw,
+      "max_analysis_bytes",
+      ANALYSIS_CAP_DEFAULTS.maxAnalysisBytes,
+      ROUTE_LIMITS.maxAnalysisBytes,
+      problems,
+    ),
+    maxParseErrorChars: intInRange(
+      raw,
+      "max_parse_error_chars",
+      ANALYSIS_CAP_DEFAULTS.maxParseErrorChars,
+      ROUTE_LIMITS.maxParseErrorChars,
+      problems,
+    ),
+  });
+}
+
+function geometryBudget(raw: Record<string, unknown>, problems: string[]): GeometryBudget {
+  const d = DEFAULT_GEOMETRY_BUDGET;
+  const l = GEOMETRY_BUDGET_LIMITS;
+  return Object.freeze({
+    imagePixels: intInRange(raw, "max_image_pixels", d.imagePixels, l.imagePixels, problems),
+    maskPixels: intInRange(raw, "max_mask_pixels", d.maskPixels, l.maskPixels, problems),
+    recordMaskPixels: intInRange(
+      raw,
+      "max_record_mask_pixels",
+      d.recordMaskPixels,
+      l.recordMaskPixels,
+      problems,
+    ),
+    instances: intInRange(raw, "max_instances", d.instances, l.instances, problems),
   });
 }

@@ -16,7 +16,19 @@ import { isSampled } from "../../src/core/sampler.js";
 import { connect } from "nats";
 import { BODY_BUCKET } from "../../src/adapters/nats/streams.js";
 import { b64, noisyPng } from "../support/bytes.js";
-import { OBS, NORMAL, blobs, config, db, expectBytes, poll, storedBody, waitForRows } from "./helpers.js";
+import {
+  OBS,
+  NORMAL,
+  SAMPLING_SEED,
+  blobs,
+  captureIdOf,
+  config,
+  db,
+  expectBytes,
+  poll,
+  storedBody,
+  waitForRows,
+} from "./helpers.js";
 
 const pg = db();
 afterAll(() => pg.end());
@@ -41,7 +53,7 @@ interface AnalysisRow {
 async function analysisOf(id: string): Promise<AnalysisRow> {
   await waitForRows(pg, [id]);
   const res = await pg.query<AnalysisRow>(
-    "SELECT protocol, parse_error, analysis, features, predictions FROM captures WHERE id = $1",
+    "SELECT protocol, parse_error, analysis, features, predictions FROM captures WHERE request_id = $1",
     [id],
   );
   return res.rows[0]!;
@@ -71,7 +83,7 @@ it("tabular: a two-row KServe V2 batch becomes two instances with named, queryab
     { kind: "classification", label: "virginica", score: 0.7 },
   ]);
   const q = await pg.query(
-    "SELECT id FROM captures WHERE id = $1 AND (features->1->>'petal_length')::float > 5",
+    "SELECT id FROM captures WHERE request_id = $1 AND (features->1->>'petal_length')::float > 5",
     [s.id],
   );
   expect(q.rowCount).toBe(1);
@@ -224,12 +236,13 @@ it("image classification: a base64 image over the NATS inline limit is parked, t
   const uri = (row.analysis!.instances[0]!.input.image as { uri: string }).uri;
   expect(uri).toMatch(/\/input-0\.png$/);
   expectBytes(await blobs().get(keyOf(uri)), image);
-  // The parked copies are deleted once the worker has acked.
+  // The parked copies (named by capture id) are deleted once the worker has acked.
+  const captureId = await captureIdOf(pg, s.id);
   const nc = await connect({ servers: config.natsUrl });
   try {
     const parked = await nc.jetstream().views.os(BODY_BUCKET);
     const gone = await poll("the parked image to be deleted", async () => {
-      const info = await parked.info(`${s.id}/input-0`);
+      const info = await parked.info(`${captureId}/input-0`);
       return info?.deleted === true ? true : undefined;
     });
     expect(gone).toBe(true);
@@ -240,7 +253,7 @@ it("image classification: a base64 image over the NATS inline limit is parked, t
 
 it("text classification: the text and the label are stored", async () => {
   // The sentiment route samples 25%: pick request ids that fall inside the sample.
-  const id = Array.from({ length: 200 }, () => randomUUID()).find((x) => isSampled(x, 0.25))!;
+  const id = Array.from({ length: 200 }, () => randomUUID()).find((x) => isSampled(x, 0.25, SAMPLING_SEED))!;
   const body = JSON.stringify({
     inputs: [{ name: "text", datatype: "BYTES", shape: [2], data: ["I love this", "this is awful"] }],
   });

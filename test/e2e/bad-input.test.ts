@@ -24,7 +24,7 @@ async function flags(id: string): Promise<Flags> {
   expect(await waitForRows(pg, [id]), `capture ${id}`).toHaveLength(1);
   const r = await pg.query<Flags>(
     `SELECT parse_error, request_decode_error, request_truncated, request_wire_size_bytes, request_size_bytes, request_headers
-       FROM captures WHERE id = $1`,
+       FROM captures WHERE request_id = $1`,
     [id],
   );
   return r.rows[0]!;

@@ -11,6 +11,7 @@ import { pool, send } from "../support/http.js";
 import {
   NORMAL,
   OBS,
+  SAMPLING_SEED,
   blobs,
   collectorMetric,
   config,
@@ -49,7 +50,7 @@ describe.each([
       sent.map((s) => s.id),
     );
     expect(rows).toHaveLength(N);
-    const byId = new Map(rows.map((r) => [r.id, r]));
+    const byId = new Map(rows.map((r) => [r.request_id, r]));
     for (const s of sent) {
       const row = byId.get(s.id)!;
       expect(row.model).toBe("iris");
@@ -78,7 +79,7 @@ it("samples 0.25 deterministically by x-request-id, within binomial bounds", asy
   const N = 400;
   const sent = await pool(N, 16, (i) => send(`${OBS}/v2/models/sentiment/infer`, sentimentBody(i)));
   expect(sent.every((s) => s.status === 200)).toBe(true);
-  const predicted = sent.filter((s) => isSampled(s.id, 0.25)).map((s) => s.id);
+  const predicted = sent.filter((s) => isSampled(s.id, 0.25, SAMPLING_SEED)).map((s) => s.id);
   const rows = await waitForRows(
     pg,
     sent.map((s) => s.id),
@@ -90,7 +91,7 @@ it("samples 0.25 deterministically by x-request-id, within binomial bounds", asy
       pg,
       sent.map((s) => s.id),
     )
-  ).map((r) => r.id);
+  ).map((r) => r.request_id);
   // 4 standard deviations of Binomial(400, 0.25): 100 ± 34.6.
   expect(captured.length).toBeGreaterThanOrEqual(66);
   expect(captured.length).toBeLessThanOrEqual(134);
@@ -248,7 +249,9 @@ it("redact_fields: PII fields are gone from both stored bodies; an unparseable J
     request_object_key: string | null;
     request_body: Buffer | null;
     request_decode_error: string;
-  }>("SELECT request_object_key, request_body, request_decode_error FROM captures WHERE id = $1", [bad.id]);
+  }>("SELECT request_object_key, request_body, request_decode_error FROM captures WHERE request_id = $1", [
+    bad.id,
+  ]);
   expect(badRow).toHaveLength(1);
   expect(flagged.rows[0]!.request_object_key).toBeNull();
   expect(flagged.rows[0]!.request_body).toBeNull();

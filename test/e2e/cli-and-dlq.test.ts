@@ -39,8 +39,11 @@ it("`captures get --json` and `captures list --json` print the documented shape"
       "status_code",
     ]),
   );
+  // Looked up by the request id it was sent with; stored under a capture id of its own.
+  expect(got.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   expect(got).toMatchObject({
-    id: s.id,
+    request_id: s.id,
+    sampled_by: "request_id",
     model: "iris",
     version: "1",
     task: "tabular_classification",
@@ -59,19 +62,21 @@ it("`captures get --json` and `captures list --json` print the documented shape"
     contentType: "application/octet-stream",
   });
   await waitForRows(pg, [big.id]);
-  const bigReq = (
-    JSON.parse((await cli("captures", "get", big.id, "--json")).stdout) as {
-      request: Record<string, unknown>;
-    }
-  ).request;
+  const bigCapture = JSON.parse((await cli("captures", "get", big.id, "--json")).stdout) as {
+    id: string;
+    request: Record<string, unknown>;
+  };
+  const bigReq = bigCapture.request;
   expect(bigReq.stored_in).toBe("object_store");
   expect(String(bigReq.object_uri)).toMatch(
-    new RegExp(`^s3://${config.s3.bucket}/echo/1/\\d{4}/\\d\\d/\\d\\d/\\d\\d/${big.id}/request\\.bin$`),
+    new RegExp(
+      `^s3://${config.s3.bucket}/echo/1/\\d{4}/\\d\\d/\\d\\d/\\d\\d/${bigCapture.id}/request\\.bin$`,
+    ),
   );
   const list = JSON.parse(
     (await cli("captures", "list", "--model", "iris", "--limit", "500", "--json")).stdout,
-  ) as Array<{ id: string }>;
-  expect(list.map((r) => r.id)).toContain(s.id);
+  ) as Array<{ id: string; request_id: string }>;
+  expect(list.map((r) => r.request_id)).toContain(s.id);
   await expect(cli("captures", "get", "no-such-id")).rejects.toMatchObject({
     code: 1,
     stderr: expect.stringContaining("[NOT_FOUND]"),
@@ -134,7 +139,7 @@ it("`captures body` reads bodies, input images and masks from the row or object 
   const raw = pngImage(300, 200);
   const seg = await send(`${NORMAL}/predictions/segmenter`, raw, { contentType: "image/png" });
   const rows = await waitForRows(pg, [iris.id, b64.id, big.id, seg.id]);
-  const where = new Map(rows.map((r) => [r.id, r]));
+  const where = new Map(rows.map((r) => [r.request_id, r]));
   expect(where.get(iris.id)!.request_body).not.toBeNull();
   expect(where.get(b64.id)!.request_body).not.toBeNull();
   expect(where.get(big.id)!.request_object_key).not.toBeNull();
@@ -159,7 +164,7 @@ it("`captures body` reads bodies, input images and masks from the row or object 
     const [analysed] = (
       await pg.query<{
         analysis: { instances: Array<{ prediction: { instances: Array<{ mask_uri: string }> } }> };
-      }>("SELECT analysis FROM captures WHERE id = $1", [seg.id])
+      }>("SELECT analysis FROM captures WHERE request_id = $1", [seg.id])
     ).rows;
     const uri = analysed!.analysis.instances[0]!.prediction.instances[0]!.mask_uri;
     expectBytes(await blobs().get(uri.replace(/^s3:\/\/[^/]+\//, "")), fs.readFileSync(out));

@@ -307,9 +307,10 @@ beforeAll(async () => {
   // Every case's rows at once; a route the collector refuses (invalid metadata) never gets one.
   const ids = results.map((s) => s.id);
   await waitForRows(pg, ids, ids.length, 20_000);
-  const res = await pg.query<StoredRow>("SELECT id, parse_error, analysis FROM captures WHERE id = ANY($1)", [
-    ids,
-  ]);
+  const res = await pg.query<StoredRow>(
+    "SELECT request_id AS id, parse_error, analysis FROM captures WHERE request_id = ANY($1)",
+    [ids],
+  );
   for (const row of res.rows) stored.set(row.id, row);
 });
 

@@ -186,7 +186,7 @@ it("a worker killed mid-stream loses and duplicates nothing once restarted", asy
   const rows = await waitForRows(pg, ids, N, 60_000);
   expect(rows).toHaveLength(N);
   const dup = await pg.query<{ n: string }>(
-    "SELECT count(*) - count(DISTINCT id) AS n FROM captures WHERE id = ANY($1)",
+    "SELECT count(*) - count(DISTINCT request_id) AS n FROM captures WHERE request_id = ANY($1)",
     [ids],
   );
   expect(Number(dup.rows[0]!.n)).toBe(0);

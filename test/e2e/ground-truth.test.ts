@@ -16,7 +16,7 @@ import { encodeRle } from "../../src/core/rle.js";
 import { irisBody, pngImage as png } from "../../tools/demo/payloads.js";
 import { send } from "../support/http.js";
 import { localSecrets } from "../../tools/stack/services.js";
-import { OBS, config, db, poll, waitForRows } from "./helpers.js";
+import { NORMAL, OBS, captureIdOf, config, db, poll, waitForRows } from "./helpers.js";
 
 const pg = db();
 afterAll(() => pg.end());
@@ -36,7 +36,7 @@ async function ls(method: string, p: string, body?: unknown): Promise<any> {
   return text ? JSON.parse(text) : undefined;
 }
 
-async function api(method: string, p: string, body?: unknown, auth = `Bearer ${secrets.apiSecret}`) {
+async function api(method: string, p: string, body?: unknown, auth = `Bearer ${secrets.apiToken}`) {
   const res = await fetch(`${API}${p}`, {
     method,
     headers: { ...(auth ? { authorization: auth } : {}), "content-type": "application/json" },
@@ -45,12 +45,13 @@ async function api(method: string, p: string, body?: unknown, auth = `Bearer ${s
   return { status: res.status, body: (await res.json()) as any };
 }
 
-/** The Label Studio task the exporter made for a capture. */
-async function exportedTask(captureId: string): Promise<any> {
-  const ref = await poll(`export of ${captureId}`, async () => {
+/** The Label Studio task the exporter made for the capture of a request (sent on one hop). */
+async function exportedTask(requestId: string): Promise<any> {
+  const ref = await poll(`export of ${requestId}`, async () => {
     const r = await pg.query<{ state: string; task_ref: string | null; last_error: string }>(
-      "SELECT state, task_ref, last_error FROM label_exports WHERE capture_id = $1 AND instance = 0",
-      [captureId],
+      `SELECT state, task_ref, last_error FROM label_exports
+        WHERE capture_id IN (SELECT id FROM captures WHERE request_id = $1) AND instance = 0`,
+      [requestId],
     );
     const row = r.rows[0];
     if (row?.state === "failed" || row?.state === "skipped")
@@ -60,7 +61,8 @@ async function exportedTask(captureId: string): Promise<any> {
   return ls("GET", `/api/tasks/${ref}`);
 }
 
-async function truthRows(captureId: string) {
+/** The labels of a capture, by its capture id or by the request id it was sent with. */
+async function truthRows(id: string) {
   const r = await pg.query<{
     source: string;
     source_ref: string;
@@ -68,23 +70,30 @@ async function truthRows(captureId: string) {
     deleted: boolean;
     labeled_at: Date;
   }>(
-    "SELECT source, source_ref, label, deleted, labeled_at FROM ground_truth WHERE capture_id = $1 ORDER BY labeled_at",
-    [captureId],
+    `SELECT source, source_ref, label, deleted, labeled_at FROM ground_truth
+      WHERE capture_id = $1 OR request_id = $1 OR capture_id IN (SELECT id FROM captures WHERE request_id = $1)
+      ORDER BY labeled_at`,
+    [id],
   );
   return r.rows;
 }
 
+/** What Label Studio posts for an annotation on `task` (the task the exporter made). */
 const ANNOTATION_WEBHOOK = (
-  captureId: string,
+  task: { id: number; project: number; data: { capture_id: string } },
   annotationId: number,
   updatedAt: string,
   result: unknown[],
 ) => ({
   action: "ANNOTATION_UPDATED",
-  annotation: { id: annotationId, result, updated_at: updatedAt, was_cancelled: false },
-  task: { id: 1, data: { capture_id: captureId, instance: 0 } },
-  project: { id: 1 },
+  annotation: { id: annotationId, result, updated_at: updatedAt, was_cancelled: false, task: task.id },
+  task: { id: task.id, project: task.project, data: { capture_id: task.data.capture_id, instance: 0 } },
+  project: { id: task.project },
 });
+
+/** A webhook delivery as Label Studio makes it: Bearer MODELTAP_WEBHOOK_SECRET. */
+const hook = (body: unknown, auth = `Bearer ${secrets.webhookSecret}`) =>
+  api("POST", "/v1/labeling/webhook", body, auth);
 
 describe("object detection through Label Studio", () => {
   it("exports the capture with its boxes as a pre-annotation, and the labeler's box comes back as ground truth", async () => {
@@ -92,18 +101,31 @@ describe("object detection through Label Studio", () => {
     const s = await send(`${OBS}/predictions/detector`, image, { contentType: "image/png" });
     expect(s.status).toBe(200);
     await waitForRows(pg, [s.id]);
-    const stored = (await pg.query("SELECT predictions FROM captures WHERE id = $1", [s.id])).rows[0]
+    const stored = (await pg.query("SELECT predictions FROM captures WHERE request_id = $1", [s.id])).rows[0]
       .predictions[0];
     const task = await exportedTask(s.id);
 
     // The task: our capture, an image URL Label Studio can load, and the prediction in percent.
-    expect(task.data).toMatchObject({ capture_id: s.id, instance: 0, model: "detector" });
+    expect(task.data).toMatchObject({
+      capture_id: await captureIdOf(pg, s.id),
+      instance: 0,
+      model: "detector",
+    });
     const img = await fetch(task.data.image);
     expect(img.status).toBe(200);
     expect(img.headers.get("content-type")).toBe("image/png");
     expect(Buffer.from(await img.arrayBuffer()).equals(image)).toBe(true);
     const forged = await fetch(task.data.image.replace(/sig=.*/, "sig=AAAA"));
     expect(forged.status).toBe(403);
+    // Signed by the stack's media key k1, for MODELTAP_MEDIA_URL_TTL_SECONDS (7 days by default).
+    const signed = new URL(task.data.image).searchParams;
+    expect(signed.get("kid")).toBe("k1");
+    const ttl = Number(signed.get("exp")) - Date.now() / 1000;
+    expect(ttl).toBeGreaterThan(config.mediaUrlTtlSeconds - 600);
+    expect(ttl).toBeLessThanOrEqual(config.mediaUrlTtlSeconds);
+    const unknownKid = await fetch(task.data.image.replace("kid=k1", "kid=k0"));
+    expect(unknownKid.status).toBe(403);
+    expect(await unknownKid.json()).toEqual({ error: "media URL signed with an unknown key id" });
     const [pred] = task.predictions;
     const item = pred.result[0];
     expect(item).toMatchObject({ type: "rectanglelabels", original_width: 1280, original_height: 720 });
@@ -195,14 +217,21 @@ describe("object detection through Label Studio", () => {
     // As if the exporter had died after Label Studio made the task but before it recorded that.
     await pg.query(
       "UPDATE label_exports SET state = 'exporting', task_ref = NULL, next_attempt_at = now() WHERE capture_id = $1",
-      [s.id],
+      [await captureIdOf(pg, s.id)],
     );
     const again = await exportedTask(s.id);
     expect(again.id).toBe(task.id);
     const q = JSON.stringify({
       filters: {
         conjunction: "and",
-        items: [{ filter: "filter:tasks:data.capture_id", operator: "equal", type: "String", value: s.id }],
+        items: [
+          {
+            filter: "filter:tasks:data.capture_id",
+            operator: "equal",
+            type: "String",
+            value: await captureIdOf(pg, s.id),
+          },
+        ],
       },
     });
     const found = await ls(
@@ -311,7 +340,7 @@ describe("brush masks through Label Studio", () => {
       url: LS,
       token: secrets.labelStudioToken,
       webhookUrl: `${API}/v1/labeling/webhook`,
-      webhookSecret: secrets.apiSecret,
+      webhookSecret: secrets.webhookSecret,
     });
     const [w, h] = [40, 30];
     const mask = new Uint8Array(w * h);
@@ -401,10 +430,11 @@ describe("NER through Label Studio", () => {
 });
 
 describe("webhook receiver", () => {
-  const someCapture = async () => {
+  /** A NER capture, exported: its Label Studio task (the NER route labels every capture). */
+  const someTask = async () => {
     const s = await send(`${OBS}/models/ner`, JSON.stringify({ inputs: "Bob lives in London" }));
     await waitForRows(pg, [s.id]);
-    return s.id;
+    return exportedTask(s.id);
   };
   const result = [
     {
@@ -415,24 +445,69 @@ describe("webhook receiver", () => {
     },
   ];
 
-  it("answers 401 to a missing or wrong secret and writes nothing", async () => {
-    const id = await someCapture();
-    const body = ANNOTATION_WEBHOOK(id, 900001, new Date().toISOString(), result);
-    expect((await api("POST", "/v1/labeling/webhook", body, "")).status).toBe(401);
-    expect((await api("POST", "/v1/labeling/webhook", body, "Bearer not-the-secret-at-all")).status).toBe(
+  it("answers 401 to a missing or wrong secret, or to another purpose's secret, and writes nothing", async () => {
+    const task = await someTask();
+    const id = task.data.capture_id;
+    const body = ANNOTATION_WEBHOOK(task, 900001, new Date().toISOString(), result);
+    expect((await hook(body, "")).status).toBe(401);
+    expect((await hook(body, "Bearer not-the-secret-at-all")).status).toBe(401);
+    expect((await hook(body, `Token ${secrets.webhookSecret}`)).status).toBe(401);
+    // The API token opens the ground-truth API only, the webhook secret the webhook only.
+    expect((await hook(body, `Bearer ${secrets.apiToken}`)).status).toBe(401);
+    const label = { capture_id: id, label: { kind: "entities", entities: [] } };
+    expect((await api("POST", "/v1/ground-truth", label, "")).status).toBe(401);
+    expect((await api("POST", "/v1/ground-truth", label, `Bearer ${secrets.webhookSecret}`)).status).toBe(
       401,
     );
-    expect((await api("POST", "/v1/labeling/webhook", body, `Token ${secrets.apiSecret}`)).status).toBe(401);
     expect(
-      (
-        await api(
-          "POST",
-          "/v1/ground-truth",
-          { capture_id: id, label: { kind: "entities", entities: [] } },
-          "",
-        )
-      ).status,
+      (await api("GET", `/v1/ground-truth/${id}`, undefined, `Bearer ${secrets.webhookSecret}`)).status,
     ).toBe(401);
+    expect(await truthRows(id)).toEqual([]);
+  });
+
+  it("Label Studio holds the webhook secret only: no API token, no media key", async () => {
+    const task = await someTask();
+    const hooks: any[] = await ls("GET", `/api/webhooks?project=${task.project}`);
+    const mine = hooks.filter((h) => h.url === `${config.publicUrl}/v1/labeling/webhook`);
+    expect(mine).toHaveLength(1);
+    expect(mine[0].headers).toEqual({ Authorization: `Bearer ${secrets.webhookSecret}` });
+    const everything = JSON.stringify(hooks);
+    expect(everything).not.toContain(secrets.apiToken);
+    expect(everything).not.toContain(secrets.mediaKey);
+  });
+
+  it("refuses an annotation on a task modeltap did not export, made in Label Studio itself", async () => {
+    const task = await someTask();
+    const id = task.data.capture_id;
+    const refusedBefore = await refusedCount();
+    // Someone with access to the project adds a task naming a real capture, and annotates it.
+    const [foreign] = (
+      await ls("POST", `/api/projects/${task.project}/import?return_task_ids=true`, [
+        { data: { capture_id: id, instance: 0, text: "Bob lives in London" } },
+      ])
+    ).task_ids;
+    const ann = await ls("POST", `/api/tasks/${foreign}/annotations`, {
+      result: [{ ...result[0], from_name: "label", to_name: "text" }],
+    });
+    await poll("refused annotation counted", async () =>
+      (await refusedCount()) > refusedBefore ? true : undefined,
+    );
+    expect((await truthRows(id)).filter((r) => r.source_ref === String(ann.id))).toEqual([]);
+    // The same delivery replayed by hand: 403, with the reason.
+    const replay = await hook(
+      ANNOTATION_WEBHOOK({ ...task, id: foreign }, ann.id, new Date().toISOString(), result),
+    );
+    expect(replay.status).toBe(403);
+    expect(replay.body).toMatchObject({
+      outcome: "rejected",
+      error: expect.stringMatching(/not the task modeltap exported/),
+    });
+    // And on the task modeltap did export, in another project's name.
+    const elsewhere = await hook({
+      ...ANNOTATION_WEBHOOK(task, 900010, new Date().toISOString(), result),
+      project: { id: task.project + 100000 },
+    });
+    expect(elsewhere.status).toBe(403);
     expect(await truthRows(id)).toEqual([]);
   });
 
@@ -441,7 +516,7 @@ describe("webhook receiver", () => {
     expect((await api("POST", "/v1/ground-truth", big)).status).toBe(413);
     const res = await fetch(`${API}/v1/ground-truth`, {
       method: "POST",
-      headers: { authorization: `Bearer ${secrets.apiSecret}`, "content-type": "text/plain" },
+      headers: { authorization: `Bearer ${secrets.apiToken}`, "content-type": "text/plain" },
       body: "{}",
     });
     expect(res.status).toBe(415);
@@ -457,7 +532,7 @@ describe("webhook receiver", () => {
         task: { data: {} },
       },
       { action: "ANNOTATIONS_DELETED", annotations: "all" },
-      ANNOTATION_WEBHOOK(await someCapture(), 900002, "2026-01-01T00:00:00Z", [
+      ANNOTATION_WEBHOOK(await someTask(), 900002, "2026-01-01T00:00:00Z", [
         {
           type: "labels",
           from_name: "label",
@@ -467,7 +542,7 @@ describe("webhook receiver", () => {
       ]),
     ];
     for (const b of bad) {
-      const r = await api("POST", "/v1/labeling/webhook", b);
+      const r = await hook(b);
       expect(r.status, JSON.stringify(r.body)).toBe(400);
       expect(typeof r.body.error).toBe("string");
     }
@@ -475,25 +550,38 @@ describe("webhook receiver", () => {
   });
 
   it("is idempotent under redelivery: a repeat or an older version changes nothing", async () => {
-    const id = await someCapture();
-    const newer = ANNOTATION_WEBHOOK(id, 900003, "2026-06-01T10:00:00Z", result);
-    const older = ANNOTATION_WEBHOOK(id, 900003, "2026-06-01T09:00:00Z", [
+    const task = await someTask();
+    const id = task.data.capture_id;
+    const newer = ANNOTATION_WEBHOOK(task, 900003, "2026-06-01T10:00:00Z", result);
+    const older = ANNOTATION_WEBHOOK(task, 900003, "2026-06-01T09:00:00Z", [
       { ...result[0], value: { ...result[0]!.value, labels: ["LOC"] } },
     ]);
-    expect((await api("POST", "/v1/labeling/webhook", newer)).body.outcome).toBe("stored");
-    expect((await api("POST", "/v1/labeling/webhook", newer)).body.outcome).toBe("unchanged");
-    expect((await api("POST", "/v1/labeling/webhook", older)).body.outcome).toBe("unchanged");
+    expect((await hook(newer)).body.outcome).toBe("stored");
+    expect((await hook(newer)).body.outcome).toBe("unchanged");
+    expect((await hook(older)).body.outcome).toBe("unchanged");
     const rows = await truthRows(id);
     expect(rows).toHaveLength(1);
     expect(rows[0]!.label.entities[0].label).toBe("PER");
-    const del = { action: "ANNOTATIONS_DELETED", annotations: [{ id: 900003 }], project: { id: 1 } };
-    expect((await api("POST", "/v1/labeling/webhook", del)).body.deleted).toBe(1);
-    expect((await api("POST", "/v1/labeling/webhook", del)).body.deleted).toBe(0);
+    // A deletion from another project reaches nothing; from the task's own, the label.
+    const del = (project: number) => ({
+      action: "ANNOTATIONS_DELETED",
+      annotations: [{ id: 900003 }],
+      project: { id: project },
+    });
+    expect((await hook(del(task.project + 100000))).body.deleted).toBe(0);
+    expect((await hook(del(task.project))).body.deleted).toBe(1);
+    expect((await hook(del(task.project))).body.deleted).toBe(0);
     // A late redelivery of the creation does not bring a deleted label back.
-    expect((await api("POST", "/v1/labeling/webhook", newer)).body.outcome).toBe("unchanged");
+    expect((await hook(newer)).body.outcome).toBe("unchanged");
     expect((await truthRows(id))[0]!.deleted).toBe(true);
   });
 });
+
+async function refusedCount(): Promise<number> {
+  const text = await (await fetch(`${API}/metrics`)).text();
+  const m = /^modeltap_labeling_annotations_refused_total\{reason="not_exported"\} (\d+)/m.exec(text);
+  return m ? Number(m[1]) : 0;
+}
 
 describe("ground-truth API", () => {
   it("keeps a label that arrives before its capture, and joins it when the capture is persisted", async () => {
@@ -505,7 +593,8 @@ describe("ground-truth API", () => {
     const s = await send(`${OBS}/v2/models/iris/infer`, irisBody(3), { id });
     expect(s.id).toBe(id);
     await waitForRows(pg, [id]);
-    const got = await api("GET", `/v1/ground-truth/${id}`);
+    const captureId = await captureIdOf(pg, id);
+    const got = await api("GET", `/v1/ground-truth/${captureId}`);
     expect(got.body.capture_persisted).toBe(true);
     expect(got.body.ground_truth).toEqual([
       expect.objectContaining({
@@ -514,15 +603,43 @@ describe("ground-truth API", () => {
       }),
     ]);
     // Twice is fine; a label that does not fit the task is refused with the reason.
-    expect((await api("POST", "/v1/ground-truth", { capture_id: id, label, source: "crm" })).status).toBe(
-      200,
-    );
+    expect(
+      (await api("POST", "/v1/ground-truth", { capture_id: captureId, label, source: "crm" })).status,
+    ).toBe(200);
     const wrong = await api("POST", "/v1/ground-truth", {
-      capture_id: id,
+      capture_id: captureId,
       label: { kind: "regression", value: 3 },
     });
     expect(wrong.status).toBe(422);
     expect(wrong.body.problems.join(" ")).toMatch(/classification/);
+  });
+
+  it("labels every hop of a request posted by request id, and each hop by its own capture id", async () => {
+    const id = randomUUID();
+    // Two hops of one request: the observability listener and the normal-mode one each capture it.
+    for (const base of [OBS, NORMAL]) await send(`${base}/v2/models/iris/infer`, irisBody(4), { id });
+    const hops = await waitForRows(pg, [id], 2);
+    expect(hops).toHaveLength(2);
+    const label = { kind: "classification", label: "versicolor" };
+    const posted = await api("POST", "/v1/ground-truth", { request_id: id, label, source: "crm" });
+    expect(posted.status).toBe(200);
+    expect(posted.body).toMatchObject({ request_id: id, outcome: "stored" });
+    expect([...posted.body.capture_ids].sort()).toEqual(hops.map((h) => h.id).sort());
+    for (const hop of hops) {
+      const got = await api("GET", `/v1/ground-truth/${hop.id}`);
+      expect(got.body.ground_truth).toEqual([
+        expect.objectContaining({ source: "crm", label: { ...label, score: null } }),
+      ]);
+    }
+    // One hop's own label stays its own.
+    const own = await api("POST", "/v1/ground-truth", {
+      capture_id: hops[0]!.id,
+      label: { kind: "classification", label: "setosa" },
+      source: "reviewer",
+    });
+    expect(own.status).toBe(200);
+    const other = await api("GET", `/v1/ground-truth/${hops[1]!.id}`);
+    expect(other.body.ground_truth.map((g: { source: string }) => g.source)).toEqual(["crm"]);
   });
 
   it("refuses a label for an unknown capture with 404 when require_capture is set", async () => {
@@ -538,11 +655,12 @@ describe("ground-truth API", () => {
   it("takes a batch, storing the good items and reporting the bad ones", async () => {
     const a = await send(`${OBS}/v2/models/iris/infer`, irisBody(1));
     await waitForRows(pg, [a.id]);
+    const captureId = await captureIdOf(pg, a.id);
     const r = await api("POST", "/v1/ground-truth", {
       items: [
-        { capture_id: a.id, label: { kind: "classification", label: "setosa" } },
+        { capture_id: captureId, label: { kind: "classification", label: "setosa" } },
         { capture_id: "", label: { kind: "classification", label: "setosa" } },
-        { capture_id: a.id, label: { kind: "classification" } },
+        { capture_id: captureId, label: { kind: "classification" } },
       ],
     });
     expect(r.status).toBe(200);

@@ -4,9 +4,11 @@ import pg from "pg";
 import { expect } from "vitest";
 import { S3BlobStore } from "../../src/adapters/s3/blob-store.js";
 import { loadStackConfig } from "../../tools/stack/settings.js";
-import { s3Credentials } from "../../tools/stack/services.js";
+import { s3Credentials, stackSamplingSeed } from "../../tools/stack/services.js";
 
 export const config = loadStackConfig();
+/** The seed the stack's collector samples with: predicts which request ids are captured. */
+export const SAMPLING_SEED = stackSamplingSeed(config);
 export const OBS = `http://127.0.0.1:${config.ports.envoy}`;
 export const NORMAL = `http://127.0.0.1:${config.ports.envoyNormal}`;
 
@@ -25,7 +27,11 @@ export function blobs(): S3BlobStore {
 }
 
 export interface Row {
+  /** The capture id (a UUIDv7 per exchange and hop). */
   id: string;
+  /** The x-request-id the test sent: tests look captures up by it. */
+  request_id: string;
+  sampled_by: string;
   model: string;
   version: string;
   mode: string;
@@ -46,9 +52,25 @@ export interface Row {
   response_headers: Array<{ name: string; value: string }>;
 }
 
+/** The captures of these request ids (the x-request-ids the test sent). */
 export async function rowsFor(pool: pg.Pool, ids: readonly string[]): Promise<Row[]> {
-  const res = await pool.query<Row>("SELECT * FROM captures WHERE id = ANY($1)", [ids]);
+  const res = await pool.query<Row>("SELECT * FROM captures WHERE request_id = ANY($1)", [ids]);
   return res.rows;
+}
+
+/** The capture ids of these request ids' captures (one per exchange and hop), in no given order. */
+export async function captureIdsOf(pool: pg.Pool, requestIds: readonly string[]): Promise<string[]> {
+  const res = await pool.query<{ id: string }>("SELECT id FROM captures WHERE request_id = ANY($1)", [
+    requestIds,
+  ]);
+  return res.rows.map((r) => r.id);
+}
+
+/** The one capture id of a request captured on one hop; fails the test when there is not exactly one. */
+export async function captureIdOf(pool: pg.Pool, requestId: string): Promise<string> {
+  const ids = await captureIdsOf(pool, [requestId]);
+  expect(ids, `captures of request ${requestId}`).toHaveLength(1);
+  return ids[0]!;
 }
 
 /** Poll until `want` of the ids have rows (or the timeout passes); returns the rows found. */

@@ -17,7 +17,7 @@ import { pool, send } from "../support/http.js";
 import { stopPid } from "../../tools/stack/process.js";
 import { localSecrets } from "../../tools/stack/services.js";
 import { restartService, serviceByName, stackContext } from "../../tools/stack/stack.js";
-import { OBS, config, db, poll, waitForRows } from "./helpers.js";
+import { OBS, captureIdsOf, config, db, poll, waitForRows } from "./helpers.js";
 
 const pg = db();
 const ctx = stackContext(config);
@@ -36,7 +36,7 @@ function kill(name: string): Promise<void> {
 
 async function exportStates(ids: readonly string[]): Promise<Map<string, string>> {
   const r = await pg.query<{ capture_id: string; state: string }>(
-    "SELECT capture_id, state FROM label_exports WHERE capture_id = ANY($1)",
+    "SELECT capture_id, state FROM label_exports WHERE capture_id IN (SELECT id FROM captures WHERE request_id = ANY($1))",
     [ids],
   );
   return new Map(r.rows.map((x) => [x.capture_id, x.state]));
@@ -93,7 +93,7 @@ it("with Label Studio killed, captures queue and retry; once it is back each bec
   let errors = 0;
   while (Date.now() < deadline && errors < ids.length) {
     const r = await pg.query<{ n: string }>(
-      "SELECT count(*) AS n FROM label_exports WHERE capture_id = ANY($1) AND state = 'exporting' AND last_error <> ''",
+      "SELECT count(*) AS n FROM label_exports WHERE capture_id IN (SELECT id FROM captures WHERE request_id = ANY($1)) AND state = 'exporting' AND last_error <> ''",
       [ids],
     );
     errors = Number(r.rows[0]!.n);
@@ -106,7 +106,7 @@ it("with Label Studio killed, captures queue and retry; once it is back each bec
   console.log(
     `Label Studio back after ${((Date.now() - started) / 1000).toFixed(1)} s; all ${ids.length} queued captures exported`,
   );
-  const counts = await tasksPerCapture(ids);
+  const counts = await tasksPerCapture(await captureIdsOf(pg, ids));
   expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
 });
 
@@ -131,12 +131,12 @@ it("with the api killed around an export, every capture still becomes exactly on
   );
   // Rows claimed by the dead process come due again once its lease ends; make that now.
   await pg.query(
-    "UPDATE label_exports SET next_attempt_at = now() WHERE capture_id = ANY($1) AND state = 'exporting'",
+    "UPDATE label_exports SET next_attempt_at = now() WHERE capture_id IN (SELECT id FROM captures WHERE request_id = ANY($1)) AND state = 'exporting'",
     [ids],
   );
   await restartService("api", ctx);
   await waitExported(ids, 60_000);
-  const counts = await tasksPerCapture(ids);
+  const counts = await tasksPerCapture(await captureIdsOf(pg, ids));
   expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
 });
 
@@ -145,7 +145,7 @@ it("annotations made while the api was down (their webhooks lost) are reconciled
   const ids = sent.map((s) => s.id);
   await waitExported(ids, 30_000);
   const refs = await pg.query<{ capture_id: string; task_ref: string }>(
-    "SELECT capture_id, task_ref FROM label_exports WHERE capture_id = ANY($1) ORDER BY capture_id",
+    "SELECT capture_id, task_ref FROM label_exports WHERE capture_id IN (SELECT id FROM captures WHERE request_id = ANY($1)) ORDER BY capture_id",
     [ids],
   );
   const hdr = { authorization: `Token ${secrets.labelStudioToken}`, "content-type": "application/json" };
@@ -204,7 +204,7 @@ it("two exporters meeting a new model at once make one project, and every captur
       ...config,
       labeling: "label_studio",
       labelStudio: { url: LS, token: secrets.labelStudioToken },
-      apiSecret: secrets.apiSecret,
+      webhookSecret: secrets.webhookSecret,
     });
     const exporter = () =>
       exportPass({
@@ -222,7 +222,7 @@ it("two exporters meeting a new model at once make one project, and every captur
     expect(passes.map((p) => p.claimed)).toEqual([10, 10]);
     await waitExported(ids, 10_000);
     const projects = await pg.query<{ project_ref: string }>(
-      "SELECT DISTINCT project_ref FROM label_exports WHERE capture_id = ANY($1)",
+      "SELECT DISTINCT project_ref FROM label_exports WHERE capture_id IN (SELECT id FROM captures WHERE request_id = ANY($1))",
       [ids],
     );
     expect(projects.rows).toHaveLength(1);

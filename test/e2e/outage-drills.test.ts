@@ -77,7 +77,7 @@ async function expectAllStoredOnce(sent: readonly Timed[]): Promise<void> {
   const rows = await waitForRows(pg, ids, ids.length, 120_000);
   expect(rows).toHaveLength(ids.length);
   const dup = await pg.query<{ n: string }>(
-    "SELECT count(*) - count(DISTINCT id) AS n FROM captures WHERE id = ANY($1)",
+    "SELECT count(*) - count(DISTINCT request_id) AS n FROM captures WHERE request_id = ANY($1)",
     [ids],
   );
   expect(Number(dup.rows[0]!.n)).toBe(0);

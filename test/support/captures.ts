@@ -3,6 +3,7 @@
  * instances), for the tests of what reads captures back: the label exporter, the API handlers and
  * the reconciler.
  */
+import { captureObjectPrefix } from "../../src/core/storage/object-key.js";
 import type { Instance, Prediction, Task } from "../../src/core/canonical.js";
 import type { BodyRow, CaptureRow } from "../../src/core/ports.js";
 
@@ -35,6 +36,11 @@ export function textInstance(text: string, prediction: Prediction | null = null)
   return { input: { text }, prediction };
 }
 
+/** Where the worker puts the objects of captureRow(id, ...) (model m, version 1, 2026-05-01 12:00 UTC). */
+export function capturePrefix(id: string): string {
+  return captureObjectPrefix({ model: "m", version: "1", id, startedAtUs: Date.UTC(2026, 4, 1, 12) * 1000 });
+}
+
 /**
  * A persisted capture of this task with these instances, both bodies JSON objects under
  * `<id>/request` and `<id>/response`, not chosen for labeling. `over` replaces any column.
@@ -47,6 +53,8 @@ export function captureRow(
 ): CaptureRow {
   return {
     id,
+    requestId: id,
+    sampledBy: "request_id",
     model: "m",
     version: "1",
     task,

@@ -51,6 +51,7 @@ export class FakeCaptureRepository implements CaptureRepository {
   async listCaptures(q: CaptureQuery): Promise<CaptureRow[]> {
     return [...this.rows.values()]
       .filter((r) => q.model === undefined || r.model === q.model)
+      .filter((r) => q.requestId === undefined || r.requestId === q.requestId)
       .sort((a, b) => b.receivedAt.getTime() - a.receivedAt.getTime() || a.id.localeCompare(b.id))
       .slice(0, q.limit);
   }
@@ -64,29 +65,43 @@ export class FakeCaptureRepository implements CaptureRepository {
 export class FakeGroundTruthRepository implements GroundTruthRepository {
   readonly rows = new Map<string, GroundTruthRow>();
   readonly upserts: GroundTruthWrite[][] = [];
-  readonly deletes: Array<{ source: string; sourceRefs: string[]; at: Date }> = [];
+  readonly deletes: Array<{ source: string; sourceRefs: string[]; at: Date; projectRef?: string }> = [];
+  /** The project each capture instance was exported to (taskKey → project ref), for scoped deletes. */
+  readonly exportedTo = new Map<string, string>();
 
   async upsertGroundTruth(rows: readonly GroundTruthWrite[]): Promise<number> {
     this.upserts.push([...rows]);
     let changed = 0;
     for (const w of rows) {
-      const key = [w.captureId, w.instance, w.source, w.sourceRef].join("|");
+      const key = [w.captureId, w.requestId ?? "", w.instance, w.source, w.sourceRef].join("|");
       const old = this.rows.get(key);
       const t = w.labeledAt.getTime();
       // As the Postgres repository: never older; a repeat of the label in place changes nothing.
       const differs = JSON.stringify(old?.label) !== JSON.stringify(w.label) || old?.deleted === true;
       if (old && !(old.labeledAt.getTime() <= t && differs)) continue;
-      this.rows.set(key, { ...w, deleted: false, receivedAt: new Date("2026-06-01T00:00:00Z") });
+      this.rows.set(key, {
+        ...w,
+        requestId: w.requestId ?? "",
+        deleted: false,
+        receivedAt: new Date("2026-06-01T00:00:00Z"),
+      });
       changed++;
     }
     return changed;
   }
 
-  async deleteGroundTruth(source: string, sourceRefs: readonly string[], at: Date): Promise<number> {
-    this.deletes.push({ source, sourceRefs: [...sourceRefs], at });
+  async deleteGroundTruth(
+    source: string,
+    sourceRefs: readonly string[],
+    at: Date,
+    projectRef?: string,
+  ): Promise<number> {
+    this.deletes.push({ source, sourceRefs: [...sourceRefs], at, ...(projectRef ? { projectRef } : {}) });
     let changed = 0;
     for (const r of this.rows.values()) {
       if (r.source !== source || !sourceRefs.includes(r.sourceRef) || r.deleted) continue;
+      if (projectRef !== undefined && this.exportedTo.get(taskKey(r.captureId, r.instance)) !== projectRef)
+        continue;
       r.deleted = true;
       if (at > r.labeledAt) r.labeledAt = at;
       changed++;
@@ -117,8 +132,11 @@ export class FakeGroundTruthRepository implements GroundTruthRepository {
     return changed;
   }
 
-  async groundTruthFor(captureId: string): Promise<GroundTruthRow[]> {
-    return [...this.rows.values()].filter((r) => r.captureId === captureId);
+  async groundTruthFor(captureId: string, requestId = ""): Promise<GroundTruthRow[]> {
+    return [...this.rows.values()].filter(
+      (r) =>
+        (r.captureId !== "" && r.captureId === captureId) || (!!r.requestId && r.requestId === requestId),
+    );
   }
 }
 
@@ -152,6 +170,11 @@ export class FakeLabelExportQueue implements LabelExportRepository {
   }
   async exportCounts(): Promise<Record<string, number>> {
     return this.counts;
+  }
+  /** The latest markExported of this capture instance. */
+  async exportedTask(captureId: string, instance: number) {
+    const e = [...this.exported].reverse().find((x) => x.captureId === captureId && x.instance === instance);
+    return e ? { taskRef: e.taskRef, projectRef: e.projectRef } : undefined;
   }
   async getProject(backend: string, model: string): Promise<LabelingProject | undefined> {
     return this.projects.get(`${backend}/${model}`);
@@ -233,6 +256,13 @@ export class FakeBlobStore implements BlobStore {
   }
   uri(key: string): string {
     return `s3://bucket/${key}`;
+  }
+  async delete(key: string): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.objects.delete(key);
+  }
+  async list(prefix: string, limit: number): Promise<string[]> {
+    return [...this.objects.keys()].filter((k) => k.startsWith(prefix)).slice(0, limit);
   }
 }
 

@@ -17,8 +17,13 @@ import type { Prediction } from "../../src/core/canonical.js";
 import type { CaptureRow, LabelingBackend, LabelingEvent } from "../../src/core/ports.js";
 import { PluginRegistry } from "../../src/plugins/registry.js";
 import { b64, png, utf8 } from "../support/bytes.js";
-import { bodyRow, captureRow, imageInstance, textInstance } from "../support/captures.js";
-import { FakeBlobStore, FakeCaptureRepository, FakeGroundTruthRepository } from "../support/fakes.js";
+import { bodyRow, capturePrefix, captureRow, imageInstance, textInstance } from "../support/captures.js";
+import {
+  FakeBlobStore,
+  FakeCaptureRepository,
+  FakeGroundTruthRepository,
+  FakeLabelExportQueue,
+} from "../support/fakes.js";
 import { captureLog } from "../support/log.js";
 
 const PNG = png(3, 2);
@@ -47,18 +52,25 @@ function setup(over: { backend?: LabelingBackend; captures?: CaptureRow[] } = {}
   const { log, lines } = captureLog();
   const captures = new FakeCaptureRepository(over.captures ?? CAPTURES);
   const groundTruth = new FakeGroundTruthRepository();
+  // Every capture's first instance was exported as task 9 of project 3 (the webhook fixture's).
+  const exports = new FakeLabelExportQueue();
+  for (const c of CAPTURES) {
+    void exports.markExported([{ captureId: c.id, instance: 0, taskRef: "9", projectRef: "3" }]);
+    groundTruth.exportedTo.set(`${c.id}#0`, "3");
+  }
   const blobs = new FakeBlobStore();
   const metrics = createApiMetrics();
   const deps: HandlerDeps = {
     captures,
     groundTruth,
+    exports,
     blobs,
     backend: over.backend ?? lsBackend(),
     plugins: new PluginRegistry(),
     metrics,
     log,
   };
-  return { deps, captures, groundTruth, blobs, metrics, lines };
+  return { deps, captures, groundTruth, exports, blobs, metrics, lines };
 }
 
 async function counts(metrics: ApiMetrics): Promise<Array<[string, string, number]>> {
@@ -75,10 +87,60 @@ const item = (captureId: string, label: unknown, extra: Record<string, unknown> 
   ...extra,
 });
 
+describe("postGroundTruth by request id: every hop of the request", () => {
+  // One request (x-request-id req-7) captured on two hops: an image classifier, then a detector.
+  const hops = [
+    captureRow("hop-a", "image_classification", [imageInstance()], { requestId: "req-7", labelSet: ["cat"] }),
+    captureRow("hop-b", "object_detection", [imageInstance(100, 50)], { requestId: "req-7" }),
+    ...CAPTURES,
+  ];
+
+  it("stores the label for the request and names the hops it fits; each hop shows it, the other with its problems", async () => {
+    const { deps, groundTruth } = setup({ captures: hops });
+    const reply = await postGroundTruth(
+      { request_id: "req-7", label: cls("cat"), labeled_at: AT },
+      deps,
+      "crm",
+    );
+    expect(reply).toEqual({
+      status: 200,
+      body: { index: 0, request_id: "req-7", capture_ids: ["hop-a"], instance: 0, outcome: "stored" },
+    });
+    expect(groundTruth.upserts[0]![0]).toMatchObject({ captureId: "", requestId: "req-7" });
+    const a = await getGroundTruth("hop-a", deps);
+    const b = await getGroundTruth("hop-b", deps);
+    expect((a.body as { ground_truth: unknown[] }).ground_truth).toEqual([
+      expect.objectContaining({ label: { kind: "classification", label: "cat", score: null } }),
+    ]);
+    const onB = (b.body as { ground_truth: Array<{ problems?: string[] }> }).ground_truth;
+    expect(onB).toHaveLength(1);
+    expect(onB[0]!.problems?.join()).toMatch(/task object_detection takes "detection" labels/);
+    // Another capture's labels stay its own.
+    expect(((await getGroundTruth("img-1", deps)).body as { ground_truth: unknown[] }).ground_truth).toEqual(
+      [],
+    );
+  });
+
+  it("refuses a label that fits none of the hops persisted so far, naming each hop's problem", async () => {
+    const { deps, groundTruth } = setup({ captures: hops });
+    const reply = await postGroundTruth(
+      { request_id: "req-7", label: { kind: "regression", value: 3 }, labeled_at: AT },
+      deps,
+      "crm",
+    );
+    expect(reply.status).toBe(422);
+    const problems = (reply.body as { problems: string[] }).problems;
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^capture hop-a: label\.kind: task image_classification/);
+    expect(problems[1]).toMatch(/^capture hop-b: label\.kind: task object_detection/);
+    expect(groundTruth.upserts).toEqual([]);
+  });
+});
+
 describe("postGroundTruth: one item", () => {
   it("stores a label for an existing capture", async () => {
     const { deps, groundTruth, metrics } = setup();
-    const reply = await postGroundTruth(item("img-1", cls("cat")), deps);
+    const reply = await postGroundTruth(item("img-1", cls("cat")), deps, "crm");
     expect(reply).toEqual({
       status: 200,
       body: { index: 0, capture_id: "img-1", instance: 0, outcome: "stored" },
@@ -87,6 +149,7 @@ describe("postGroundTruth: one item", () => {
       [
         {
           captureId: "img-1",
+          requestId: "",
           instance: 0,
           source: "api",
           sourceRef: "",
@@ -96,6 +159,20 @@ describe("postGroundTruth: one item", () => {
       ],
     ]);
     expect(await counts(metrics)).toEqual([["api", "stored", 1]]);
+  });
+
+  it("logs the name of the API token with each write, never a token", async () => {
+    const { deps, lines } = setup();
+    await postGroundTruth(
+      { items: [item("img-1", cls("cat")), item("later-9", cls("cat")), item("img-1", { kind: "x" })] },
+      deps,
+      "crm-sync",
+    );
+    const writes = lines.filter((l) => l.msg === "ground truth from the api");
+    expect(writes.map((l) => [l.token, l.capture_id ?? l.request_id, l.outcome])).toEqual([
+      ["crm-sync", "img-1", "stored"],
+      ["crm-sync", "later-9", "pending"],
+    ]);
   });
 
   const versions: Array<[string, "stored" | "unchanged", Record<string, unknown>]> = [
@@ -109,8 +186,8 @@ describe("postGroundTruth: one item", () => {
 
   it.each(versions)("after a stored label, %s → %s", async (_name, outcome, second) => {
     const { deps, metrics } = setup();
-    await postGroundTruth(item("img-1", cls("cat")), deps);
-    const reply = await postGroundTruth(second, deps);
+    await postGroundTruth(item("img-1", cls("cat")), deps, "crm");
+    const reply = await postGroundTruth(second, deps, "crm");
     expect(reply).toEqual({ status: 200, body: { index: 0, capture_id: "img-1", instance: 0, outcome } });
     // Every API source counts under "api" (callers may name any number of sources).
     const expected = new Map([[`api/stored`, 1]]);
@@ -122,13 +199,23 @@ describe("postGroundTruth: one item", () => {
 
   it("keeps a label for a capture not persisted yet (202 pending, with a note)", async () => {
     const { deps, groundTruth, metrics } = setup();
-    const reply = await postGroundTruth({ request_id: "later-1", instance: 2, label: cls("cat") }, deps);
+    const reply = await postGroundTruth(
+      { request_id: "later-1", instance: 2, label: cls("cat") },
+      deps,
+      "crm",
+    );
     expect(reply.status).toBe(202);
-    expect(reply.body).toMatchObject({ index: 0, capture_id: "later-1", instance: 2, outcome: "pending" });
+    expect(reply.body).toMatchObject({
+      index: 0,
+      request_id: "later-1",
+      capture_ids: [],
+      instance: 2,
+      outcome: "pending",
+    });
     expect((reply.body as { note: string }).note).toMatch(/no capture with this id yet/);
-    expect([...groundTruth.rows.values()].map((r) => [r.captureId, r.instance, r.label])).toEqual([
-      ["later-1", 2, { kind: "classification", label: "cat", score: null }],
-    ]);
+    expect(
+      [...groundTruth.rows.values()].map((r) => [r.captureId, r.requestId, r.instance, r.label]),
+    ).toEqual([["", "later-1", 2, { kind: "classification", label: "cat", score: null }]]);
     expect(await counts(metrics)).toEqual([["api", "pending", 1]]);
   });
 
@@ -184,7 +271,7 @@ describe("postGroundTruth: one item", () => {
 
   it.each(rejected)("rejects %s (422, with problems)", async (_name, raw, problem) => {
     const { deps, groundTruth, metrics } = setup();
-    const reply = await postGroundTruth(raw, deps);
+    const reply = await postGroundTruth(raw, deps, "crm");
     expect(reply.status).toBe(422);
     const b = reply.body as { error: string; outcome: string; index: number; problems: string[] };
     expect(b).toMatchObject({ error: "label rejected", outcome: "rejected", index: 0 });
@@ -205,6 +292,7 @@ describe("postGroundTruth: one item", () => {
         ],
       }),
       deps,
+      "crm",
     );
     expect(reply.body).toMatchObject({
       capture_id: "ner-1",
@@ -218,7 +306,7 @@ describe("postGroundTruth: one item", () => {
   it("does not check entity texts against a capture text kept in object storage", async () => {
     const { deps } = setup();
     const label = { kind: "entities", entities: [{ start: 100, end: 105, label: "LOC", text: "Paris" }] };
-    expect((await postGroundTruth(item("ner-long", label), deps)).status).toBe(200);
+    expect((await postGroundTruth(item("ner-long", label), deps, "crm")).status).toBe(200);
   });
 
   it("does not quote the capture's text in problems", async () => {
@@ -226,6 +314,7 @@ describe("postGroundTruth: one item", () => {
     const reply = await postGroundTruth(
       item("ner-1", { kind: "entities", entities: [{ start: 0, end: 12, label: "PER", text: "x" }] }),
       deps,
+      "crm",
     );
     expect(JSON.stringify(reply.body)).not.toContain("Lovelace");
   });
@@ -234,7 +323,7 @@ describe("postGroundTruth: one item", () => {
 describe("postGroundTruth: batches", () => {
   it("judges every item on its own and answers in index order", async () => {
     const { deps, groundTruth, metrics } = setup();
-    await postGroundTruth(item("ner-1", { kind: "entities", entities: [] }), deps);
+    await postGroundTruth(item("ner-1", { kind: "entities", entities: [] }), deps, "crm");
     const reply = await postGroundTruth(
       {
         items: [
@@ -246,6 +335,7 @@ describe("postGroundTruth: batches", () => {
         ],
       },
       deps,
+      "crm",
     );
     expect(reply.status).toBe(200);
     expect(reply.body).toEqual({
@@ -288,6 +378,7 @@ describe("postGroundTruth: batches", () => {
     const reply = await postGroundTruth(
       { items: [item("img-1", cls("fox")), { capture_id: "img-1" }] },
       deps,
+      "crm",
     );
     expect(reply.status).toBe(422);
     expect(reply.body).toMatchObject({ accepted: 0, rejected: 2, pending: 0 });
@@ -296,7 +387,7 @@ describe("postGroundTruth: batches", () => {
 
   it("a batch of pending items is accepted (200)", async () => {
     const { deps } = setup();
-    const reply = await postGroundTruth({ items: [item("x1", cls("a")), item("x2", cls("b"))] }, deps);
+    const reply = await postGroundTruth({ items: [item("x1", cls("a")), item("x2", cls("b"))] }, deps, "crm");
     expect(reply.status).toBe(200);
     expect(reply.body).toMatchObject({ accepted: 2, rejected: 0, pending: 2 });
   });
@@ -316,7 +407,7 @@ describe("postGroundTruth: malformed bodies (400)", () => {
 
   it.each(table)("%s", async (_name, raw, error) => {
     const { deps, groundTruth, metrics } = setup();
-    const reply = await postGroundTruth(raw, deps);
+    const reply = await postGroundTruth(raw, deps, "crm");
     expect(reply.status).toBe(400);
     expect((reply.body as { error: string }).error).toMatch(error);
     expect(groundTruth.upserts).toEqual([]);
@@ -471,7 +562,10 @@ describe("postWebhook (Label Studio backend)", () => {
   ];
 
   it.each(notFound)("answers 404 for %s", async (_name, data) => {
-    const { deps, groundTruth, metrics, lines } = setup();
+    const { deps, groundTruth, exports, metrics, lines } = setup();
+    // Exported once, gone since (say, aged out by retention).
+    const key = { captureId: String(data.capture_id ?? "img-1"), instance: Number(data.instance ?? 0) };
+    await exports.markExported([{ ...key, taskRef: "9", projectRef: "3" }]);
     const reply = await postWebhook(annotation({}, data), deps);
     expect(reply.status).toBe(404);
     expect((reply.body as { error: string }).error).toMatch(/^no capture \S+ instance \d+$/);
@@ -525,8 +619,79 @@ describe("postWebhook (Label Studio backend)", () => {
     );
     expect(reply.body).toEqual({ outcome: "deleted", deleted: 1 });
     expect(groundTruth.deletes).toEqual([
-      { source: "label_studio", sourceRefs: ["41"], at: new Date("2026-05-03T00:00:00Z") },
+      {
+        source: "label_studio",
+        sourceRefs: ["41"],
+        at: new Date("2026-05-03T00:00:00Z"),
+        projectRef: "3",
+      },
     ]);
+  });
+
+  const foreign: Array<[string, unknown]> = [
+    ["a task modeltap did not make", { ...annotation(), task: { ...annotation().task, id: 10 } }],
+    ["another project", { ...annotation(), project: { id: 4 } }],
+    ["a capture never exported", annotation({}, { capture_id: "never-exported" })],
+  ];
+
+  it.each(foreign)(
+    "refuses an annotation on %s (403), stores nothing, counts and logs it",
+    async (_n, raw) => {
+      const { deps, groundTruth, metrics, lines } = setup({
+        captures: [...CAPTURES, captureRow("never-exported", "image_classification", [imageInstance()])],
+      });
+      const reply = await postWebhook(raw, deps);
+      expect(reply.status).toBe(403);
+      expect(reply.body).toMatchObject({
+        outcome: "rejected",
+        error: expect.stringMatching(/not the task modeltap exported/),
+      });
+      expect(groundTruth.upserts).toEqual([]);
+      expect(await counts(metrics)).toEqual([["label_studio", "rejected", 1]]);
+      expect((await metrics.webhookRefused.get()).values).toEqual([
+        expect.objectContaining({ labels: { reason: "not_exported" }, value: 1 }),
+      ]);
+      const line = lines.find((l) => l.msg === "annotation on a task modeltap did not export; ignored");
+      expect(line).toMatchObject({ annotation: "41", instance: 0 });
+      expect(line).toHaveProperty("task");
+      expect(line).toHaveProperty("project");
+    },
+  );
+
+  it("a deletion reaches only labels of tasks exported to the sending project", async () => {
+    const { deps, groundTruth } = setup();
+    await postWebhook(annotation(), deps);
+    const from = (project: number) => ({
+      action: "ANNOTATIONS_DELETED",
+      annotations: [{ id: 41 }],
+      project: { id: project },
+    });
+    expect((await postWebhook(from(4), deps)).body).toEqual({ outcome: "deleted", deleted: 0 });
+    expect([...groundTruth.rows.values()].map((r) => r.deleted)).toEqual([false]);
+    expect((await postWebhook(from(3), deps)).body).toEqual({ outcome: "deleted", deleted: 1 });
+  });
+
+  const unplaced: Array<[string, unknown, RegExp]> = [
+    [
+      "an annotation without a task id",
+      { ...annotation(), task: { data: annotation().task.data } },
+      /task\.id missing/,
+    ],
+    ["an annotation without a project", { ...annotation(), project: undefined }, /project\.id missing/],
+    [
+      "a deletion without a project",
+      { action: "ANNOTATIONS_DELETED", annotations: [{ id: 41 }] },
+      /project\.id missing/,
+    ],
+  ];
+
+  it.each(unplaced)("answers 400 to %s", async (_n, raw, error) => {
+    const { deps, groundTruth } = setup();
+    const reply = await postWebhook(raw, deps);
+    expect(reply.status).toBe(400);
+    expect((reply.body as { error: string }).error).toMatch(error);
+    expect(groundTruth.upserts).toEqual([]);
+    expect(groundTruth.deletes).toEqual([]);
   });
 
   it("ignores actions it does not handle (200)", async () => {
@@ -556,6 +721,8 @@ describe("postWebhook (any backend)", () => {
       kind: "upsert",
       captureId: "det-1",
       instance: 0,
+      taskRef: "9",
+      projectRef: "3",
       sourceRef: "a-1",
       labeledAt: new Date(AT),
       result: { boxes: "tool format" },
@@ -598,7 +765,7 @@ describe("getMedia", () => {
   const jsonImage = captureRow("json-1", "image_classification", [imageInstance(3, 2), imageInstance(5, 4)]);
 
   it("serves the image object the worker stored, without reading the request", async () => {
-    const key = "m/1/2026/05/01/12/obj-1/input-1.png";
+    const key = `${capturePrefix("obj-1")}/input-1.png`;
     const [first, second] = [imageInstance(3, 2), imageInstance(5, 4)];
     const stored = captureRow("obj-1", "image_classification", [
       first,

@@ -9,6 +9,9 @@ const uriFor = (key: string) => `s3://modeltap/${key}`;
 
 const DOCUMENTED_KEYS = [
   "id",
+  // Added with capture ids (id became the capture id; the x-request-id moved here).
+  "request_id",
+  "sampled_by",
   "model",
   "version",
   "task",
@@ -55,7 +58,9 @@ describe("captureJson", () => {
   it("fills the values the documentation describes", () => {
     const json = captureJson(planPersist(irisRecord({ response: emptyBody() }), uriFor).row);
     expect(json).toMatchObject({
-      id: "5b0e",
+      id: "0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b",
+      request_id: "0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b",
+      sampled_by: "request_id",
       received_at: "2026-11-22T17:42:54.123Z",
       duration_ms: 1.84,
       ttfb_ms: 1.2,
@@ -74,7 +79,7 @@ describe("captureJson", () => {
       truncated: false,
       decode_error: null,
       stored_in: "object_store",
-      object_uri: "s3://modeltap/iris/1/2026/11/22/17/5b0e/request.json",
+      object_uri: "s3://modeltap/iris/1/2026/11/22/17/0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b/request.json",
     });
     expect(json.response).toMatchObject({ object_uri: null, decode_error: null, size_bytes: 0 });
     const failed = captureJson(planPersist(irisRecord(), uriFor).row).response as Record<string, unknown>;

@@ -34,10 +34,22 @@ describe("loadConfig", () => {
     expect(c.databaseUrl).toBe("postgres://modeltap@127.0.0.1:5432/modeltap");
     expect(c.s3).toEqual({ endpoint: "http://127.0.0.1:8333", bucket: "modeltap", region: "us-east-1" });
     expect([...c.secretHeaders].sort()).toEqual(
-      ["authorization", "cookie", "proxy-authorization", "set-cookie", "x-api-key"].sort(),
+      [
+        "authorization",
+        "cookie",
+        "proxy-authorization",
+        "set-cookie",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "x-auth-token",
+        "x-amz-security-token",
+      ].sort(),
     );
+    expect([...c.secretQueryParams]).toEqual(["api_key", "key", "token", "access_token", "sig", "signature"]);
     expect(c.plugins).toEqual([]);
-    expect(c.buffer).toEqual({ maxRecords: 50_000, maxBytes: 256 * 1024 * 1024 });
+    expect(c.buffer).toEqual({ maxRecords: 50_000, maxBytes: 256 * 1024 * 1024, maxAttempts: 5 });
+    expect(c.samplingSeed).toBe(0n);
     expect(c.natsInlineMaxBytes).toBe(256 * 1024);
     expect(c.worker).toEqual({
       batch: 128,
@@ -51,7 +63,11 @@ describe("loadConfig", () => {
     expect(c.fsRoot).toBe("");
     expect(c.labeling).toBe("none");
     expect(c.labelStudio).toEqual({ url: "http://127.0.0.1:8080", token: "" });
-    expect(c.apiSecret).toBe("");
+    expect(c.apiTokens).toEqual([]);
+    expect(c.webhookSecret).toBe("");
+    expect(c.mediaKeys).toEqual([]);
+    expect(c.mediaUrlTtlSeconds).toBe(7 * 24 * 3600);
+    expect(c.apiMetrics).toEqual({ mode: "same" });
     expect(c.publicUrl).toBe("http://127.0.0.1:8090");
     expect(c.labelExport).toEqual({ batch: 100, intervalMs: 1000 });
     expect(c.labelSyncIntervalS).toBe(300);
@@ -117,7 +133,7 @@ describe("loadConfig", () => {
       MODELTAP_LABEL_STUDIO_TOKEN: "t0ken",
       MODELTAP_LABEL_STUDIO_URL: "https://ls.example.com/",
       MODELTAP_PUBLIC_URL: "https://modeltap.example.com/",
-      MODELTAP_API_SECRET: "0123456789abcdef",
+      MODELTAP_API_TOKENS: "crm:0123456789abcdef",
     });
     expect(c.objectStore).toBe("fs");
     expect(c.fsRoot).toBe("/tmp/objects");
@@ -145,8 +161,8 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ MODELTAP_LABELING: "label_studio" })).toThrow(
       /MODELTAP_LABEL_STUDIO_TOKEN: required/,
     );
-    expect(() => loadConfig({ MODELTAP_API_SECRET: "short" })).toThrow(
-      /MODELTAP_API_SECRET: must be at least 16/,
+    expect(() => loadConfig({ MODELTAP_WEBHOOK_SECRET: "short" })).toThrow(
+      /MODELTAP_WEBHOOK_SECRET: must be at least 16/,
     );
     expect(() => loadConfig({ MODELTAP_PUBLIC_URL: "ftp://x" })).toThrow(
       /MODELTAP_PUBLIC_URL: must be an http\(s\) URL/,
@@ -173,8 +189,13 @@ describe("loadConfig", () => {
     expect(c.secretHeaders.has("x-token")).toBe(true);
     expect(c.secretHeaders.has("x-other")).toBe(true);
     expect(c.secretHeaders.has("authorization")).toBe(true);
-    expect(c.secretHeaders.size).toBe(7);
+    expect(c.secretHeaders.size).toBe(11);
     expect(c.plugins).toEqual(["./a.js", "./b.js"]);
+  });
+
+  it("reads MODELTAP_REDACT_QUERY_PARAMS (lower-cased), replacing the default list", () => {
+    const c = loadConfig({ MODELTAP_REDACT_QUERY_PARAMS: " Session ,sig,, " });
+    expect([...c.secretQueryParams]).toEqual(["session", "sig"]);
   });
 
   it("treats an unknown MODELTAP_ variable as an error", () => {

@@ -30,7 +30,9 @@ const T0 = 1_000_000_000;
 function start(over: Partial<ExchangeStart> = {}): Exchange {
   return new Exchange(
     {
+      captureId: "0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b",
       requestId: "req-1",
+      sampledBy: "request_id",
       config: routeConfig(),
       mode: "normal",
       route: "iris_route",
@@ -74,7 +76,9 @@ describe("Exchange", () => {
     const rec = ex.toRecord(T0 + 999_999); // ignored: the response already ended
 
     expect(rec).toMatchObject({
-      id: "req-1",
+      id: "0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b",
+      requestId: "req-1",
+      sampledBy: "request_id",
       model: "iris",
       version: "1",
       task: "unknown",

@@ -47,6 +47,7 @@ describe("parseGroundTruthBody", () => {
           ok: true,
           item: {
             captureId: "abc-1",
+            requestId: "",
             instance: 0,
             source: "api",
             label: catLabel,
@@ -67,16 +68,17 @@ describe("parseGroundTruthBody", () => {
     });
   });
 
-  it("takes request_id as the capture id, and keeps source and labeled_at", () => {
+  it("takes request_id as the request's id (every hop of it), and keeps source and labeled_at", () => {
     expect(
       one({
-        request_id: "5b0e:42.x_Y",
+        request_id: "5b0e:42.x_Y/any chars ü",
         label: cat,
         source: "label-studio",
         labeled_at: "2026-04-30T08:15:00.250+02:00",
       }),
     ).toEqual({
-      captureId: "5b0e:42.x_Y",
+      captureId: "",
+      requestId: "5b0e:42.x_Y/any chars ü",
       instance: 0,
       source: "label-studio",
       label: catLabel,
@@ -138,17 +140,23 @@ describe("parseGroundTruthBody", () => {
     expect(one({ capture_id: "a".repeat(200), label: cat }).captureId).toHaveLength(200);
   });
 
-  it("checks request_id by the same rule, under its own name", () => {
-    expect(itemProblems({ request_id: "../x", label: cat })).toEqual([`request_id: ${ID_RULE}, got "../x"`]);
+  it("takes any printable request_id up to 1024 characters, and refuses control characters", () => {
+    expect(one({ request_id: "../x y/ü", label: cat }).requestId).toBe("../x y/ü");
+    const rule = "request_id: must be 1 to 1024 characters with no control characters";
+    expect(itemProblems({ request_id: "a\nb", label: cat })).toEqual([`${rule}, got "a\\nb"`]);
+    expect(itemProblems({ request_id: "", label: cat })).toEqual([`${rule}, got ""`]);
+    expect(itemProblems({ request_id: "x".repeat(1025), label: cat })[0]).toMatch(
+      /^request_id: must be 1 to 1024/,
+    );
   });
 
   it.each<[string, Record<string, unknown>, string[]]>([
     [
       "both ids",
       { capture_id: "a", request_id: "a", label: cat },
-      ["request_id: give capture_id or request_id (the same id), not both"],
+      ["request_id: give capture_id (one capture) or request_id (every hop of a request), not both"],
     ],
-    ["no id", { label: cat }, ["capture_id: required (or request_id, the same id)"]],
+    ["no id", { label: cat }, ["capture_id: required (or request_id, for every capture of one request)"]],
     [
       "no label",
       { capture_id: "a" },
@@ -185,7 +193,7 @@ describe("parseGroundTruthBody", () => {
       "everything wrong at once",
       { source: 1, label: "cat", labeled_at: "now" },
       [
-        "capture_id: required (or request_id, the same id)",
+        "capture_id: required (or request_id, for every capture of one request)",
         `label: must be an object with a kind (one of ${KNOWN_KINDS})`,
         "source: must be 1 to 64 characters of [a-z0-9_.-], got 1",
         'labeled_at: must be an RFC 3339 timestamp such as "2026-05-01T12:00:00Z", got "now"',
@@ -219,6 +227,7 @@ describe("parseGroundTruthBody", () => {
           ok: true,
           item: {
             captureId: "a",
+            requestId: "",
             instance: 0,
             source: "api",
             label: catLabel,
@@ -235,7 +244,8 @@ describe("parseGroundTruthBody", () => {
         {
           ok: true,
           item: {
-            captureId: "d",
+            captureId: "",
+            requestId: "d",
             instance: 0,
             source: "human",
             label: catLabel,

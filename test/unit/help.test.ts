@@ -29,7 +29,7 @@ describe("the CLI reference", () => {
       ]),
     );
     const help = commandHelp(PRODUCT, [captures, list]);
-    expect(help).toContain("usage: modeltap captures list [--model M] [--limit N] [--json]");
+    expect(help).toContain("usage: modeltap captures list [--model M] [--request-id R] [--limit N] [--json]");
     expect(help).toContain("MODELTAP_DATABASE_URL");
     expect(help).toMatch(/exit codes:\n {2}0 {2}success\n {2}1 {2}failed/);
   });
@@ -53,7 +53,7 @@ describe("the CLI reference", () => {
 
   it("shows a subcommand placeholder and positional arguments in the usage line", () => {
     const captures = PRODUCT.commands.find((c) => c.name === "captures")!;
-    expect(usage(PRODUCT, [captures])).toBe("modeltap captures <list|get|body>");
+    expect(usage(PRODUCT, [captures])).toBe("modeltap captures <list|get|body|delete>");
     expect(usage(PRODUCT, [captures, captures.subcommands![1]!])).toBe("modeltap captures get [--json] <id>");
   });
 });

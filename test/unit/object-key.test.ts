@@ -1,4 +1,4 @@
-/** src/core/storage/object-key.ts: object keys for bodies: layout, UTC time, sanitized segments, extensions. */
+/** src/core/storage/object-key.ts: object keys for bodies: layout, UTC time, unique capture segments, sanitized decoration, extensions. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   bodyObjectKey,
@@ -6,6 +6,9 @@ import {
   extensionFor,
   sanitizeSegment,
 } from "../../src/core/storage/object-key.js";
+import { captureKeySegment } from "../../src/core/capture-id.js";
+
+const U = "0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b";
 
 const at = (...utc: [number, number, number, number, number, number, number?]) => Date.UTC(...utc) * 1000;
 
@@ -25,20 +28,20 @@ describe("bodyObjectKey", () => {
     const parts = {
       model: "iris",
       version: "1",
-      id: "5b0e-42",
+      id: U,
       startedAtUs: at(2026, 10, 22, 17, 32, 52) + 5,
     };
     expect(bodyObjectKey(parts, "request", "application/json")).toBe(
-      "iris/1/2026/11/22/17/5b0e-42/request.json",
+      `iris/1/2026/11/22/17/${U}/request.json`,
     );
-    expect(bodyObjectKey(parts, "response", "image/png")).toBe("iris/1/2026/11/22/17/5b0e-42/response.png");
+    expect(bodyObjectKey(parts, "response", "image/png")).toBe(`iris/1/2026/11/22/17/${U}/response.png`);
   });
 
   it("zero-pads and uses the UTC date around midnight and new year", () => {
-    const parts = { model: "m", version: "v", id: "i", startedAtUs: at(2026, 0, 1, 0, 0, 0) - 1 };
-    expect(bodyObjectKey(parts, "request", "")).toBe("m/v/2025/12/31/23/i/request.bin");
+    const parts = { model: "m", version: "v", id: U, startedAtUs: at(2026, 0, 1, 0, 0, 0) - 1 };
+    expect(bodyObjectKey(parts, "request", "")).toBe(`m/v/2025/12/31/23/${U}/request.bin`);
     const early = { ...parts, startedAtUs: at(2027, 2, 4, 5, 6, 7) };
-    expect(bodyObjectKey(early, "response", "text/plain")).toBe("m/v/2027/03/04/05/i/response.txt");
+    expect(bodyObjectKey(early, "response", "text/plain")).toBe(`m/v/2027/03/04/05/${U}/response.txt`);
   });
 
   it("keeps hostile values inside their own segment", () => {
@@ -50,7 +53,23 @@ describe("bodyObjectKey", () => {
     const segments = key.split("/");
     expect(segments).toHaveLength(8);
     expect(segments.filter((s) => s === "." || s === ".." || s === "")).toEqual([]);
-    expect(key).toBe(".._.._etc_passwd/_/2026/06/01/12/a_b/.._x.csv");
+    expect(key).toMatch(/^\.\._\.\._etc_passwd\/_\/2026\/06\/01\/12\/r-[0-9a-f]{64}\/\.\._x\.csv$/);
+  });
+
+  it("never gives two captures one prefix: ids that sanitize alike, non-ASCII ids and long ids with one prefix stay apart", () => {
+    const long = "p".repeat(300);
+    const ids = ["a/b", "a_b", "a b", "é", "ü", `${long}1`, `${long}2`, U, U.replace(/b$/, "c")];
+    const keys = ids.map((id) =>
+      bodyObjectKey({ model: "m", version: "1", id, startedAtUs: 0 }, "request", ""),
+    );
+    expect(new Set(keys).size).toBe(ids.length);
+    for (const k of keys) expect(k.length).toBeLessThan(120);
+  });
+
+  it("keeps a UUID capture id as it is, and hashes any other id (a schema-1 record's x-request-id)", () => {
+    expect(captureKeySegment(U)).toBe(U);
+    expect(captureKeySegment(U.toUpperCase())).toMatch(/^r-[0-9a-f]{64}$/);
+    expect(captureKeySegment("a/b")).not.toBe(captureKeySegment("a_b"));
   });
 });
 
@@ -79,12 +98,6 @@ describe("sanitizeSegment", () => {
     expect(sanitizeSegment("y".repeat(300), 200)).toHaveLength(200);
     expect(sanitizeSegment("abcdef", 3)).toBe("abc");
   });
-
-  it("caps the id segment at 200 characters in a key", () => {
-    const id = "z".repeat(500);
-    const key = bodyObjectKey({ model: "m", version: "1", id, startedAtUs: 0 }, "request", "");
-    expect(key).toBe(`m/1/1970/01/01/00/${"z".repeat(200)}/request.bin`);
-  });
 });
 
 describe("extensionFor", () => {
@@ -112,23 +125,23 @@ describe("extensionFor", () => {
 });
 
 describe("captureObjectKey", () => {
-  const parts = { model: "iris", version: "1", id: "5b0e", startedAtUs: at(2026, 10, 22, 17, 42, 54) };
+  const parts = { model: "iris", version: "1", id: U, startedAtUs: at(2026, 10, 22, 17, 42, 54) };
   const s3 = (key: string) => `s3://modeltap/${key}`;
-  const key = "iris/1/2026/11/22/17/5b0e/mask-0-1.png";
+  const key = `iris/1/2026/11/22/17/${U}/mask-0-1.png`;
 
   it("finds the key of a URI the store gave one of the capture's objects", () => {
     expect(captureObjectKey(parts, s3(key), s3)).toBe(key);
     expect(captureObjectKey(parts, s3(bodyObjectKey(parts, "input-3", "image/jpeg")), s3)).toBe(
-      "iris/1/2026/11/22/17/5b0e/input-3.jpg",
+      `iris/1/2026/11/22/17/${U}/input-3.jpg`,
     );
   });
 
   it.each([
     ["another bucket", `s3://other/${key}`],
     ["another capture", "s3://modeltap/iris/1/2026/11/22/17/other-id/mask-0-1.png"],
-    ["another hour", "s3://modeltap/iris/1/2026/11/22/18/5b0e/mask-0-1.png"],
-    ["a name that is no object name", "s3://modeltap/iris/1/2026/11/22/17/5b0e/.."],
-    ["no name", "s3://modeltap/iris/1/2026/11/22/17/5b0e/"],
+    ["another hour", `s3://modeltap/iris/1/2026/11/22/18/${U}/mask-0-1.png`],
+    ["a name that is no object name", `s3://modeltap/iris/1/2026/11/22/17/${U}/..`],
+    ["no name", `s3://modeltap/iris/1/2026/11/22/17/${U}/`],
   ])("refuses a URI of %s", (_what, uri) => {
     expect(captureObjectKey(parts, uri, s3)).toBeUndefined();
   });

@@ -18,19 +18,25 @@ describe("planPersist", () => {
     const { objects, row } = planPersist(rec, uriFor);
     expect(objects).toEqual([
       {
-        key: "iris/1/2026/11/22/17/5b0e/request.json",
+        key: "iris/1/2026/11/22/17/0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b/request.json",
         contentType: "application/json",
         source: { inline: rec.request.data },
       },
       {
-        key: "iris/1/2026/11/22/17/5b0e/response.png",
+        key: "iris/1/2026/11/22/17/0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b/response.png",
         contentType: "image/png",
         source: { ref: "big/5b0e/response" },
       },
     ]);
-    expect(row.request.objectKey).toBe("iris/1/2026/11/22/17/5b0e/request.json");
-    expect(row.request.objectUri).toBe("s3://modeltap/iris/1/2026/11/22/17/5b0e/request.json");
-    expect(row.response.objectUri).toBe("s3://modeltap/iris/1/2026/11/22/17/5b0e/response.png");
+    expect(row.request.objectKey).toBe(
+      "iris/1/2026/11/22/17/0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b/request.json",
+    );
+    expect(row.request.objectUri).toBe(
+      "s3://modeltap/iris/1/2026/11/22/17/0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b/request.json",
+    );
+    expect(row.response.objectUri).toBe(
+      "s3://modeltap/iris/1/2026/11/22/17/0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b/response.png",
+    );
     expect(row.response).toMatchObject({ truncated: true, wireSizeBytes: 2_000_000, sizeBytes: 900_000 });
   });
 
@@ -53,7 +59,9 @@ describe("planPersist", () => {
     expect(captureJson(tabular.row).request).toMatchObject({ stored_in: "database", object_uri: null });
     // One byte over the limit: an object, as before.
     expect(tabular.row.response.inline).toBeNull();
-    expect(tabular.objects.map((o) => o.key)).toEqual(["iris/1/2026/11/22/17/5b0e/response.json"]);
+    expect(tabular.objects.map((o) => o.key)).toEqual([
+      "iris/1/2026/11/22/17/0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b/response.json",
+    ]);
     expect(captureJson(tabular.row).response).toMatchObject({ stored_in: "object_store" });
     // An image is an unstructured input: always an object, however small.
     const image = planPersist(
@@ -76,13 +84,17 @@ describe("planPersist", () => {
       stored_in: null,
     });
     expect(bodyLocation(tabular.row.request)).toBe("database row");
-    expect(bodyLocation(tabular.row.response)).toBe("s3://modeltap/iris/1/2026/11/22/17/5b0e/response.json");
+    expect(bodyLocation(tabular.row.response)).toBe(
+      "s3://modeltap/iris/1/2026/11/22/17/0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b/response.json",
+    );
     expect(bodyLocation(planPersist(irisRecord({ response: emptyBody() }), uriFor).row.response)).toBe("-");
   });
 
   it("writes no object and a null uri for an empty body", () => {
     const { objects, row } = planPersist(irisRecord({ response: emptyBody() }), uriFor);
-    expect(objects.map((o) => o.key)).toEqual(["iris/1/2026/11/22/17/5b0e/request.json"]);
+    expect(objects.map((o) => o.key)).toEqual([
+      "iris/1/2026/11/22/17/0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b/request.json",
+    ]);
     expect(row.response.objectKey).toBeNull();
     expect(row.response.objectUri).toBeNull();
     const none = planPersist(irisRecord({ request: emptyBody(), response: emptyBody() }), uriFor);
@@ -93,7 +105,7 @@ describe("planPersist", () => {
     const rec = irisRecord({ request: { ...emptyBody(), data: new Uint8Array([1, 2, 3]), sizeBytes: 3 } });
     const [first] = planPersist(rec, uriFor).objects;
     expect(first).toMatchObject({
-      key: "iris/1/2026/11/22/17/5b0e/request.bin",
+      key: "iris/1/2026/11/22/17/0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b/request.bin",
       contentType: "application/octet-stream",
     });
   });
@@ -149,7 +161,7 @@ describe("labelExports: which captures go to the labeling tool", () => {
     expect(chosen.length / ids.length).toBeGreaterThan(0.22);
     expect(chosen.length / ids.length).toBeLessThan(0.28);
     // Among ids the sampler keeps at 0.25, labeling still picks about a quarter (not all, not none).
-    const sampled = ids.filter((id) => isSampled(id, 0.25));
+    const sampled = ids.filter((id) => isSampled(id, 0.25, 0x5eedn));
     const both = sampled.filter((id) => chosen.includes(id));
     expect(both.length / sampled.length).toBeGreaterThan(0.18);
     expect(both.length / sampled.length).toBeLessThan(0.32);
@@ -159,7 +171,7 @@ describe("labelExports: which captures go to the labeling tool", () => {
 /** A record whose analysis is this, started 2026-01-02 03:00 UTC. */
 const analysed = (analysis: Analysis) =>
   newRecord({
-    id: "cap-1",
+    id: "0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b",
     model: "m",
     task: analysis.task,
     startedAtUs: Date.UTC(2026, 0, 2, 3) * 1000,
@@ -178,11 +190,13 @@ describe("storing an analysis", () => {
       }),
       (k) => `s3://b/${k}`,
     );
-    expect(plan.objects.map((o) => o.key)).toEqual(["m/1/2026/01/02/03/cap-1/text-0.txt"]);
+    expect(plan.objects.map((o) => o.key)).toEqual([
+      "m/1/2026/01/02/03/0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b/text-0.txt",
+    ]);
     expect(plan.row.analysis?.instances[0]?.input).toEqual({
       text: "x".repeat(1024),
       text_chars: text.length,
-      text_uri: "s3://b/m/1/2026/01/02/03/cap-1/text-0.txt",
+      text_uri: "s3://b/m/1/2026/01/02/03/0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b/text-0.txt",
     });
   });
 
@@ -250,7 +264,8 @@ describe("storing an analysis", () => {
         protocol: "p",
         instances: [
           {
-            input: { image: { width: 9000, height: 9000, format: "png" } },
+            // Within the default image budget (50 Mpx), over the default mask budget (16 Mpx).
+            input: { image: { width: 5000, height: 4000, format: "png" } },
             prediction: {
               kind: "segmentation",
               instances: [{ label: "a", score: 1, xyxy: [0, 0, 9, 9], polygons: [[0, 0, 9, 0, 9, 9]] }],
@@ -262,7 +277,7 @@ describe("storing an analysis", () => {
     );
     expect(plan.objects).toEqual([]);
     expect(plan.row.analysis!.instances[0]!.notes).toEqual([
-      "mask 0 not stored as a PNG: 9000×9000 pixels is more than 67108864",
+      "mask 0 not stored as a PNG: 4000×5000 pixels is more than the mask budget of 16000000",
     ]);
   });
 });
@@ -281,7 +296,7 @@ describe("storing input images", () => {
   };
   const record = (over: Partial<CaptureRecord>) =>
     newRecord({
-      id: "cap-1",
+      id: "0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b",
       model: "m",
       task: "image_classification",
       startedAtUs: Date.UTC(2026, 0, 2, 3) * 1000,
@@ -306,7 +321,7 @@ describe("storing input images", () => {
     // The JSON envelope stays in the row; the image is an object of its own.
     expect(plan.row.request.inline).not.toBeNull();
     expect(plan.objects).toContainEqual({
-      key: "m/1/2026/01/02/03/cap-1/input-0.png",
+      key: "m/1/2026/01/02/03/0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b/input-0.png",
       contentType: "image/png",
       source: { inline: PNG },
     });
@@ -314,7 +329,7 @@ describe("storing input images", () => {
       width: 18,
       height: 18,
       format: "png",
-      uri: "s3://modeltap/m/1/2026/01/02/03/cap-1/input-0.png",
+      uri: "s3://modeltap/m/1/2026/01/02/03/0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b/input-0.png",
     });
     expect(plan.row.analysis!.instances[1]!.input.image!.uri).toBeUndefined();
   });
@@ -323,19 +338,23 @@ describe("storing input images", () => {
     const plan = planPersist(
       record({
         inputImages: [
-          image(1, { contentType: "image/jpeg", data: new Uint8Array(0), objectRef: "cap-1/input-1" }),
+          image(1, {
+            contentType: "image/jpeg",
+            data: new Uint8Array(0),
+            objectRef: "0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b/input-1",
+          }),
         ],
       }),
       uriFor,
       opts,
     );
     expect(plan.objects).toContainEqual({
-      key: "m/1/2026/01/02/03/cap-1/input-1.jpg",
+      key: "m/1/2026/01/02/03/0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b/input-1.jpg",
       contentType: "image/jpeg",
-      source: { ref: "cap-1/input-1" },
+      source: { ref: "0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b/input-1" },
     });
     expect(plan.row.analysis!.instances[1]!.input.image!.uri).toBe(
-      "s3://modeltap/m/1/2026/01/02/03/cap-1/input-1.jpg",
+      "s3://modeltap/m/1/2026/01/02/03/0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b/input-1.jpg",
     );
   });
 
@@ -347,7 +366,9 @@ describe("storing input images", () => {
     });
     const plan = planPersist(raw, uriFor, opts);
     expect(plan.row.request.inline).toBeNull();
-    expect(plan.row.request.objectUri).toBe("s3://modeltap/m/1/2026/01/02/03/cap-1/request.bin");
+    expect(plan.row.request.objectUri).toBe(
+      "s3://modeltap/m/1/2026/01/02/03/0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b/request.bin",
+    );
     expect(plan.row.analysis!.instances[0]!.input.image!.uri).toBe(plan.row.request.objectUri);
     expect(plan.objects.filter((o) => o.key.includes("input-"))).toEqual([]);
     // Without the flag, the same small body would have stayed in the row, with no image object.
@@ -356,11 +377,17 @@ describe("storing input images", () => {
 
   it("stores an image the analysis has no image for, unlinked, so a parked one is still cleaned up", () => {
     const plan = planPersist(
-      record({ inputImages: [image(5, { data: new Uint8Array(0), objectRef: "cap-1/input-5" })] }),
+      record({
+        inputImages: [
+          image(5, { data: new Uint8Array(0), objectRef: "0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b/input-5" }),
+        ],
+      }),
       uriFor,
       opts,
     );
-    expect(plan.objects.map((o) => o.key)).toContain("m/1/2026/01/02/03/cap-1/input-5.png");
+    expect(plan.objects.map((o) => o.key)).toContain(
+      "m/1/2026/01/02/03/0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b/input-5.png",
+    );
     expect(JSON.stringify(plan.row.analysis)).not.toContain("input-5");
   });
 });

@@ -1,10 +1,12 @@
 /** src/collector/process-stream.ts: handleProcessStream against a fake ext_proc call: response discipline per mode, records, metrics, logs. */
+import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import zlib from "node:zlib";
 import { describe, expect, it } from "vitest";
 import type { ProcessCall, ProcessingRequest, ProcessingResponse } from "../../src/collector/ext-proc.js";
 import { createCollectorMetrics } from "../../src/collector/metrics.js";
 import { handleProcessStream } from "../../src/collector/process-stream.js";
+import { captureId, isUuid } from "../../src/core/capture-id.js";
 import type { CaptureRecord } from "../../src/core/record.js";
 import { DEFAULT_SECRET_HEADERS } from "../../src/core/capture/redact-headers.js";
 import { RouteResolver } from "../../src/core/capture/route-resolver.js";
@@ -27,7 +29,7 @@ class FakeCall extends EventEmitter {
   }
 }
 
-function harness() {
+function harness(draws: number[] = []) {
   const call = new FakeCall();
   const records: CaptureRecord[] = [];
   const { log, lines } = captureLog();
@@ -41,6 +43,9 @@ function harness() {
     log,
     onRecord: (r) => records.push(r),
     nowUs: () => (clock += 100),
+    samplingSeed: 0x5eedn,
+    newCaptureId: () => captureId(clock / 1000, randomBytes(10)),
+    random: () => draws.shift() ?? 0.99,
   });
   const send = (req: ProcessingRequest) => call.emit("data", req);
   return { call, records, lines, metrics, send };
@@ -145,8 +150,10 @@ describe("handleProcessStream", () => {
     ]);
     expect(records).toHaveLength(1);
     const rec = records[0]!;
+    expect(isUuid(rec.id)).toBe(true);
     expect(rec).toMatchObject({
-      id: "req-1",
+      requestId: "req-1",
+      sampledBy: "request_id",
       model: "iris",
       mode: "normal",
       complete: true,
@@ -238,10 +245,26 @@ describe("handleProcessStream", () => {
     expect(String(warns[0]!.problems)).toContain("modeltap.sample_rate");
   });
 
-  it("a request without x-request-id is not sampled", () => {
-    const { records, send } = harness();
-    for (const m of [requestHeaders({ metadata: SAMPLED, id: "" }), ...rest(false)]) send(m);
-    expect(records).toEqual([]);
+  it("a request without x-request-id is sampled at the route's rate by a random draw, and the record says so", () => {
+    const half = routeMetadataText({ model: "iris", version: "1", sample_rate: "0.5" });
+    const { records, send } = harness([0.49, 0.51]);
+    for (const m of [requestHeaders({ metadata: half, id: "" }), ...rest(false)]) send(m);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ requestId: "", sampledBy: "random", complete: true });
+    const second = harness([0.51]);
+    for (const m of [requestHeaders({ metadata: half, id: "" }), ...rest(false)]) second.send(m);
+    expect(second.records).toEqual([]);
+  });
+
+  it("gives every captured exchange its own capture id, even when hops or replays share an x-request-id", () => {
+    // Envoy opens one stream per exchange: three exchanges, three streams.
+    const records = [1, 2, 3].flatMap(() => {
+      const h = harness();
+      for (const m of [requestHeaders({ metadata: SAMPLED, id: "shared" }), ...rest(false)]) h.send(m);
+      return h.records;
+    });
+    expect(records.map((r) => r.requestId)).toEqual(["shared", "shared", "shared"]);
+    expect(new Set(records.map((r) => r.id)).size).toBe(3);
   });
 
   it("a cancelled stream emits one incomplete record, even if close and error follow", async () => {
@@ -258,7 +281,7 @@ describe("handleProcessStream", () => {
     call.emit("error", Object.assign(new Error("cancelled"), { code: 1 }));
     call.emit("end");
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ complete: false, statusCode: 200, id: "req-1" });
+    expect(records[0]).toMatchObject({ complete: false, statusCode: 200, requestId: "req-1" });
     expect(Buffer.from(records[0]!.request.data).toString()).toBe('{"inputs":[]}');
     expect((await metrics.activeExchanges.get()).values[0]?.value).toBe(0);
     const captured = (await metrics.captured.get()).values;

@@ -140,7 +140,7 @@ describe("the preamble", () => {
     for (const argv of [["captures"], ["captures", "lst"]]) {
       err = [];
       expect(await runCli(DEV, argv)).toBe(1);
-      expect(err.join("\n")).toMatch(/captures: expected one of list, get, body, got "(lst)?"/);
+      expect(err.join("\n")).toMatch(/captures: expected one of list, get, body, delete, got "(lst)?"/);
     }
   });
 

@@ -44,6 +44,8 @@ function body(over: Partial<CapturedBody>): CapturedBody {
 function fullRecord(over: Partial<CaptureRecord> = {}): CaptureRecord {
   return {
     id: "0d4c8f1e-9c55-4f0e-b0b3-7ad1d1f0a001",
+    requestId: "req/1 with ü",
+    sampledBy: "random",
     model: "iris",
     version: "1",
     task: "tabular_classification",
@@ -79,6 +81,7 @@ function fullRecord(over: Partial<CaptureRecord> = {}): CaptureRecord {
       },
     ],
     requestIsImage: true,
+    analysisRef: "0d4c8f1e/analysis",
     ...over,
   };
 }

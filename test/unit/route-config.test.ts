@@ -1,6 +1,8 @@
 /** src/core/route-config.ts: compileRouteConfig: defaults, coercion, overrides, bounds, all problems at once. */
+import { DEFAULT_GEOMETRY_BUDGET } from "../../src/core/budget.js";
 import { describe, expect, it } from "vitest";
 import {
+  ANALYSIS_CAP_DEFAULTS,
   ROUTE_DEFAULTS,
   ROUTE_LIMITS,
   compileRouteConfig,
@@ -48,6 +50,9 @@ describe("compileRouteConfig", () => {
         scoreThreshold: 0,
         maskThreshold: 0.5,
         outputNames: {},
+        maxAnalysisBytes: ANALYSIS_CAP_DEFAULTS.maxAnalysisBytes,
+        maxParseErrorChars: ANALYSIS_CAP_DEFAULTS.maxParseErrorChars,
+        budget: DEFAULT_GEOMETRY_BUDGET,
       },
     });
     expect(c.version).toBe(ROUTE_DEFAULTS.version);
@@ -129,6 +134,18 @@ describe("compileRouteConfig", () => {
     );
     expect(problems({ model: "m", max_decoded_bytes: ROUTE_LIMITS.maxDecodedBytes + 1 })[0]).toMatch(
       /^modeltap\.max_decoded_bytes:/,
+    );
+  });
+
+  it("reads the analysis caps, bounded like the body caps", () => {
+    const c = ok({ model: "m", max_analysis_bytes: "65536", max_parse_error_chars: 200 });
+    expect(c.analysis.maxAnalysisBytes).toBe(65536);
+    expect(c.analysis.maxParseErrorChars).toBe(200);
+    expect(problems({ model: "m", max_analysis_bytes: ROUTE_LIMITS.maxAnalysisBytes + 1 })[0]).toMatch(
+      /^modeltap\.max_analysis_bytes:/,
+    );
+    expect(problems({ model: "m", max_parse_error_chars: 0 })[0]).toMatch(
+      /^modeltap\.max_parse_error_chars:/,
     );
   });
 

@@ -4,13 +4,13 @@ import { storedPart, type StoredPart } from "../../src/api/stored-media.js";
 import type { CaptureRow } from "../../src/core/ports.js";
 import { PluginRegistry } from "../../src/plugins/registry.js";
 import { b64, png, utf8 } from "../support/bytes.js";
-import { bodyRow, captureRow, imageInstance } from "../support/captures.js";
+import { bodyRow, capturePrefix, captureRow, imageInstance } from "../support/captures.js";
 import { FakeBlobStore } from "../support/fakes.js";
 
 const parsers = new PluginRegistry().parsers;
 const PNG = png(4, 3);
 const MASK = png(4, 3); // any PNG: the mask object is served as stored
-const prefix = (id: string) => `m/1/2026/05/01/12/${id}`;
+const prefix = capturePrefix;
 
 /** A segmentation capture: request in the row, response an object, one stored image and one mask. */
 function segmentation(): CaptureRow {

@@ -6,6 +6,7 @@ import { chatBody, irisBody, nerBody, pngImage, sentimentBody } from "./payloads
 import { pool, send, type SentExchange } from "./traffic.js";
 import { demoGroundTruth } from "./ground-truth.js";
 import { stackUp } from "../stack/stack.js";
+import { stackSamplingSeed } from "../stack/services.js";
 import type { Command } from "../../src/cli/command.js";
 import type { StackConfig } from "../stack/settings.js";
 
@@ -142,11 +143,12 @@ export const demoCommand: Command<StackConfig> = {
       },
     ];
     const expected: string[] = [];
+    const seed = stackSamplingSeed(config);
     let failed = 0;
     for (const step of plan) {
       const sent = await pool(step.count, 8, step.run);
       failed += sent.filter((s) => s.status !== 200).length;
-      const sampled = sent.filter((s) => isSampled(s.id, step.rate));
+      const sampled = sent.filter((s) => isSampled(s.id, step.rate, seed));
       expected.push(...sampled.map((s) => s.id));
       say(
         `  ${String(step.count).padStart(3)} x ${step.what}: ${sent.filter((s) => s.status === 200).length} ok, ${sampled.length} expected captured`,
@@ -161,28 +163,33 @@ export const demoCommand: Command<StackConfig> = {
       const deadline = Date.now() + 60_000;
       let found = 0;
       while (Date.now() < deadline) {
-        const res = await pg.query<{ n: string }>("SELECT count(*) AS n FROM captures WHERE id = ANY($1)", [
-          expected,
-        ]);
+        const res = await pg.query<{ n: string }>(
+          "SELECT count(*) AS n FROM captures WHERE request_id = ANY($1)",
+          [expected],
+        );
         found = Number(res.rows[0]!.n);
         if (found >= expected.length) break;
         await new Promise((r) => setTimeout(r, 250));
       }
       say(`  ${found} of ${expected.length} expected captures are in Postgres`);
 
+      // Sent by request id; stored under capture ids of their own (one per exchange and hop).
+      const captured = (
+        await pg.query<{ id: string }>("SELECT id FROM captures WHERE request_id = ANY($1)", [expected])
+      ).rows.map((r) => r.id);
       say("\n== 4/5 what was captured ==");
       const counts = await pg.query<{ model: string; n: string; truncated: string; bytes: string }>(
         `SELECT model, count(*) AS n, count(*) FILTER (WHERE request_truncated OR response_truncated) AS truncated,
                 sum(request_size_bytes + response_size_bytes) AS bytes
            FROM captures WHERE id = ANY($1) GROUP BY model ORDER BY model`,
-        [expected],
+        [captured],
       );
       say("  model              captures  truncated  stored bytes");
       for (const r of counts.rows)
         say(
           `  ${r.model.padEnd(17)}  ${r.n.padStart(8)}  ${r.truncated.padStart(9)}  ${r.bytes.padStart(12)}`,
         );
-      const sample = (await repo.listCaptures({ limit: 1000 })).filter((r) => expected.includes(r.id));
+      const sample = (await repo.listCaptures({ limit: 1000 })).filter((r) => captured.includes(r.id));
       const show = [
         sample.find((r) => r.model === "iris" && r.response.contentEncoding === "gzip"),
         sample.find((r) => r.model === "sentiment"),
@@ -196,7 +203,7 @@ export const demoCommand: Command<StackConfig> = {
       ].filter((r) => r !== undefined);
       for (const r of show) {
         say(
-          `\n  ${r.id}  ${r.model} v${r.version} (${r.task})  ${r.method} ${r.path} -> ${r.statusCode}, upstream ${r.upstreamMs ?? "-"} ms`,
+          `\n  ${r.id} (x-request-id ${r.requestId})  ${r.model} v${r.version} (${r.task})  ${r.method} ${r.path} -> ${r.statusCode}, upstream ${r.upstreamMs ?? "-"} ms`,
         );
         for (const [name, b] of [
           ["request", r.request],
@@ -218,7 +225,7 @@ export const demoCommand: Command<StackConfig> = {
         if (auth) say(`    authorization header stored as ${auth.value}`);
       }
       say("\n== 5/5 ground truth: Label Studio tasks with pre-annotations, a labeler, another system ==");
-      const truth = await demoGroundTruth(config, pg, expected, say);
+      const truth = await demoGroundTruth(config, pg, captured, say);
       say(`\nExplore: node bin/modeltap.js captures list --model iris | captures get <id> --json`);
       say(`Envoy stats: curl -s 127.0.0.1:${config.ports.envoyAdmin}/stats | grep ext_proc`);
       say(`Stop everything: node bin/modeltap.js stack down`);

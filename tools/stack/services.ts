@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { PACKAGE_ROOT } from "../../src/config.js";
+import { parseSamplingSeed } from "../../src/core/sampler.js";
 import { S3_CREDENTIALS_FILE, type StackConfig } from "./settings.js";
 import { httpOk, portOpen, run, sleep, startDetached, stopPid, isAlive, readPid } from "./process.js";
 
@@ -55,29 +56,58 @@ export function s3Credentials(c: StackConfig): { accessKeyId: string; secretAcce
   return JSON.parse(fs.readFileSync(file, "utf8")) as { accessKeyId: string; secretAccessKey: string };
 }
 
-/** The local stack's own secrets (Label Studio admin and token, the api's shared secret), generated
- * once per MODELTAP_HOME, file mode 0600, never committed. */
+/** The local stack's own secrets (Label Studio admin and token, the api's token, webhook secret and
+ * media key, the sampling seed), generated once per MODELTAP_HOME, file mode 0600, never committed.
+ * A secret added by a later version is generated into an existing file the first time it is read. */
 export interface LocalSecrets {
   labelStudioUser: string;
   labelStudioPassword: string;
   labelStudioToken: string;
-  apiSecret: string;
+  /** The api token named "stack" (MODELTAP_API_TOKENS=stack:<it>): the demo's and the tests'. */
+  apiToken: string;
+  /** MODELTAP_WEBHOOK_SECRET: the only one of them Label Studio holds. */
+  webhookSecret: string;
+  /** MODELTAP_MEDIA_KEYS=k1:<it>: signs the image URLs of Label Studio's tasks. */
+  mediaKey: string;
+  /** MODELTAP_SAMPLING_SEED: a 64-bit integer, in 0x hex. */
+  samplingSeed: string;
+}
+
+function newSecrets(): LocalSecrets {
+  return {
+    labelStudioUser: "admin@modeltap.local",
+    labelStudioPassword: randomBytes(12).toString("base64url"),
+    // Label Studio's legacy tokens are 40 characters.
+    labelStudioToken: randomBytes(20).toString("hex"),
+    apiToken: randomBytes(24).toString("base64url"),
+    webhookSecret: randomBytes(24).toString("base64url"),
+    mediaKey: randomBytes(24).toString("base64url"),
+    samplingSeed: `0x${randomBytes(8).toString("hex")}`,
+  };
 }
 
 export function localSecrets(c: StackConfig): LocalSecrets {
   const file = paths(c).secrets;
-  if (!fs.existsSync(file)) {
+  const stored = fs.existsSync(file)
+    ? (JSON.parse(fs.readFileSync(file, "utf8")) as Partial<LocalSecrets>)
+    : undefined;
+  const secrets = { ...newSecrets(), ...stored };
+  if (!stored || Object.keys(secrets).some((k) => !(k in stored))) {
     fs.mkdirSync(c.home, { recursive: true });
-    const secrets: LocalSecrets = {
-      labelStudioUser: "admin@modeltap.local",
-      labelStudioPassword: randomBytes(12).toString("base64url"),
-      // Label Studio's legacy tokens are 40 characters.
-      labelStudioToken: randomBytes(20).toString("hex"),
-      apiSecret: randomBytes(24).toString("base64url"),
-    };
     fs.writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
   }
-  return JSON.parse(fs.readFileSync(file, "utf8")) as LocalSecrets;
+  return secrets;
+}
+
+/**
+ * The sampling seed the stack's collector runs with (the user's MODELTAP_SAMPLING_SEED, or the
+ * stack's own): what the demo and the tests need to predict which request ids are captured.
+ */
+export function stackSamplingSeed(c: StackConfig): bigint {
+  const text = process.env.MODELTAP_SAMPLING_SEED ?? localSecrets(c).samplingSeed;
+  const seed = parseSamplingSeed(text);
+  if (seed === undefined) throw new Error(`MODELTAP_SAMPLING_SEED: not a 64-bit integer: ${text}`);
+  return seed;
 }
 
 function pidService(

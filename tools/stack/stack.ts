@@ -48,7 +48,11 @@ export function stackContext(config: StackConfig, options: StackOptions = {}): S
       // The stack's services label with its own Label Studio unless the user chose otherwise.
       MODELTAP_LABELING: process.env.MODELTAP_LABELING ?? "label_studio",
       MODELTAP_LABEL_STUDIO_TOKEN: process.env.MODELTAP_LABEL_STUDIO_TOKEN ?? secrets.labelStudioToken,
-      MODELTAP_API_SECRET: process.env.MODELTAP_API_SECRET ?? secrets.apiSecret,
+      // One secret per purpose, each generated per MODELTAP_HOME (docs/config.md).
+      MODELTAP_API_TOKENS: process.env.MODELTAP_API_TOKENS ?? `stack:${secrets.apiToken}`,
+      MODELTAP_WEBHOOK_SECRET: process.env.MODELTAP_WEBHOOK_SECRET ?? secrets.webhookSecret,
+      MODELTAP_MEDIA_KEYS: process.env.MODELTAP_MEDIA_KEYS ?? `k1:${secrets.mediaKey}`,
+      MODELTAP_SAMPLING_SEED: process.env.MODELTAP_SAMPLING_SEED ?? secrets.samplingSeed,
     },
   };
 }

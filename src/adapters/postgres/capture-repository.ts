@@ -6,6 +6,8 @@ import { withClient } from "./pool.js";
 
 const COLUMNS = [
   "id",
+  "request_id",
+  "sampled_by",
   "model",
   "version",
   "task",
@@ -77,6 +79,8 @@ function bodyValues(b: BodyRow): unknown[] {
 function values(r: CaptureRow): unknown[] {
   return [
     r.id,
+    r.requestId,
+    r.sampledBy,
     r.model,
     r.version,
     r.task,
@@ -140,6 +144,8 @@ function bodyFrom(row: DbRow, p: "request" | "response"): BodyRow {
 function fromDb(row: DbRow): CaptureRow {
   return {
     id: row.id as string,
+    requestId: row.request_id as string,
+    sampledBy: row.sampled_by as string,
     model: row.model as string,
     version: row.version as string,
     task: row.task as string,
@@ -203,8 +209,10 @@ export class PostgresCaptureRepository implements CaptureRepository {
 
   async listCaptures(q: CaptureQuery): Promise<CaptureRow[]> {
     const res = await this.pool.query<DbRow>(
-      `SELECT ${SELECT} FROM captures WHERE ($1::text IS NULL OR model = $1) ORDER BY received_at DESC, id LIMIT $2`,
-      [q.model ?? null, q.limit],
+      `SELECT ${SELECT} FROM captures
+       WHERE ($1::text IS NULL OR model = $1) AND ($3::text IS NULL OR request_id = $3)
+       ORDER BY received_at DESC, id LIMIT $2`,
+      [q.model ?? null, q.limit, q.requestId ?? null],
     );
     return res.rows.map(fromDb);
   }

@@ -4,6 +4,7 @@ import { withClient } from "./pool.js";
 import type { Prediction } from "../../core/canonical.js";
 import type {
   ExportClaim,
+  ExportedTask,
   GroundTruthRepository,
   GroundTruthRow,
   GroundTruthWrite,
@@ -22,10 +23,10 @@ export class PostgresGroundTruthRepository implements GroundTruthRepository, Lab
     // A redelivered or out-of-order older version never replaces a newer one; a repeat of the label
     // in place (same label, not deleted) changes nothing, so it keeps the time it was first given.
     const res = await this.pool.query(
-      `INSERT INTO ground_truth (capture_id, instance, source, source_ref, label, deleted, labeled_at)
-       SELECT c, i, s, r, l::jsonb, false, t
-         FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS u(c, i, s, r, l, t)
-       ON CONFLICT (capture_id, instance, source, source_ref) DO UPDATE
+      `INSERT INTO ground_truth (capture_id, request_id, instance, source, source_ref, label, deleted, labeled_at)
+       SELECT c, q, i, s, r, l::jsonb, false, t
+         FROM unnest($1::text[], $7::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS u(c, q, i, s, r, l, t)
+       ON CONFLICT (capture_id, request_id, instance, source, source_ref) DO UPDATE
          SET label = EXCLUDED.label, deleted = false, labeled_at = EXCLUDED.labeled_at, received_at = now()
          WHERE ground_truth.labeled_at <= EXCLUDED.labeled_at
            AND (ground_truth.label IS DISTINCT FROM EXCLUDED.label OR ground_truth.deleted)`,
@@ -36,17 +37,27 @@ export class PostgresGroundTruthRepository implements GroundTruthRepository, Lab
         rows.map((r) => r.sourceRef),
         rows.map((r) => JSON.stringify(r.label)),
         rows.map((r) => r.labeledAt),
+        rows.map((r) => r.requestId ?? ""),
       ],
     );
     return res.rowCount ?? 0;
   }
 
-  async deleteGroundTruth(source: string, sourceRefs: readonly string[], at: Date): Promise<number> {
+  async deleteGroundTruth(
+    source: string,
+    sourceRefs: readonly string[],
+    at: Date,
+    projectRef?: string,
+  ): Promise<number> {
     if (sourceRefs.length === 0) return 0;
     const res = await this.pool.query(
-      `UPDATE ground_truth SET deleted = true, labeled_at = GREATEST(labeled_at, $3), received_at = now()
-        WHERE source = $1 AND source_ref = ANY($2::text[]) AND NOT deleted`,
-      [source, sourceRefs, at],
+      `UPDATE ground_truth g SET deleted = true, labeled_at = GREATEST(g.labeled_at, $3), received_at = now()
+        WHERE g.source = $1 AND g.source_ref = ANY($2::text[]) AND NOT g.deleted
+          AND ($4::text IS NULL OR EXISTS (
+                SELECT 1 FROM label_exports le
+                 WHERE le.capture_id = g.capture_id AND le.instance = g.instance
+                   AND le.state = 'exported' AND le.project_ref = $4))`,
+      [source, sourceRefs, at, projectRef ?? null],
     );
     return res.rowCount ?? 0;
   }
@@ -77,9 +88,10 @@ export class PostgresGroundTruthRepository implements GroundTruthRepository, Lab
     return new Map(res.rows.map((r) => [r.source_ref, r.labeled_at]));
   }
 
-  async groundTruthFor(captureId: string): Promise<GroundTruthRow[]> {
+  async groundTruthFor(captureId: string, requestId = ""): Promise<GroundTruthRow[]> {
     const res = await this.pool.query<{
       capture_id: string;
+      request_id: string;
       instance: number;
       source: string;
       source_ref: string;
@@ -88,12 +100,15 @@ export class PostgresGroundTruthRepository implements GroundTruthRepository, Lab
       labeled_at: Date;
       received_at: Date;
     }>(
-      `SELECT capture_id, instance, source, source_ref, label, deleted, labeled_at, received_at
-         FROM ground_truth WHERE capture_id = $1 ORDER BY instance, labeled_at DESC, source, source_ref`,
-      [captureId],
+      `SELECT capture_id, request_id, instance, source, source_ref, label, deleted, labeled_at, received_at
+         FROM ground_truth
+        WHERE (capture_id = $1 AND capture_id <> '') OR (request_id = $2 AND request_id <> '')
+        ORDER BY instance, labeled_at DESC, source, source_ref`,
+      [captureId, requestId],
     );
     return res.rows.map((r) => ({
       captureId: r.capture_id,
+      requestId: r.request_id,
       instance: r.instance,
       source: r.source,
       sourceRef: r.source_ref,
@@ -160,6 +175,17 @@ export class PostgresGroundTruthRepository implements GroundTruthRepository, Lab
          FROM unnest($1::text[], $2::int[]) AS u(c, i) WHERE le.capture_id = u.c AND le.instance = u.i`,
       [...keyArrays(keys), error.slice(0, 2000), retryAt],
     );
+  }
+
+  async exportedTask(captureId: string, instance: number): Promise<ExportedTask | undefined> {
+    const res = await this.pool.query<{ task_ref: string; project_ref: string }>(
+      `SELECT task_ref, project_ref FROM label_exports
+        WHERE capture_id = $1 AND instance = $2 AND state = 'exported'
+          AND task_ref IS NOT NULL AND project_ref IS NOT NULL`,
+      [captureId, instance],
+    );
+    const r = res.rows[0];
+    return r ? { taskRef: r.task_ref, projectRef: r.project_ref } : undefined;
   }
 
   async exportCounts(): Promise<Record<string, number>> {

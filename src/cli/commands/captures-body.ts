@@ -3,6 +3,7 @@ import fs from "node:fs";
 import { createObjectStore, openDatabase } from "../../adapters/registry.js";
 import { storedPart, type StoredPart } from "../../api/stored-media.js";
 import { ConfigError, ModeltapError } from "../../core/errors.js";
+import { findCapture } from "./find-capture.js";
 import { PluginRegistry } from "../../plugins/registry.js";
 import { loadUserPlugins } from "../../plugins/user-plugins.js";
 import type { Command } from "../command.js";
@@ -87,8 +88,7 @@ export const bodyCommand: Command = {
     const db = openDatabase(config, 1);
     const blobs = createObjectStore(config);
     try {
-      const row = await db.captures.getCapture(id);
-      if (!row) throw new ModeltapError("NOT_FOUND", `no capture with id ${JSON.stringify(id)}`);
+      const row = await findCapture(db.captures, id);
       // An image stored before the worker kept images is read out of the request by its parser.
       const plugins = new PluginRegistry();
       if (part.kind === "image") await loadUserPlugins(plugins, config.plugins);

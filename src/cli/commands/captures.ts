@@ -1,18 +1,21 @@
 import { openDatabase } from "../../adapters/registry.js";
 import { groundTruthJson } from "../../api/handlers.js";
-import { ConfigError, ModeltapError } from "../../core/errors.js";
+import { ConfigError } from "../../core/errors.js";
 import { bodyLocation, captureJson } from "../../core/storage/capture-json.js";
 import { type CaptureRow } from "../../core/ports.js";
 import type { GroundTruthRow } from "../../core/ports.js";
 import type { Command } from "../command.js";
 import { intOption } from "../program.js";
 import { bodyCommand } from "./captures-body.js";
+import { findCapture } from "./find-capture.js";
+import { deleteCommand } from "./captures-delete.js";
 
 function table(rows: CaptureRow[]): string {
-  const head = ["ID", "MODEL", "VERSION", "TASK", "RECEIVED", "MS", "STATUS", "REQ", "RESP"];
+  const head = ["ID", "REQUEST ID", "MODEL", "VERSION", "TASK", "RECEIVED", "MS", "STATUS", "REQ", "RESP"];
   const size = (b: CaptureRow["request"]) => `${b.sizeBytes}${b.truncated ? "+" : ""}`;
   const lines = rows.map((r) => [
     r.id,
+    clip(r.requestId, 40) || "-",
     r.model,
     r.version,
     r.task,
@@ -37,6 +40,7 @@ function detail(r: CaptureRow, truth: GroundTruthRow[]): string {
     ].join("\n");
   return [
     `id:          ${r.id}`,
+    `request_id:  ${r.requestId || "- (none: sampled by a random draw)"}`,
     `model:       ${r.model} version ${r.version} (${r.task})`,
     `route:       ${r.route || "-"} -> cluster ${r.cluster || "-"} (${r.mode} mode)`,
     `request:     ${r.method} ${r.path}`,
@@ -90,16 +94,28 @@ const list: Command = {
   summary: "Newest captures first",
   options: {
     model: { type: "string", value: "M", description: "only captures of model M" },
+    "request-id": {
+      type: "string",
+      value: "R",
+      description: "only captures of x-request-id R: every hop of one request",
+    },
     limit: { type: "string", value: "N", description: "at most N captures (1 to 10000; default 20)" },
     json,
   },
-  examples: ["modeltap captures list --model iris --limit 5"],
+  examples: [
+    "modeltap captures list --model iris --limit 5",
+    "modeltap captures list --request-id 9f1c2b3d-4e5f-4a0c-9a59-0f1c2b3d4e5f",
+  ],
   async run({ config, options }) {
     const limit = intOption(options, "limit", 20, 1, 10_000);
     const db = openDatabase(config, 1);
     try {
-      const model = options.model;
-      const rows = await db.captures.listCaptures({ ...(typeof model === "string" ? { model } : {}), limit });
+      const { model, "request-id": requestId } = options;
+      const rows = await db.captures.listCaptures({
+        ...(typeof model === "string" ? { model } : {}),
+        ...(typeof requestId === "string" ? { requestId } : {}),
+        limit,
+      });
       console.log(options.json ? JSON.stringify(rows.map(captureJson), null, 2) : table(rows));
     } finally {
       await db.close();
@@ -109,19 +125,21 @@ const list: Command = {
 
 const get: Command = {
   name: "get",
-  summary: "One capture: where its bodies are stored, its canonical prediction and its ground truth",
+  summary:
+    "One capture: where its bodies are stored, its canonical prediction and its ground truth; <id> is a capture id, or the x-request-id of a request captured on one hop",
   args: "<id>",
   options: { json },
-  examples: ["modeltap captures get 5b0e7c1a-1f7e-4a0c-9a59-0f1c2b3d4e5f --json"],
-  exitCodes: { 1: "also: no capture with that id (`[NOT_FOUND]`)" },
+  examples: ["modeltap captures get 0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b --json"],
+  exitCodes: {
+    1: "also: no capture with that id (`[NOT_FOUND]`), or a request id of several hops (`[AMBIGUOUS_ID]`)",
+  },
   async run({ config, options, positionals }) {
     const id = positionals[0];
     if (!id) throw new ConfigError(["captures get: needs a capture id"]);
     const db = openDatabase(config, 1);
     try {
-      const row = await db.captures.getCapture(id);
-      if (!row) throw new ModeltapError("NOT_FOUND", `no capture with id ${JSON.stringify(id)}`);
-      const truth = await db.groundTruth.groundTruthFor(id);
+      const row = await findCapture(db.captures, id);
+      const truth = await db.groundTruth.groundTruthFor(row.id, row.requestId);
       console.log(
         options.json
           ? JSON.stringify(
@@ -146,5 +164,5 @@ export const capturesCommand: Command = {
     "modeltap captures get <id> --json",
     "modeltap captures body <id> image 0 --out input.png",
   ],
-  subcommands: [list, get, bodyCommand],
+  subcommands: [list, get, bodyCommand, deleteCommand],
 };

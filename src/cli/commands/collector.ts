@@ -9,6 +9,7 @@ import type { Config } from "../../config.js";
 import { ConfigError } from "../../core/errors.js";
 import { PluginRegistry } from "../../plugins/registry.js";
 import { loadUserPlugins } from "../../plugins/user-plugins.js";
+import { collectorBindProblem } from "../../listen-address.js";
 import type { RecordPublisher } from "../../core/ports.js";
 import type { Command } from "../command.js";
 import { onShutdown } from "../shutdown.js";
@@ -39,6 +40,16 @@ export const collectorCommand: Command = {
   logs: true,
   examples: ["MODELTAP_NATS_URL=nats://nats:4222 modeltap collector"],
   async run({ config, log }) {
+    if (config.samplingSeed === 0n) {
+      log.warn(
+        "MODELTAP_SAMPLING_SEED is not set: the sampling hash is unseeded, so a client can choose x-request-ids that force or avoid capture (docs/config.md)",
+      );
+    }
+    const insecureBind = collectorBindProblem(config);
+    if (insecureBind) throw new ConfigError([insecureBind], "COLLECTOR_INSECURE_BIND");
+    if (config.collectorInsecure && config.collectorTls.cert === "") {
+      log.warn({ host: config.hosts.collector }, "MODELTAP_COLLECTOR_INSECURE=1: serving plaintext gRPC");
+    }
     const metrics = createCollectorMetrics();
     const plugins = new PluginRegistry();
     const loaded = await loadUserPlugins(plugins, config.plugins);
@@ -51,11 +62,13 @@ export const collectorCommand: Command = {
     };
     const collector = await startCollector(
       {
-        host: config.listenHost,
+        host: config.hosts.collector,
         port: config.ports.collector,
         ...collectorTls(config),
         secretHeaders: config.secretHeaders,
+        secretQueryParams: config.secretQueryParams,
         buffer: config.buffer,
+        samplingSeed: config.samplingSeed,
       },
       lazy,
       plugins,
@@ -63,14 +76,16 @@ export const collectorCommand: Command = {
       log,
     );
     const ops = await startOpsServer(
-      config.listenHost,
+      config.hosts.collectorMetrics,
       config.ports.collectorMetrics,
       metrics.registry,
       () => publisher !== undefined,
     );
     const nc = connectNats(config.natsUrl, "modeltap-collector", log).then(async (conn) => {
       await ensureTopology(await conn.jetstreamManager(), 30_000);
-      publisher = new JetStreamRecordPublisher(conn, config.natsInlineMaxBytes);
+      publisher = new JetStreamRecordPublisher(conn, config.natsInlineMaxBytes, 5000, () =>
+        metrics.analysisParked.inc(),
+      );
       log.info("publishing captures to JetStream");
       return conn;
     });

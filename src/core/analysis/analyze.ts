@@ -12,7 +12,15 @@ import {
   type Prediction,
 } from "../canonical.js";
 import { errorMessage } from "../errors.js";
-import { scalePrediction } from "./geometry.js";
+import {
+  analysisBudget,
+  imageOverBudget,
+  MaskAllowance,
+  type BudgetName,
+  type GeometryBudget,
+} from "../budget.js";
+import { scalePrediction, type MaskGate } from "./geometry.js";
+import { InstanceErrors, capParseError, encodeAnalysis } from "./record-caps.js";
 import {
   ParseError,
   type ChunkTime,
@@ -37,16 +45,24 @@ export interface AnalysisResult {
   inputs: readonly RawInput[];
 }
 
-function imageInfo(bytes: Uint8Array | undefined): ImageInfo | undefined {
-  if (!bytes) return undefined;
+/**
+ * The image's size from its header, trusted only within the image budget: past it the image is
+ * kept (as bytes) but not used for geometry, and `refused` says why.
+ */
+function imageInfo(
+  bytes: Uint8Array | undefined,
+  budget: GeometryBudget,
+): { image?: ImageInfo; refused?: string } {
+  if (!bytes) return {};
+  let s;
   try {
-    const s = imageSize(bytes);
-    return s.width && s.height
-      ? { width: s.width, height: s.height, format: s.type ?? "unknown" }
-      : undefined;
+    s = imageSize(bytes);
   } catch {
-    return undefined;
+    return {};
   }
+  if (!s.width || !s.height) return {};
+  const refused = imageOverBudget(s.width, s.height, budget);
+  return refused ? { refused } : { image: { width: s.width, height: s.height, format: s.type ?? "unknown" } };
 }
 
 function choose(
@@ -64,8 +80,17 @@ function choose(
   });
 }
 
+/**
+ * A plugin's unexpected error, cut at its first quote: runtime messages quote values (V8's JSON
+ * errors quote the input), and a parse error must never carry body text.
+ */
+function unquoted(message: string): string {
+  const quote = message.search(/["'`]/);
+  return (quote < 0 ? message : `${message.slice(0, quote)}…`).slice(0, 200);
+}
+
 function describeError(plugin: string, err: unknown): string {
-  if (!(err instanceof ParseError)) return `${plugin}: internal error: ${errorMessage(err)}`;
+  if (!(err instanceof ParseError)) return `${plugin}: internal error: ${unquoted(errorMessage(err))}`;
   return err.message.startsWith(`${plugin}:`) ? err.message : `${plugin}: ${err.message}`;
 }
 
@@ -99,9 +124,14 @@ export function analyzeExchange(
   } catch (err) {
     return { analysis: undefined, parseError: describeError(parser.name, err), inputs: [] };
   }
-  const errors: string[] = [];
-  const instances: Instance[] = parsed.inputs.map((raw: RawInput, i) => {
-    const image = imageInfo(raw.image);
+  const errors = new InstanceErrors();
+  const over = new Set<BudgetName>();
+  const masks = new MaskAllowance(cfg.budget);
+  // Instances past the budget stay in the raw bodies, unanalysed.
+  const inputs = parsed.inputs.slice(0, cfg.budget.instances);
+  if (inputs.length < parsed.inputs.length) over.add("instances");
+  const instances: Instance[] = inputs.map((raw: RawInput, i) => {
+    const { image, refused } = imageInfo(raw.image, cfg.budget);
     const input = {
       ...(raw.features ? { features: raw.features } : {}),
       ...(raw.text !== undefined ? { text: raw.text } : {}),
@@ -111,7 +141,19 @@ export function analyzeExchange(
     let prediction: Prediction | null = null;
     const notes: string[] = [];
     let unsaid = 0;
-    if (cfg.converter && i < parsed.outputs.length) {
+    // Few notes per instance: a model with thousands of odd detections must not bloat the record.
+    const keep = (message: string) => {
+      if (notes.length < MAX_NOTES) notes.push(message);
+      else unsaid++;
+    };
+    if (refused) {
+      over.add("image_pixels");
+      keep(refused);
+    }
+    // Mapping geometry needs the original size: with no size to trust, nothing is mapped.
+    if (refused && cfg.scaler && cfg.inputSize && cfg.converter) {
+      keep(`${cfg.converter.name}: prediction not mapped onto an image whose size is not trusted`);
+    } else if (cfg.converter && i < parsed.outputs.length) {
       const { scaler, inputSize } = cfg;
       const cctx: ConvertContext = {
         labels: cfg.labels,
@@ -126,12 +168,8 @@ export function analyzeExchange(
         rowLayout: cfg.rowLayout,
         originalToModel:
           scaler && inputSize && image ? (x, y) => scaler.toModel(x, y, inputSize, image) : undefined,
-        note: (message) => {
-          // Each note is short (a model can put any text in a key), and there are few of them.
-          if (notes.length < MAX_NOTES)
-            notes.push(`${cfg.converter!.name}: ${message.slice(0, MAX_NOTE_CHARS)}`);
-          else unsaid++;
-        },
+        // Each note is short: a model can put any text in a key.
+        note: (message) => keep(`${cfg.converter!.name}: ${message.slice(0, MAX_NOTE_CHARS)}`),
       };
       try {
         prediction = dropLowScores(cfg.converter.convert(parsed.outputs[i], cctx), cfg.scoreThreshold);
@@ -140,7 +178,16 @@ export function analyzeExchange(
             throw new ParseError(
               "the scaler needs the original image size, but no image was read from the request",
             );
-          prediction = scalePrediction(prediction, cfg.scaler, cfg.inputSize, image);
+          const gate: MaskGate = ([h, w], [sh, sw], j) => {
+            const source = sh * sw > cfg.budget.maskPixels;
+            const reason = source ? "mask_pixels" : masks.take(h, w);
+            if (!reason) return true;
+            over.add(reason);
+            const why = source ? masks.describe(reason, sh, sw) : masks.describe(reason, h, w);
+            keep(`mask ${j} not drawn at the image's size: ${why}`);
+            return false;
+          };
+          prediction = scalePrediction(prediction, cfg.scaler, cfg.inputSize, image, gate);
         }
       } catch (err) {
         errors.push(`instance ${i}: ${describeError(cfg.converter.name, err)}`);
@@ -152,11 +199,16 @@ export function analyzeExchange(
   if (cfg.converter && parsed.outputs.length !== parsed.inputs.length) {
     errors.push(`${parser.name}: ${parsed.inputs.length} inputs but ${parsed.outputs.length} outputs`);
   }
-  return {
-    analysis: { schema_version: CANONICAL_SCHEMA_VERSION, task, protocol: parser.name, instances },
-    parseError: errors.join("; "),
-    inputs: parsed.inputs,
+  const analysis: Analysis = {
+    schema_version: CANONICAL_SCHEMA_VERSION,
+    task,
+    protocol: parser.name,
+    instances,
   };
+  if (over.size) analysis.over_budget = [...over].sort();
+  // The worker draws this route's masks within the same budget.
+  if (task === "instance_segmentation") analysis.budget = analysisBudget(cfg.budget);
+  return { analysis, parseError: errors.text(), inputs };
 }
 
 /**
@@ -187,7 +239,7 @@ export function analyzeRecord(
     startedAtUs: record.startedAtUs,
     responseChunkTimes,
   });
-  record.parseError = parseError;
-  if (analysis) record.analysisJson = Buffer.from(JSON.stringify(analysis));
+  record.parseError = capParseError(parseError, cfg.maxParseErrorChars);
+  if (analysis) record.analysisJson = encodeAnalysis(analysis, cfg.maxAnalysisBytes).json;
   return inputs;
 }

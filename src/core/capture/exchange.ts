@@ -4,12 +4,23 @@
  */
 import { BodyAssembler } from "./body-assembler.js";
 import { decodeBody } from "./decode.js";
-import { RECORD_SCHEMA_VERSION, type CaptureRecord, type CapturedBody, type HeaderList } from "../record.js";
+import {
+  RECORD_SCHEMA_VERSION,
+  type CaptureRecord,
+  type CapturedBody,
+  type HeaderList,
+  type SampledBy,
+} from "../record.js";
 import { redactHeaders } from "./redact-headers.js";
+import { DEFAULT_SECRET_QUERY_PARAMS, redactQuery } from "./redact-query.js";
 import { labelSet, type RouteConfig } from "../route-config.js";
 
 export interface ExchangeStart {
+  /** The collector's id for this capture (capture-id.ts). */
+  captureId: string;
+  /** The exchange's x-request-id ("" when it had none). */
   requestId: string;
+  sampledBy: SampledBy;
   config: RouteConfig;
   mode: "observability" | "normal";
   route: string;
@@ -24,7 +35,14 @@ export interface ExchangeStart {
 
 export interface ExchangeOptions {
   secretHeaders: ReadonlySet<string>;
+  /** Query parameters whose values are redacted from the path (lower-case); default the built-in list. */
+  secretQueryParams?: ReadonlySet<string>;
 }
+
+const DEFAULT_QUERY_SET: ReadonlySet<string> = new Set(DEFAULT_SECRET_QUERY_PARAMS);
+
+/** Headers that carry a URL, whose query strings are redacted like the path's. */
+const URL_HEADERS = new Set(["x-envoy-original-path", "referer"]);
 
 function header(headers: HeaderList, name: string): string {
   return headers.find((h) => h.name === name)?.value ?? "";
@@ -59,7 +77,6 @@ class Direction {
 }
 
 export class Exchange {
-  readonly requestId: string;
   private readonly request: Direction;
   private readonly response: Direction;
   private responseHeadersAtUs = 0;
@@ -71,7 +88,6 @@ export class Exchange {
     private readonly start: ExchangeStart,
     private readonly options: ExchangeOptions,
   ) {
-    this.requestId = start.requestId;
     this.request = new Direction(start.config.maxBodyBytes);
     this.response = new Direction(start.config.maxBodyBytes);
     this.request.headers = start.headers;
@@ -94,6 +110,10 @@ export class Exchange {
       this.chunkTimes.push([this.response.body.wireSize, nowUs]);
     }
     if (endOfStream) this.endResponse(nowUs);
+  }
+
+  private get secretQuery(): ReadonlySet<string> {
+    return this.options.secretQueryParams ?? DEFAULT_QUERY_SET;
   }
 
   get config(): RouteConfig {
@@ -121,7 +141,9 @@ export class Exchange {
     const status = Number(header(this.response.headers, ":status"));
     const end = this.endedAtUs || nowUs;
     return {
-      id: this.requestId,
+      id: this.start.captureId,
+      requestId: this.start.requestId,
+      sampledBy: this.start.sampledBy,
       model: config.model,
       version: config.version,
       task: config.task,
@@ -129,7 +151,7 @@ export class Exchange {
       cluster: this.start.cluster,
       mode: this.start.mode,
       method: header(reqHeaders, ":method"),
-      path: header(reqHeaders, ":path"),
+      path: redactQuery(header(reqHeaders, ":path"), this.secretQuery),
       authority: header(reqHeaders, ":authority"),
       startedAtUs: this.start.envoyStartUs ?? this.start.nowUs,
       ttfbUs: this.responseHeadersAtUs ? this.responseHeadersAtUs - this.start.nowUs : 0,
@@ -180,6 +202,10 @@ export class Exchange {
       headers: redactHeaders(
         d.headers.filter((h) => !h.name.startsWith(":")),
         this.options.secretHeaders,
+      ).map((h) =>
+        URL_HEADERS.has(h.name.toLowerCase())
+          ? { name: h.name, value: redactQuery(h.value, this.secretQuery) }
+          : h,
       ),
     };
   }

@@ -1,15 +1,17 @@
 /**
- * The POST /v1/ground-truth body: one item or {"items": [...]}, each a capture id, an instance, a
+ * The POST /v1/ground-truth body: one item or {"items": [...]}, each a capture id or a request id, an instance, a
  * canonical label, a source and an RFC 3339 labeled_at. Each item is judged on its own and every
  * problem is reported as "path: what is wrong". Pure validation, no I/O; the label itself is
  * checked by parseLabel in ground-truth.ts.
  */
 import type { Prediction } from "../canonical.js";
-import { isObject, parseLabel } from "./label.js";
+import { capProblems, isObject, keyName, parseLabel } from "./label.js";
 
 export interface GroundTruthItem {
-  /** The capture's id, which is the exchange's x-request-id. */
+  /** The capture the label is for ("" when it is posted by request id). */
   captureId: string;
+  /** The x-request-id the label is for ("" when it is posted by capture id): every hop of it. */
+  requestId: string;
   /** Which instance of a batched capture (0 for single-input requests). */
   instance: number;
   source: string;
@@ -27,6 +29,8 @@ export type GroundTruthBodyResult =
 
 export const MAX_GROUND_TRUTH_ITEMS = 1000;
 const ID = /^[A-Za-z0-9._:-]{1,200}$/;
+/** An x-request-id as a client may have sent it: printable, no control characters. */
+const REQUEST_ID = /^[^\p{Cc}]{1,1024}$/u;
 const SOURCE = /^[a-z0-9_.-]{1,64}$/;
 const ITEM_KEYS = [
   "capture_id",
@@ -88,20 +92,31 @@ function parseItem(raw: unknown, index: number, prefix: string, now: Date): Item
   }
   const problems: string[] = [];
   for (const key of Object.keys(raw)) {
-    if (!ITEM_KEYS.includes(key)) problems.push(`${at(key)}: unknown key (known: ${ITEM_KEYS.join(", ")})`);
+    if (!ITEM_KEYS.includes(key))
+      problems.push(`${at(keyName(key))}: unknown key (known: ${ITEM_KEYS.join(", ")})`);
   }
   let captureId = "";
+  let requestId = "";
   const hasCapture = raw.capture_id !== undefined;
   const hasRequest = raw.request_id !== undefined;
   if (hasCapture && hasRequest) {
-    problems.push(`${at("request_id")}: give capture_id or request_id (the same id), not both`);
+    problems.push(
+      `${at("request_id")}: give capture_id (one capture) or request_id (every hop of a request), not both`,
+    );
   } else if (!hasCapture && !hasRequest) {
-    problems.push(`${at("capture_id")}: required (or request_id, the same id)`);
-  } else {
-    const key = hasCapture ? "capture_id" : "request_id";
-    const id = raw[key];
+    problems.push(`${at("capture_id")}: required (or request_id, for every capture of one request)`);
+  } else if (hasCapture) {
+    const id = raw.capture_id;
     if (typeof id === "string" && ID.test(id)) captureId = id;
-    else problems.push(`${at(key)}: must be 1 to 200 characters of [A-Za-z0-9._:-], got ${brief(id)}`);
+    else
+      problems.push(`${at("capture_id")}: must be 1 to 200 characters of [A-Za-z0-9._:-], got ${brief(id)}`);
+  } else {
+    const id = raw.request_id;
+    if (typeof id === "string" && REQUEST_ID.test(id)) requestId = id;
+    else
+      problems.push(
+        `${at("request_id")}: must be 1 to 1024 characters with no control characters, got ${brief(id)}`,
+      );
   }
   const instance = raw.instance ?? 0;
   if (
@@ -141,11 +156,13 @@ function parseItem(raw: unknown, index: number, prefix: string, now: Date): Item
   if (typeof requireCapture !== "boolean") {
     problems.push(`${at("require_capture")}: must be true or false, got ${brief(raw.require_capture)}`);
   }
-  if (problems.length > 0 || !label || !labeledAt) return { ok: false, index, problems };
+  if (problems.length > 0 || !label || !labeledAt)
+    return { ok: false, index, problems: capProblems(problems) };
   return {
     ok: true,
     item: {
       captureId,
+      requestId,
       instance: instance as number,
       source: source as string,
       label,

@@ -48,9 +48,27 @@ function isCount(v: unknown): v is number {
   return typeof v === "number" && Number.isInteger(v) && v >= 0;
 }
 
+/** A key as a problem names it: a caller's key may be any length, a message may not. */
+export function keyName(key: string): string {
+  return key.length > 40 ? `${key.slice(0, 37)}...` : key;
+}
+
+/** The most problems one label or item reports; the rest are counted. */
+export const MAX_PROBLEMS = 20;
+
+/** `problems` cut to MAX_PROBLEMS, the last saying how many more there were. */
+export function capProblems(problems: string[]): string[] {
+  if (problems.length <= MAX_PROBLEMS) return problems;
+  return [
+    ...problems.slice(0, MAX_PROBLEMS - 1),
+    `... and ${problems.length - MAX_PROBLEMS + 1} more problems`,
+  ];
+}
+
 function knownKeys(o: Obj, known: readonly string[], path: string, problems: string[]): void {
   for (const key of Object.keys(o)) {
-    if (!known.includes(key)) problems.push(`${path}.${key}: unknown key (known: ${known.join(", ")})`);
+    if (!known.includes(key))
+      problems.push(`${path}.${keyName(key)}: unknown key (known: ${known.join(", ")})`);
   }
 }
 

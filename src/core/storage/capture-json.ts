@@ -21,6 +21,8 @@ export function captureJson(row: CaptureRow): Record<string, unknown> {
   });
   return {
     id: row.id,
+    request_id: row.requestId,
+    sampled_by: row.sampledBy,
     model: row.model,
     version: row.version,
     task: row.task,

@@ -1,9 +1,14 @@
 /**
  * Object keys for captured bodies:
  *   <model>/<version>/yyyy/mm/dd/hh/<capture-id>/<name>.<ext>
- * Every segment comes from traffic or route metadata, so each is sanitized: only [A-Za-z0-9._-]
- * survive, dot-only segments are replaced, and length is capped. No path tricks get through.
+ * The capture-id segment makes a key unique: it is the collector's UUIDv7 (or, for a schema-1
+ * record, a SHA-256 of its id; see captureKeySegment), so no two captures share a prefix. Model and
+ * version are decoration for people browsing the bucket: they come from route metadata and are
+ * sanitized (only [A-Za-z0-9._-] survive, dot-only segments are replaced, length is capped), so two
+ * names may map to one segment without any harm. No path tricks get through.
  */
+import { captureKeySegment } from "../capture-id.js";
+
 const EXTENSIONS: Record<string, string> = {
   "application/json": "json",
   "text/plain": "txt",
@@ -56,7 +61,7 @@ export function captureObjectPrefix(parts: CaptureKeyParts): string {
     p2(t.getUTCMonth() + 1),
     p2(t.getUTCDate()),
     p2(t.getUTCHours()),
-    sanitizeSegment(parts.id, 200),
+    captureKeySegment(parts.id),
   ].join("/");
 }
 

@@ -2,11 +2,12 @@
  * What the worker must write for one capture record: the body objects and the index row.
  * Pure, so the mapping from record to storage is unit-tested without S3 or Postgres.
  */
-import type { Analysis, Rle } from "../canonical.js";
+import type { Analysis, ImageInfo, Instance, Rle } from "../canonical.js";
 import { bodyObjectKey } from "./object-key.js";
 import type { BodyRow, CaptureRow } from "../ports.js";
 import type { CaptureRecord, CapturedBody } from "../record.js";
-import { MAX_MASK_PIXELS, polygonsToRle } from "../rle.js";
+import { polygonsToRle } from "../rle.js";
+import { budgetOf, flagOverBudget, imageOverBudget, MaskAllowance, type GeometryBudget } from "../budget.js";
 import { HUMAN_LABELED_TASKS, type Task } from "../canonical.js";
 import { isSampled } from "../sampler.js";
 
@@ -81,6 +82,8 @@ export function planPersist(
   const analysis = storedAnalysis(rec, uriFor, objects, request.objectUri);
   const row: CaptureRow = {
     id: rec.id,
+    requestId: rec.requestId,
+    sampledBy: rec.sampledBy,
     model: rec.model,
     version: rec.version,
     task: rec.task,
@@ -114,11 +117,12 @@ export function planPersist(
 
 /**
  * Which instances go to the labeling tool: a label_rate fraction of captures of human-labeled
- * tasks, by a hash of the id salted apart from the sampling hash (so the two are independent).
+ * tasks, by a hash of the capture id (random per exchange since schema 2, and salted apart from
+ * the sampling hash of schema-1 ids, so the two are independent).
  */
 export function labelExports(rec: CaptureRecord, analysis: Analysis | null): number[] {
   if (!analysis || rec.labelRate <= 0 || !HUMAN_LABELED_TASKS.has(rec.task as Task)) return [];
-  if (!isSampled(`label:${rec.id}`, rec.labelRate)) return [];
+  if (!isSampled(`label:${rec.id}`, rec.labelRate, 0n)) return [];
   return analysis.instances.flatMap((inst, i) =>
     inst.input.text !== undefined || inst.input.image !== undefined ? [i] : [],
   );
@@ -165,6 +169,9 @@ function storedAnalysis(
       : (JSON.parse(Buffer.from(rec.analysisJson).toString("utf8")) as Analysis);
   storeInputImages(rec, analysis, uriFor, objects, requestUri);
   if (!analysis) return null;
+  // Masks are drawn within the budget the collector analysed the capture under.
+  const budget = budgetOf(analysis);
+  const masks = new MaskAllowance(budget);
   analysis.instances.forEach((inst, i) => {
     const text = inst.input.text;
     if (text !== undefined && text.length > TEXT_INLINE_MAX_CHARS) {
@@ -182,26 +189,41 @@ function storedAnalysis(
     }
     const p = inst.prediction;
     if (p?.kind !== "segmentation") return;
-    const image = inst.input.image;
+    const image = trustedImage(analysis, inst, budget);
     p.instances.forEach((seg, j) => {
       // Polygon-only instances get their mask rasterised at the original image's size.
-      const mask =
-        seg.rle ??
-        (seg.polygons && image ? polygonsToRle(seg.polygons, image.height, image.width) : undefined);
-      if (!mask) return;
-      // A mask past the pixel budget is not drawn (it would fail the record at every delivery);
-      // its RLE or polygons stay in the analysis.
-      if (mask.size[0] * mask.size[1] > MAX_MASK_PIXELS) {
-        inst.notes = [
-          ...(inst.notes ?? []),
-          `mask ${j} not stored as a PNG: ${mask.size[0]}×${mask.size[1]} pixels is more than ${MAX_MASK_PIXELS}`,
-        ];
+      const size = seg.rle?.size ?? (seg.polygons && image ? [image.height, image.width] : undefined);
+      if (!size) return;
+      // A mask past the budget is not drawn (it would stall the worker, or fail the record at
+      // every delivery); its RLE or polygons stay in the analysis.
+      const refused = masks.take(size[0], size[1]);
+      if (refused) {
+        flagOverBudget(analysis, refused);
+        note(inst, `mask ${j} not stored as a PNG: ${masks.describe(refused, size[0], size[1])}`);
         return;
       }
+      const mask = seg.rle ?? polygonsToRle(seg.polygons!, size[0], size[1], budget.maskPixels);
       const key = bodyObjectKey(rec, `mask-${i}-${j}`, "image/png");
       objects.push({ key, contentType: "image/png", source: { mask } });
       Object.assign(seg, { mask_uri: uriFor(key) });
     });
   });
   return analysis;
+}
+
+const MAX_WORKER_NOTES = 20;
+
+function note(inst: Instance, message: string): void {
+  if ((inst.notes?.length ?? 0) < MAX_WORKER_NOTES) inst.notes = [...(inst.notes ?? []), message];
+}
+
+/** The input image's size, unless it claims more pixels than the budget (an older collector's analysis). */
+function trustedImage(analysis: Analysis, inst: Instance, budget: GeometryBudget): ImageInfo | undefined {
+  const image = inst.input.image;
+  if (!image) return undefined;
+  const refused = imageOverBudget(image.width, image.height, budget);
+  if (!refused) return image;
+  flagOverBudget(analysis, "image_pixels");
+  note(inst, `${refused}: no mask drawn`);
+  return undefined;
 }

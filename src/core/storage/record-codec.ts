@@ -62,6 +62,9 @@ export function encodeRecord(r: CaptureRecord): Uint8Array {
   for (const label of r.labelSet) w.writeString(24, label);
   for (const img of r.inputImages) w.writeMessage(25, img, writeInputImage);
   if (r.requestIsImage) w.writeBool(26, true);
+  if (r.requestId) w.writeString(27, r.requestId);
+  w.writeString(28, r.sampledBy);
+  if (r.analysisRef) w.writeString(29, r.analysisRef);
   return w.getResultBuffer();
 }
 
@@ -234,6 +237,15 @@ export function decodeRecord(bytes: Uint8Array): CaptureRecord {
         case 26:
           rec.requestIsImage = r.readBool();
           break;
+        case 27:
+          rec.requestId = r.readString();
+          break;
+        case 28:
+          rec.sampledBy = r.readString() === "random" ? "random" : "request_id";
+          break;
+        case 29:
+          rec.analysisRef = r.readString();
+          break;
         default:
           r.skipField();
       }
@@ -244,5 +256,7 @@ export function decodeRecord(bytes: Uint8Array): CaptureRecord {
     });
   }
   if (!rec.id || !rec.model) throw new RecordDecodeError("capture record lacks id or model");
+  // Schema 1 (a collector from before capture ids): its id was the x-request-id.
+  if (rec.schemaVersion < 2 && !rec.requestId) rec.requestId = rec.id;
   return rec;
 }
