@@ -99,7 +99,7 @@ export async function exportPass(deps: ExporterDeps): Promise<PassResult> {
   const built = await Promise.all(claims.map((c) => build(c, deps)));
   const skipped = built.filter((b): b is Extract<Built, { skip: string }> => "skip" in b);
   for (const s of skipped) {
-    deps.log.warn({ request_id: s.claim.captureId, reason: s.skip }, "capture not exported for labeling");
+    deps.log.warn({ capture_id: s.claim.captureId, reason: s.skip }, "capture not exported for labeling");
     await deps.queue.markSkipped([s.claim], s.skip);
   }
   result.skipped = skipped.length;

@@ -3,6 +3,7 @@
  * status and a JSON body, so the HTTP layer (server.ts) stays a thin router.
  */
 import type { Instance, Prediction } from "../core/canonical.js";
+import { isCaptureId } from "../core/capture-id.js";
 import { parseGroundTruthBody, type GroundTruthItem } from "../core/ground-truth/items.js";
 import { labelFitsTask, labelsOutsideSet } from "../core/ground-truth/label.js";
 import { type LabelingBackend } from "../core/ports.js";
@@ -77,16 +78,24 @@ type ItemOutcome =
  * Where an item's label goes, and what stops it. By capture id: that capture. By request id: the
  * request, so every hop of it; the label must fit at least one hop persisted so far (a hop it does
  * not fit, say another model's, shows it with its problems, as any label that does not fit).
+ *
+ * Before capture ids, a capture's id was its x-request-id, and callers were told to post it as
+ * capture_id: a capture_id that names no capture and is not a capture id (a UUIDv7) is taken as the
+ * request id it is, so those callers' labels still reach their captures.
  */
 async function itemTarget(
-  item: GroundTruthItem,
+  given: GroundTruthItem,
   deps: HandlerDeps,
-): Promise<{ target: Target; problems: string[]; pending: boolean }> {
+): Promise<{ item: GroundTruthItem; target: Target; problems: string[]; pending: boolean }> {
+  let item = given;
   const missing = item.requireCapture ? [NO_CAPTURE] : [];
   if (item.captureId) {
     const row = await deps.captures.getCapture(item.captureId);
-    const problems = row ? fitProblems(item.label, row, item.instance) : missing;
-    return { target: { capture_id: item.captureId }, problems, pending: !row };
+    if (row || isCaptureId(item.captureId)) {
+      const problems = row ? fitProblems(item.label, row, item.instance) : missing;
+      return { item, target: { capture_id: item.captureId }, problems, pending: !row };
+    }
+    item = { ...item, requestId: item.captureId, captureId: "" };
   }
   const hops = await deps.captures.listCaptures({ requestId: item.requestId, limit: MAX_HOPS });
   const fits = hops.filter((row) => fitProblems(item.label, row, item.instance).length === 0);
@@ -99,6 +108,7 @@ async function itemTarget(
             fitProblems(item.label, row, item.instance).map((p) => `capture ${row.id}: ${p}`),
           );
   return {
+    item,
     target: { request_id: item.requestId, capture_ids: fits.map((row) => row.id) },
     problems,
     pending: hops.length === 0,
@@ -119,9 +129,9 @@ export async function postGroundTruth(raw: unknown, deps: HandlerDeps, caller: s
       outcomes.push({ index, outcome: "rejected", problems: r.problems });
       continue;
     }
-    const { target, problems, pending } = await itemTarget(r.item, deps);
+    const { item, target, problems, pending } = await itemTarget(r.item, deps);
     if (problems.length > 0) outcomes.push({ index, outcome: "rejected", problems, ...target });
-    else accepted.push({ index, item: r.item, pending, target });
+    else accepted.push({ index, item, pending, target });
   }
   for (const a of accepted) {
     // One statement per item: "unchanged" must be told apart from "stored" per item.
@@ -178,7 +188,9 @@ export async function postGroundTruth(raw: unknown, deps: HandlerDeps, caller: s
 /** GET /v1/ground-truth/<capture id>: every label version kept for a capture. */
 export async function getGroundTruth(captureId: string, deps: HandlerDeps): Promise<Reply> {
   const capture = await deps.captures.getCapture(captureId);
-  const rows = await deps.groundTruth.groundTruthFor(captureId, capture?.requestId);
+  // No such capture: the id may be a request's, with labels posted for it ahead of its captures.
+  const requestId = capture ? capture.requestId : isCaptureId(captureId) ? "" : captureId;
+  const rows = await deps.groundTruth.groundTruthFor(captureId, requestId);
   return {
     status: 200,
     body: {
@@ -264,7 +276,7 @@ export async function applyAnnotation(a: IncomingAnnotation, deps: HandlerDeps):
     deps.metrics.webhookRefused.inc({ reason: "not_exported" });
     deps.log.warn(
       {
-        request_id: a.captureId,
+        capture_id: a.captureId,
         instance: a.instance,
         task: a.taskRef,
         project: a.projectRef,
@@ -283,7 +295,7 @@ export async function applyAnnotation(a: IncomingAnnotation, deps: HandlerDeps):
   const input = row?.analysis?.instances[a.instance]?.input;
   if (!row || !input) {
     deps.metrics.groundTruth.inc({ source, outcome: "rejected" });
-    deps.log.warn({ request_id: a.captureId, instance: a.instance }, "annotation for an unknown capture");
+    deps.log.warn({ capture_id: a.captureId, instance: a.instance }, "annotation for an unknown capture");
     return { outcome: "unknown", reason: `no capture ${a.captureId} instance ${a.instance}` };
   }
   const subject = input.image
@@ -295,7 +307,7 @@ export async function applyAnnotation(a: IncomingAnnotation, deps: HandlerDeps):
   } catch (err) {
     if (!(err instanceof LabelingPayloadError)) throw err;
     deps.metrics.groundTruth.inc({ source, outcome: "rejected" });
-    deps.log.warn({ request_id: a.captureId, reason: err.message }, "annotation could not be converted");
+    deps.log.warn({ capture_id: a.captureId, reason: err.message }, "annotation could not be converted");
     return { outcome: "rejected", reason: err.message };
   }
   const changed = await deps.groundTruth.upsertGroundTruth([
@@ -311,7 +323,7 @@ export async function applyAnnotation(a: IncomingAnnotation, deps: HandlerDeps):
   const outcome = changed ? "stored" : "unchanged";
   deps.metrics.groundTruth.inc({ source, outcome });
   deps.log.info(
-    { request_id: a.captureId, annotation: a.sourceRef, outcome },
+    { capture_id: a.captureId, annotation: a.sourceRef, outcome },
     "ground truth from labeling tool",
   );
   return { outcome };
@@ -328,7 +340,7 @@ export async function getMedia(captureId: string, instance: number, deps: Handle
   if ("missing" in found) {
     if (found.cause !== undefined) {
       deps.log.warn(
-        { request_id: captureId, err: found.cause },
+        { capture_id: captureId, err: found.cause },
         "could not re-read the image from the request",
       );
     }

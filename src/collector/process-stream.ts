@@ -15,6 +15,7 @@ import type { CaptureRecord } from "../core/record.js";
 import type { RouteResolver } from "../core/capture/route-resolver.js";
 import { NAMESPACE } from "../core/capture/route-resolver.js";
 import { isSampled } from "../core/sampler.js";
+import { requestIdKey } from "../core/capture-id.js";
 import type { Logger } from "../log.js";
 import {
   attribute,
@@ -150,7 +151,7 @@ export function handleProcessStream(call: ProcessCall, deps: StreamDeps): void {
     exchange = new Exchange(
       {
         captureId,
-        requestId,
+        requestId: requestIdKey(requestId),
         sampledBy,
         config: result.config,
         mode,

@@ -4,12 +4,15 @@
  *
  * Two kinds of failure, handled apart:
  * - one record the broker refuses while it takes others: the record is retried behind the others
- *   after its own backoff, and dropped and counted after maxAttempts, so it never holds the line;
+ *   after its own backoff, and dropped and counted after maxAttempts, so it never holds the line.
+ *   A PublishRejectedError is the record's own at once. Any other failure is held against the
+ *   record only once another publish has succeeded after it (the broker works, so it refused this
+ *   record): that is checked when the record comes up again;
  * - an outage (NATS down or slow for everyone), known by OUTAGE_FAILURES failures in a row with no
  *   success between them: every sender backs off together until one publish succeeds again, and
- *   failures meanwhile cost no record its attempts.
- * A PublishRejectedError is always the record's own; one that can never fit (permanent) is dropped
- * at once. When the buffer is full, new records are dropped and counted.
+ *   every failure held so far is forgiven, so an outage costs no record its attempts.
+ * One that can never fit (permanent) is dropped at once. When the buffer is full, new records are
+ * dropped and counted. A dropped record's parked objects are discarded.
  */
 import { PublishRejectedError } from "../core/errors.js";
 import type { Logger } from "../log.js";
@@ -23,6 +26,8 @@ interface Item {
   enqueuedAt: number;
   /** Failed attempts that were this record's fault (outages do not count). */
   attempts: number;
+  /** A failure not yet held against the record: the successes count when it failed. */
+  unjudged: number | undefined;
 }
 
 export interface PublishQueueOptions {
@@ -62,6 +67,8 @@ export class PublishQueue {
   private outageTimer: NodeJS.Timeout | undefined;
   /** Failures since the last success that were not a PublishRejectedError. */
   private failuresInARow = 0;
+  /** Successful publishes so far: tells a refused record from a broker that refuses everyone. */
+  private successes = 0;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -79,10 +86,13 @@ export class PublishQueue {
     const bytes = recordBytes(record);
     if (this.depth >= this.options.maxRecords || this.bytes + bytes > this.options.maxBytes) {
       this.metrics.drops.inc({ reason: "buffer_full" });
-      this.log.warn({ request_id: record.id, depth: this.depth }, "publish buffer full; capture dropped");
+      this.log.warn(
+        { capture_id: record.id, request_id: record.requestId, depth: this.depth },
+        "publish buffer full; capture dropped",
+      );
       return false;
     }
-    this.ready.push({ record, bytes, enqueuedAt: performance.now(), attempts: 0 });
+    this.ready.push({ record, bytes, enqueuedAt: performance.now(), attempts: 0, unjudged: undefined });
     this.bytes += bytes;
     this.updateGauges();
     this.pump();
@@ -98,6 +108,14 @@ export class PublishQueue {
     if (this.outageTimer) return;
     while (this.inFlight < this.options.concurrency && this.ready.length > 0) {
       const item = this.ready.shift()!;
+      if (item.unjudged !== undefined && this.successes > item.unjudged) {
+        // Others got through since it failed: that failure was its own.
+        item.unjudged = undefined;
+        if (++item.attempts >= this.options.maxAttempts) {
+          this.drop(item, "publish_rejected", undefined);
+          continue;
+        }
+      }
       this.inFlight++;
       void this.send(item);
     }
@@ -107,6 +125,7 @@ export class PublishQueue {
   private async send(item: Item): Promise<void> {
     try {
       await this.publisher.publish(item.record);
+      this.successes++;
       this.failuresInARow = 0;
       this.outageBackoffMs = 0;
       this.bytes -= item.bytes;
@@ -127,17 +146,29 @@ export class PublishQueue {
       this.drop(item, "too_large", err);
       return;
     }
-    const outage = !(err instanceof PublishRejectedError) && ++this.failuresInARow >= OUTAGE_FAILURES;
-    if (!outage) {
+    if (err instanceof PublishRejectedError) {
       item.attempts++;
       if (item.attempts >= this.options.maxAttempts) this.drop(item, "publish_rejected", err);
       else this.retryLater(item, err);
       return;
     }
+    // The broker's fault or the record's: judged when the record comes up again (pump).
+    item.unjudged = this.successes;
+    if (++this.failuresInARow < OUTAGE_FAILURES) {
+      this.retryLater(item, err);
+      return;
+    }
+    // An outage: nothing held against anyone for it.
+    for (const it of [item, ...this.ready, ...this.waiting.values()]) it.unjudged = undefined;
     this.ready.push(item);
     this.outageBackoffMs = Math.min(Math.max(this.outageBackoffMs * 2, 50), 2000);
     this.log.warn(
-      { err, request_id: item.record.id, retry_in_ms: this.outageBackoffMs },
+      {
+        err,
+        capture_id: item.record.id,
+        request_id: item.record.requestId,
+        retry_in_ms: this.outageBackoffMs,
+      },
       "publish failed; every sender backs off",
     );
     this.outageTimer ??= setTimeout(() => {
@@ -151,7 +182,13 @@ export class PublishQueue {
     const base = this.options.retryBaseMs ?? 100;
     const delay = Math.min(base * 2 ** (item.attempts - 1), this.options.retryMaxMs ?? 5000);
     this.log.warn(
-      { err, request_id: item.record.id, attempt: item.attempts, retry_in_ms: delay },
+      {
+        err,
+        capture_id: item.record.id,
+        request_id: item.record.requestId,
+        attempt: item.attempts,
+        retry_in_ms: delay,
+      },
       "publish refused for this capture; retrying it behind the others",
     );
     const timer = setTimeout(() => {
@@ -165,10 +202,25 @@ export class PublishQueue {
   private drop(item: Item, reason: DropReason, err: unknown): void {
     this.bytes -= item.bytes;
     this.metrics.drops.inc({ reason });
+    this.discard(item.record);
     this.log.error(
-      { err, request_id: item.record.id, model: item.record.model, attempts: item.attempts, reason },
+      {
+        err,
+        capture_id: item.record.id,
+        request_id: item.record.requestId,
+        model: item.record.model,
+        attempts: item.attempts,
+        reason,
+      },
       "capture could not be published; dropped",
     );
+  }
+
+  /** Whatever a failed publish of the record parked in the object store goes too (best effort). */
+  private discard(record: CaptureRecord): void {
+    void this.publisher.discard?.(record).catch((err: unknown) => {
+      this.log.warn({ err, capture_id: record.id }, "could not discard a dropped capture's parked objects");
+    });
   }
 
   private notifyIdle(): void {
@@ -192,6 +244,8 @@ export class PublishQueue {
     }
     if (this.outageTimer) clearTimeout(this.outageTimer);
     for (const timer of this.waiting.keys()) clearTimeout(timer);
+    // Those that waited to retry may have parked objects already.
+    for (const item of this.waiting.values()) this.discard(item.record);
     this.waiting.clear();
     return left;
   }

@@ -7,7 +7,8 @@
  */
 import { createHash } from "node:crypto";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A UUIDv7 as captureId writes it: lower case, version 7, variant 10. */
+const CAPTURE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** A UUIDv7 from a millisecond clock and 10 random bytes (the caller's entropy source). */
 export function captureId(nowMs: number, random: Uint8Array): string {
@@ -25,9 +26,12 @@ export function captureId(nowMs: number, random: Uint8Array): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** True for a canonical lower-case UUID, the form every capture id since schema 2 has. */
-export function isUuid(id: string): boolean {
-  return UUID.test(id);
+/**
+ * True for a capture id as the collector makes them (schema 2 on). A schema-1 record's id was an
+ * x-request-id, which Envoy makes as a UUIDv4: never this form.
+ */
+export function isCaptureId(id: string): boolean {
+  return CAPTURE_ID.test(id);
 }
 
 /** The Unix milliseconds a UUIDv7 carries. */
@@ -36,10 +40,23 @@ export function captureIdTimeMs(id: string): number {
 }
 
 /**
- * The object-key segment for a capture: the id itself when it is a UUID; otherwise (a schema-1
- * record, whose id was a client's x-request-id) "r-" and the SHA-256 of the id, so no two ids share
- * a segment whatever characters or length they have.
+ * The object-key segment for a capture: the id itself when it is a capture id; otherwise (a
+ * schema-1 record, whose id was an x-request-id, Envoy's UUIDv4 or whatever a client sent) "r-" and
+ * the SHA-256 of the id, so no two ids share a segment whatever characters or length they have.
  */
 export function captureKeySegment(id: string): string {
-  return isUuid(id) ? id : `r-${createHash("sha256").update(id, "utf8").digest("hex")}`;
+  return isCaptureId(id) ? id : `r-${createHash("sha256").update(id, "utf8").digest("hex")}`;
+}
+
+/** The longest x-request-id stored as sent (an index row has room for a few KB, not any header). */
+export const MAX_REQUEST_ID_CHARS = 256;
+
+/**
+ * The request id as stored and looked up: as sent up to MAX_REQUEST_ID_CHARS; a longer one as its
+ * first 128 characters, "~sha256:" and the SHA-256 of the whole, so every hop of one long id still
+ * shares one value, and a lookup by the full id finds it.
+ */
+export function requestIdKey(raw: string): string {
+  if (raw.length <= MAX_REQUEST_ID_CHARS) return raw;
+  return `${raw.slice(0, 128)}~sha256:${createHash("sha256").update(raw, "utf8").digest("hex")}`;
 }

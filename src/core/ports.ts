@@ -8,6 +8,8 @@ import type { CaptureRecord, HeaderList } from "./record.js";
 /** Publishes finished capture records (collector → JetStream). */
 export interface RecordPublisher {
   publish(record: CaptureRecord): Promise<void>;
+  /** Delete what a failed publish of this record may have parked (the record is dropped). */
+  discard?(record: CaptureRecord): Promise<void>;
 }
 
 /**
@@ -21,6 +23,8 @@ export interface InboundMessage {
   readonly deliveryCount: number;
   ack(): Promise<void>;
   nak(delayMs: number): void;
+  /** Still being worked on: the broker restarts its redelivery timer (ack_wait). */
+  working(): void;
   /** Publish to the dead-letter subject with the reason, then terminate this message. */
   deadLetter(reason: string): Promise<void>;
 }
@@ -129,7 +133,13 @@ export interface StoredCapture {
 
 /** Which captures an erasure takes: aged out under retention cutoffs, or named ones. */
 export type CaptureSelection =
-  | { kind: "aged"; cutoffs: RetentionCutoffs; model?: string }
+  | {
+      kind: "aged";
+      cutoffs: RetentionCutoffs;
+      model?: string;
+      /** Captures this sweep could not erase: left for the next one, so they do not stop the rest. */
+      exclude?: readonly string[];
+    }
   | { kind: "ids"; ids: readonly string[] }
   | { kind: "request"; requestId: string };
 

@@ -32,6 +32,11 @@ export interface BatchDeps {
   /** How often to look again while they do not, and for how long at most per batch. */
   outagePollMs: number;
   outageMaxWaitMs: number;
+  /**
+   * How often a batch still being persisted tells the broker so (in-progress acks), well inside
+   * ack_wait: drawing many masks may take longer than ack_wait, and must not be redelivered for it.
+   */
+  workingEveryMs?: number;
 }
 
 interface Item {
@@ -57,6 +62,17 @@ function backoffMs(deliveryCount: number): number {
 }
 
 export async function processBatch(messages: readonly InboundMessage[], deps: BatchDeps): Promise<void> {
+  const heartbeat = setInterval(() => {
+    for (const m of messages) m.working();
+  }, deps.workingEveryMs ?? 10_000);
+  try {
+    await processMessages(messages, deps);
+  } finally {
+    clearInterval(heartbeat);
+  }
+}
+
+async function processMessages(messages: readonly InboundMessage[], deps: BatchDeps): Promise<void> {
   const started = performance.now();
   deps.metrics.batchSize.observe(messages.length);
   const items: Item[] = [];
@@ -183,7 +199,7 @@ async function retryOrDeadLetter(
   err: unknown,
   deps: BatchDeps,
 ): Promise<void> {
-  const log = deps.log.child({ request_id: item.record.id });
+  const log = deps.log.child({ capture_id: item.record.id, request_id: item.record.requestId });
   if (item.msg.deliveryCount >= deps.maxDeliver && (await deps.dependenciesUp())) {
     deps.metrics.deadLettered.inc({ reason: "max_deliver" });
     log.error({ err, deliveries: item.msg.deliveryCount }, "capture failed too often; dead-lettered");

@@ -24,6 +24,8 @@ export interface ErasedTotals {
   objects: number;
   groundTruth: number;
   labelExports: number;
+  /** Aged-out captures this sweep could not erase (their objects would not delete): left for the next. */
+  failed: number;
 }
 
 export const noneErased = (): ErasedTotals => ({
@@ -32,6 +34,7 @@ export const noneErased = (): ErasedTotals => ({
   objects: 0,
   groundTruth: 0,
   labelExports: 0,
+  failed: 0,
 });
 
 async function eachLimited<T>(
@@ -86,13 +89,48 @@ export async function eraseSelection(
   selection: CaptureSelection,
   batch: number,
   progress: (totals: ErasedTotals, last: StoredCapture[]) => void,
+  onFailed: (capture: StoredCapture, err: unknown) => void = () => undefined,
 ): Promise<ErasedTotals> {
   const totals = noneErased();
+  const failed = new Set<string>();
   for (;;) {
     let objects = 0;
-    const done = await deps.repo.eraseCaptures(selection, batch, async (captures) => {
-      objects = await eraseCaptureObjects(deps.blobs, captures, deps.concurrency);
-    });
+    let taken: readonly StoredCapture[] = [];
+    const current: CaptureSelection =
+      selection.kind === "aged" && failed.size > 0 ? { ...selection, exclude: [...failed] } : selection;
+    let done: Awaited<ReturnType<RetentionRepository["eraseCaptures"]>>;
+    try {
+      done = await deps.repo.eraseCaptures(current, batch, async (captures) => {
+        taken = captures;
+        objects = await eraseCaptureObjects(deps.blobs, captures, deps.concurrency);
+      });
+    } catch (err) {
+      // A sweep goes on past a capture whose objects will not delete (it stays for the next sweep),
+      // rather than retry the same oldest batch forever; erasure on request stops and says so.
+      if (selection.kind !== "aged" || taken.length === 0) throw err;
+      done = { captures: [], groundTruth: 0, labelExports: 0 };
+      for (const c of taken) {
+        try {
+          const one = await deps.repo.eraseCaptures({ kind: "ids", ids: [c.id] }, 1, async (cs) => {
+            objects += await eraseCaptureObjects(deps.blobs, cs, deps.concurrency);
+          });
+          done.captures.push(...one.captures);
+          done.groundTruth += one.groundTruth;
+          done.labelExports += one.labelExports;
+        } catch (oneErr) {
+          failed.add(c.id);
+          totals.failed++;
+          onFailed(c, oneErr);
+        }
+      }
+      totals.batches++;
+      totals.captures += done.captures.length;
+      totals.objects += objects;
+      totals.groundTruth += done.groundTruth;
+      totals.labelExports += done.labelExports;
+      progress(totals, done.captures);
+      continue;
+    }
     if (done.captures.length === 0) return totals;
     totals.batches++;
     totals.captures += done.captures.length;
@@ -115,7 +153,12 @@ export async function runRetention(
   deps: EraseDeps,
   policy: RetentionPolicy,
   now: Date,
-  opts: { batch: number; model?: string; progress: (totals: ErasedTotals) => void },
+  opts: {
+    batch: number;
+    model?: string;
+    progress: (totals: ErasedTotals) => void;
+    onFailed?: (capture: StoredCapture, err: unknown) => void;
+  },
 ): Promise<RetentionRun> {
   const cutoffs = retentionCutoffs(policy, now);
   const selection: CaptureSelection = {
@@ -123,7 +166,7 @@ export async function runRetention(
     cutoffs,
     ...(opts.model !== undefined ? { model: opts.model } : {}),
   };
-  const totals = await eraseSelection(deps, selection, opts.batch, (t) => opts.progress(t));
+  const totals = await eraseSelection(deps, selection, opts.batch, (t) => opts.progress(t), opts.onFailed);
   let orphanGroundTruth = 0;
   const before = orphanLabelCutoff(policy, now);
   // A run scoped to one model leaves labels alone: an orphan label says nothing of its model.

@@ -185,3 +185,18 @@ it("never lets ids that sanitize alike, or share a long prefix, overwrite each o
     expectBytes(await storedBody(mine, "request"), s.body);
   }
 });
+
+it("keeps a 6 KB x-request-id as its prefix and hash, and finds it by the full id", async () => {
+  // Stored whole, it would not fit a Postgres index row, and every insert of it would fail.
+  const long = `${randomUUID()}-${"z".repeat(6000)}`;
+  expect((await post(shipped.envoy, { "x-request-id": long })).status).toBe(200);
+  let listed: Array<{ request_id: string }> = [];
+  await poll("the long-id capture", async () => {
+    listed = JSON.parse(
+      (await cli("captures", "list", "--request-id", long, "--json")).stdout,
+    ) as typeof listed;
+    return listed.length > 0 ? true : undefined;
+  });
+  expect(listed).toHaveLength(1);
+  expect(listed[0]!.request_id).toMatch(new RegExp(`^${long.slice(0, 128)}~sha256:[0-9a-f]{64}$`));
+});

@@ -245,6 +245,45 @@ it("a sweep that fails between objects and rows leaves the rows, and the next on
   expect(await remaining([c1, c2])).toEqual({ [c1.id]: GONE, [c2.id]: GONE });
 });
 
+it("a sweep goes on past a capture whose objects will not delete, and leaves it for the next", async () => {
+  const model = `ret-stuck-${tag}`;
+  // The oldest first: the one that fails would head every batch.
+  const stuck = await persist(model, 40);
+  const others = [await persist(model, 30), await persist(model, 31), await persist(model, 32)];
+  const refusing: BlobStore = {
+    put: (k, b, t) => store.put(k, b, t),
+    get: (k) => store.get(k),
+    uri: (k) => store.uri(k),
+    list: (p, n) => store.list(p, n),
+    delete: async (k) => {
+      if (k.includes(stuck.id)) throw new Error("access denied");
+      await store.delete(k);
+    },
+  };
+  const cutoffs = { defaultCutoff: new Date(Date.now() - 10 * DAY), overrides: [] };
+  const failed: string[] = [];
+  const done = await eraseSelection(
+    { repo: database.retention, blobs: refusing, concurrency: 2 },
+    { kind: "aged", cutoffs, model },
+    2,
+    () => {},
+    (c) => failed.push(c.id),
+  );
+  expect(done).toMatchObject({ captures: 3, failed: 1 });
+  expect(failed).toEqual([stuck.id]);
+  const left = await remaining([stuck, ...others]);
+  for (const c of others) expect(left[c.id]).toEqual(GONE);
+  expect(left[stuck.id]).toMatchObject({ row: true, truth: true, exports: true });
+  // The next sweep, with the store answering, takes it.
+  await eraseSelection(
+    { repo: database.retention, blobs: store, concurrency: 2 },
+    { kind: "aged", cutoffs, model },
+    2,
+    () => {},
+  );
+  expect((await remaining([stuck]))[stuck.id]).toEqual(GONE);
+});
+
 it("a sweep skips a capture another transaction holds, and does not wait for it", async () => {
   const model = `ret-locked-${tag}`;
   const locked = await persist(model, 30);

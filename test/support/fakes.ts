@@ -287,6 +287,8 @@ export interface Settled {
   naked: number[];
   /** The reason of each dead letter. */
   deadLettered: string[];
+  /** "Still working" signals sent (absent until the first). */
+  working?: number;
 }
 
 /** A tally with nothing settled yet. */
@@ -304,6 +306,7 @@ export function inboundMessage(
     deliveryCount,
     ack: async () => void settled.acked++,
     nak: (delayMs) => void settled.naked.push(delayMs),
+    working: () => void (settled.working = (settled.working ?? 0) + 1),
     deadLetter: async (reason) => void settled.deadLettered.push(reason),
   };
 }

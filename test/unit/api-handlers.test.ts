@@ -121,6 +121,36 @@ describe("postGroundTruth by request id: every hop of the request", () => {
     );
   });
 
+  it("takes a capture_id that names no capture but a request (as callers sent before capture ids) as that request", async () => {
+    const { deps, groundTruth } = setup({ captures: hops });
+    const reply = await postGroundTruth(
+      { capture_id: "req-7", label: cls("cat"), labeled_at: AT },
+      deps,
+      "crm",
+    );
+    expect(reply.body).toMatchObject({ request_id: "req-7", capture_ids: ["hop-a"], outcome: "stored" });
+    const early = await postGroundTruth(
+      { capture_id: "req-8", label: cls("cat"), labeled_at: AT },
+      deps,
+      "crm",
+    );
+    expect(early).toMatchObject({
+      status: 202,
+      body: { request_id: "req-8", capture_ids: [], outcome: "pending" },
+    });
+    expect(groundTruth.upserts.map((u) => [u[0]!.captureId, u[0]!.requestId])).toEqual([
+      ["", "req-7"],
+      ["", "req-8"],
+    ]);
+    // GET by that request id shows the label kept for it before any capture.
+    const got = await getGroundTruth("req-8", deps);
+    expect((got.body as { ground_truth: unknown[] }).ground_truth).toHaveLength(1);
+    // A capture id (a UUIDv7) that is not stored yet stays a capture's label.
+    const uuid7 = "0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b";
+    const own = await postGroundTruth({ capture_id: uuid7, label: cls("cat"), labeled_at: AT }, deps, "crm");
+    expect(own.body).toMatchObject({ capture_id: uuid7, outcome: "pending" });
+  });
+
   it("refuses a label that fits none of the hops persisted so far, naming each hop's problem", async () => {
     const { deps, groundTruth } = setup({ captures: hops });
     const reply = await postGroundTruth(
@@ -343,7 +373,8 @@ describe("postGroundTruth: batches", () => {
       rejected: 2,
       pending: 1,
       items: [
-        { index: 0, capture_id: "nope", instance: 0, outcome: "pending" },
+        // No capture has this id, and it is no capture id: kept for the request it names.
+        { index: 0, request_id: "nope", capture_ids: [], instance: 0, outcome: "pending" },
         {
           index: 1,
           outcome: "rejected",
@@ -359,7 +390,7 @@ describe("postGroundTruth: batches", () => {
         { index: 4, capture_id: "ner-1", instance: 0, outcome: "unchanged" },
       ],
     });
-    expect(groundTruth.upserts.flat().map((w) => [w.captureId, w.source])).toEqual([
+    expect(groundTruth.upserts.flat().map((w) => [w.captureId || w.requestId, w.source])).toEqual([
       ["ner-1", "api"],
       ["nope", "api"],
       ["img-1", "crm"],
@@ -523,7 +554,7 @@ describe("postWebhook (Label Studio backend)", () => {
     ]);
     expect(await counts(metrics)).toEqual([["label_studio", "stored", 1]]);
     expect(lines.find((l) => l.msg === "ground truth from labeling tool")).toMatchObject({
-      request_id: "img-1",
+      capture_id: "img-1",
       annotation: "41",
       outcome: "stored",
     });
@@ -865,7 +896,7 @@ describe("getMedia", () => {
     expect((reply.body as { error: string }).error).toMatch(/could not be read/);
     expect(lines.find((l) => l.msg === "could not re-read the image from the request")).toMatchObject({
       level: 40,
-      request_id: "json-1",
+      capture_id: "json-1",
     });
   });
 });

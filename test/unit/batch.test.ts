@@ -183,3 +183,24 @@ it("retries a record whose parked analysis is missing, and acks it when it was a
   await processBatch([inboundMessage(rec, 2, again)], d);
   expect(again).toEqual({ acked: 1, naked: [], deadLettered: [] });
 });
+
+it("tells the broker a batch is still being worked on while it persists, so ack_wait does not redeliver it", async () => {
+  const out = nothingSettled();
+  const blobs = new FakeBlobStore();
+  const slow: typeof blobs = Object.assign(Object.create(blobs) as typeof blobs, {
+    put: async (k: string, b: Uint8Array) => {
+      await new Promise((r) => setTimeout(r, 60));
+      await blobs.put(k, b);
+    },
+  });
+  const rec = newRecord({
+    ...record("slow-1"),
+    request: capturedBody("application/octet-stream", "x".repeat(100)),
+  });
+  await processBatch(
+    [inboundMessage(rec, 1, out)],
+    batchDeps({ blobs: slow, repo: new FakeCaptureRepository(), workingEveryMs: 10 }),
+  );
+  expect(out.acked).toBe(1);
+  expect(out.working ?? 0).toBeGreaterThanOrEqual(2);
+});

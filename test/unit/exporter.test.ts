@@ -357,7 +357,7 @@ describe("exportPass: skipped claims", () => {
     expect(await outcomes(metrics)).toEqual({ exported: 0, skipped: 1, retried: 0, failed: 0 });
     expect(lines.find((l) => l.msg === "capture not exported for labeling")).toMatchObject({
       level: 40,
-      request_id: c.captureId,
+      capture_id: c.captureId,
       reason,
     });
   });

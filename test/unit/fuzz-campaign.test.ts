@@ -130,6 +130,9 @@ interface Tally {
   ms: number;
   slowestMs: number;
   slowest: string;
+  /** The most one case raised the process's peak RSS (MiB): a case that allocates big shows here. */
+  peakRaiseMiB: number;
+  peakRaiser: string;
   note: string;
 }
 
@@ -150,6 +153,8 @@ function campaign(family: string, cases: number, run: (rng: Rng, i: number) => V
     ms: 0,
     slowestMs: 0,
     slowest: "",
+    peakRaiseMiB: 0,
+    peakRaiser: "",
     note: "",
   };
   current = t;
@@ -160,6 +165,7 @@ function campaign(family: string, cases: number, run: (rng: Rng, i: number) => V
     if (REPLAY !== undefined && seed !== REPLAY) continue;
     const where = `${family} case ${i} seed 0x${seed.toString(16)} (FUZZ_SEED=${SEED})`;
     const t0 = performance.now();
+    const peak0 = process.resourceUsage().maxRSS;
     try {
       t[run(new Rng(seed), i)]++;
     } catch (err) {
@@ -170,6 +176,8 @@ function campaign(family: string, cases: number, run: (rng: Rng, i: number) => V
     t.cases++;
     const took = performance.now() - t0;
     if (took > t.slowestMs) [t.slowestMs, t.slowest] = [took, where];
+    const raise = (process.resourceUsage().maxRSS - peak0) / 1024;
+    if (raise > t.peakRaiseMiB) [t.peakRaiseMiB, t.peakRaiser] = [raise, where];
   }
   t.ms = performance.now() - started;
   tallies.push(t);
@@ -177,9 +185,13 @@ function campaign(family: string, cases: number, run: (rng: Rng, i: number) => V
   return t;
 }
 
+/** The most one case may raise the process's peak RSS: a 1.5 GiB mask or a whole bomb inflated would. */
+const CASE_PEAK_RAISE_MIB = 256;
+
 function expectClean(t: Tally): void {
   expect(t.failures, `${t.failures.length} of ${t.cases} cases failed`).toEqual([]);
   expect(t.slowestMs, `slowest case: ${t.slowest}`).toBeLessThan(SLOW_CASE_MS);
+  expect(t.peakRaiseMiB, `case raising peak memory most: ${t.peakRaiser}`).toBeLessThan(CASE_PEAK_RAISE_MIB);
 }
 
 // ---- route configs, bodies and the two ways in --------------------------------------------------
@@ -1604,7 +1616,7 @@ describe(`fuzz campaign (seed ${SEED})`, () => {
         `  ${t.family.padEnd(28)} cases ${String(t.cases).padStart(5)}  must-flag ${String(t.mustFlag).padStart(5)}` +
         `  flagged ${String(t.flagged).padStart(5)}  understood ${String(t.understood).padStart(5)}` +
         `  crashes ${t.crashes}  failures ${t.failures.length}  ${(t.ms / 1000).toFixed(2)} s` +
-        `  slowest ${t.slowestMs.toFixed(0)} ms${t.note ? `  ${t.note}` : ""}`,
+        `  slowest ${t.slowestMs.toFixed(0)} ms  peak +${t.peakRaiseMiB.toFixed(1)} MiB/case${t.note ? `  ${t.note}` : ""}`,
     );
     console.log(
       [

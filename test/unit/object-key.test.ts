@@ -6,7 +6,13 @@ import {
   extensionFor,
   sanitizeSegment,
 } from "../../src/core/storage/object-key.js";
-import { captureKeySegment } from "../../src/core/capture-id.js";
+import {
+  captureId,
+  captureIdTimeMs,
+  captureKeySegment,
+  isCaptureId,
+  requestIdKey,
+} from "../../src/core/capture-id.js";
 
 const U = "0190b6a2-1c3d-7e4f-8a5b-6c7d8e9f0a1b";
 
@@ -66,9 +72,12 @@ describe("bodyObjectKey", () => {
     for (const k of keys) expect(k.length).toBeLessThan(120);
   });
 
-  it("keeps a UUID capture id as it is, and hashes any other id (a schema-1 record's x-request-id)", () => {
+  it("keeps a capture id (UUIDv7) as it is, and hashes any other id (a schema-1 record's x-request-id)", () => {
     expect(captureKeySegment(U)).toBe(U);
     expect(captureKeySegment(U.toUpperCase())).toMatch(/^r-[0-9a-f]{64}$/);
+    // Envoy's own x-request-ids are UUIDv4: two schema-1 hops of one request shared one, so it is
+    // hashed like any other, never taken for a capture id.
+    expect(captureKeySegment("0f3a2c4e-1b7d-4e8a-9c2f-5d6e7f8a9b0c")).toMatch(/^r-[0-9a-f]{64}$/);
     expect(captureKeySegment("a/b")).not.toBe(captureKeySegment("a_b"));
   });
 });
@@ -144,5 +153,29 @@ describe("captureObjectKey", () => {
     ["no name", `s3://modeltap/iris/1/2026/11/22/17/${U}/`],
   ])("refuses a URI of %s", (_what, uri) => {
     expect(captureObjectKey(parts, uri, s3)).toBeUndefined();
+  });
+});
+
+describe("captureId", () => {
+  it("makes time-ordered UUIDv7s from the clock and 10 random bytes", () => {
+    const a = captureId(Date.UTC(2026, 10, 28, 21), new Uint8Array(10).fill(0xff));
+    const b = captureId(Date.UTC(2026, 10, 28, 21) + 1, new Uint8Array(10));
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7fff-bfff-ffffffffffff$/);
+    expect(isCaptureId(a) && isCaptureId(b)).toBe(true);
+    expect(a < b).toBe(true);
+    expect(captureIdTimeMs(a)).toBe(Date.UTC(2026, 10, 28, 21));
+    expect(() => captureId(0, new Uint8Array(9))).toThrow(RangeError);
+  });
+});
+
+describe("requestIdKey", () => {
+  it("keeps an x-request-id up to 256 characters, and a longer one as a prefix and its hash", () => {
+    expect(requestIdKey("abc")).toBe("abc");
+    expect(requestIdKey("x".repeat(256))).toBe("x".repeat(256));
+    const long = `${"y".repeat(6000)}1`;
+    const key = requestIdKey(long);
+    expect(key).toMatch(/^y{128}~sha256:[0-9a-f]{64}$/);
+    expect(requestIdKey(long)).toBe(key);
+    expect(requestIdKey(`${"y".repeat(6000)}2`)).not.toBe(key);
   });
 });

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { ProcessCall, ProcessingRequest, ProcessingResponse } from "../../src/collector/ext-proc.js";
 import { createCollectorMetrics } from "../../src/collector/metrics.js";
 import { handleProcessStream } from "../../src/collector/process-stream.js";
-import { captureId, isUuid } from "../../src/core/capture-id.js";
+import { captureId, isCaptureId } from "../../src/core/capture-id.js";
 import type { CaptureRecord } from "../../src/core/record.js";
 import { DEFAULT_SECRET_HEADERS } from "../../src/core/capture/redact-headers.js";
 import { RouteResolver } from "../../src/core/capture/route-resolver.js";
@@ -150,7 +150,7 @@ describe("handleProcessStream", () => {
     ]);
     expect(records).toHaveLength(1);
     const rec = records[0]!;
-    expect(isUuid(rec.id)).toBe(true);
+    expect(isCaptureId(rec.id)).toBe(true);
     expect(rec).toMatchObject({
       requestId: "req-1",
       sampledBy: "request_id",

@@ -77,14 +77,16 @@ describe("PublishQueue", () => {
 
   it("treats any error as the record's own once others got through since it was sent", async () => {
     const publisher = new FakePublisher((id) => (id === "poison" ? new Error("boom") : undefined));
-    const { queue, drops } = setup(publisher, { concurrency: 4 });
+    const { queue, drops, lines } = setup(publisher, { concurrency: 4 });
     for (let i = 0; i < 20; i++) {
       queue.enqueue(record(i === 3 ? "poison" : `ok-${i}`));
     }
-    // Traffic keeps arriving while the poison record is retried.
+    // Traffic keeps arriving while the poison record is retried: each of its failures is followed
+    // by others' successes, so each is held against it.
     const feed = setInterval(() => queue.enqueue(record(`late-${Math.random()}`)), 2);
-    await until("the drop", () => publisher.tries.get("poison") === 5);
+    await until("the drop", () => lines.some((l) => l.msg === "capture could not be published; dropped"));
     clearInterval(feed);
+    expect(publisher.tries.get("poison")).toBe(5);
     await until("an empty buffer", () => queue.depth === 0);
     expect(await drops("publish_rejected")).toBe(1);
     expect(publisher.published.filter((id) => id.startsWith("ok-"))).toHaveLength(19);
@@ -137,6 +139,57 @@ describe("PublishQueue", () => {
     await until("an empty buffer", () => queue.depth === 0);
     expect(publisher.published.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `r-${i}`).sort());
   }, 15_000);
+
+  it("never drops a failing record while nothing else gets through (it may be an outage)", async () => {
+    const publisher = new FakePublisher((id) => (id === "alone" ? new Error("boom") : undefined));
+    const { queue, drops, lines } = setup(publisher, { maxAttempts: 2 });
+    queue.enqueue(record("alone"));
+    await until("several tries", () => (publisher.tries.get("alone") ?? 0) >= 4, 10_000);
+    expect(await drops("publish_rejected")).toBe(0);
+    // Once others get through, its failures are its own: dropped after maxAttempts.
+    const feed = setInterval(() => queue.enqueue(record(`late-${Math.random()}`)), 5);
+    await until(
+      "the drop",
+      () => lines.some((l) => l.msg === "capture could not be published; dropped"),
+      10_000,
+    );
+    clearInterval(feed);
+    await until("an empty buffer", () => queue.depth === 0, 10_000);
+    expect(await drops("publish_rejected")).toBe(1);
+  }, 30_000);
+
+  it("drops nothing for an outage even with maxAttempts 1, with as many senders as the collector runs", async () => {
+    const publisher = new FakePublisher();
+    const { queue, drops } = setup(publisher, { concurrency: 64, maxAttempts: 1 });
+    for (let i = 0; i < 5; i++) queue.enqueue(record(`before-${i}`));
+    await until("the first records", () => publisher.published.length === 5);
+    publisher.down = true;
+    for (let i = 0; i < 100; i++) queue.enqueue(record(`r-${i}`));
+    await until(
+      "every record tried",
+      () => [...publisher.tries.keys()].filter((k) => k.startsWith("r-")).length === 100,
+    );
+    publisher.down = false;
+    await until("an empty buffer", () => queue.depth === 0);
+    expect(await drops("publish_rejected")).toBe(0);
+    expect(publisher.published).toHaveLength(105);
+  }, 15_000);
+
+  it("discards what a dropped record parked", async () => {
+    const discarded: string[] = [];
+    const publisher = Object.assign(
+      new FakePublisher(() => new PublishRejectedError("too big", { permanent: true })),
+      {
+        discard: async (r: CaptureRecord) => void discarded.push(r.id),
+      },
+    );
+    const { queue, drops } = setup(publisher);
+    queue.enqueue(record("big"));
+    await until("the drop", () => queue.depth === 0);
+    expect(await drops("too_large")).toBe(1);
+    await until("the discard", () => discarded.length === 1);
+    expect(discarded).toEqual(["big"]);
+  });
 
   it("counts refused records waiting out their backoff against the buffer, and drops them at shutdown", async () => {
     const publisher = new FakePublisher(() => new PublishRejectedError("refused", { permanent: false }));

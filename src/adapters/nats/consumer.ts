@@ -39,6 +39,7 @@ function inbound(nc: NatsConnection, m: JsMsg): InboundMessage {
       m.ack();
     },
     nak: (delayMs) => m.nak(delayMs),
+    working: () => m.working(),
     deadLetter: async (reason) => {
       const h = natsHeaders();
       h.set("Modeltap-Reason", reason.slice(0, 1024));

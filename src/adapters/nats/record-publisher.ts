@@ -122,6 +122,7 @@ export class JetStreamRecordPublisher implements RecordPublisher {
       bytes = encodeRecord(out);
     }
     if (bytes.byteLength > limit) {
+      await this.discard(record).catch(() => undefined);
       throw new PublishRejectedError(
         `capture record is ${bytes.byteLength} bytes with its bodies and analysis parked, over the ${limit} the server's max payload leaves`,
         { permanent: true },
@@ -134,6 +135,20 @@ export class JetStreamRecordPublisher implements RecordPublisher {
       });
     } catch (err) {
       throw refusal(err);
+    }
+  }
+
+  /** The names publish may have parked this record's parts under, deleted; a missing one is fine. */
+  async discard(record: CaptureRecord): Promise<void> {
+    const names = [
+      "request",
+      "response",
+      "analysis",
+      ...record.inputImages.map((img) => `input-${img.instance}`),
+    ].map((n) => `${record.id}/${n}`);
+    const os = await this.objectStore();
+    for (const name of names) {
+      if (await os.info(name)) await os.delete(name);
     }
   }
 }

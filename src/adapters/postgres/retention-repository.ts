@@ -24,6 +24,7 @@ const SELECT_AGED = `SELECT c.id, c.model, c.version, c.received_at, c.request_o
       (SELECT o.cutoff FROM unnest($1::text[], $2::timestamptz[]) AS o(model, cutoff) WHERE o.model = c.model),
       $3::timestamptz)
     AND ($4::text IS NULL OR c.model = $4)
+    AND NOT (c.id = ANY($6::text[]))
   ORDER BY c.received_at LIMIT $5
   FOR UPDATE OF c SKIP LOCKED`;
 
@@ -57,6 +58,7 @@ function selectQuery(s: CaptureSelection, limit: number): [string, unknown[]] {
           cutoffParam(s.cutoffs.defaultCutoff),
           s.model ?? null,
           limit,
+          s.exclude ?? [],
         ],
       ];
     case "ids":

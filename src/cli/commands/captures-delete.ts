@@ -2,6 +2,7 @@
  * `modeltap captures delete`: erasure on request. Everything stored for one request (every hop's
  * capture) or one capture: rows, objects, ground truth, label-export state (docs/retention.md).
  */
+import { requestIdKey } from "../../core/capture-id.js";
 import { createObjectStore, openDatabase } from "../../adapters/registry.js";
 import { ConfigError } from "../../core/errors.js";
 import type { CaptureSelection } from "../../core/ports.js";
@@ -32,7 +33,9 @@ export const deleteCommand: Command = {
     "modeltap captures delete --id 0190b6a2-7c3e-7d4f-8a1b-2c3d4e5f6a7b",
   ],
   async run({ config, options }) {
-    const requestId = options["request-id"];
+    const given = options["request-id"];
+    // As stored: a long x-request-id is kept as a prefix and its hash (core/capture-id.ts).
+    const requestId = typeof given === "string" ? requestIdKey(given) : given;
     const id = options.id;
     if ((typeof requestId === "string") === (typeof id === "string")) {
       throw new ConfigError(["captures delete: give exactly one of --request-id R and --id ID"]);

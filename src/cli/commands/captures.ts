@@ -6,6 +6,7 @@ import { type CaptureRow } from "../../core/ports.js";
 import type { GroundTruthRow } from "../../core/ports.js";
 import type { Command } from "../command.js";
 import { intOption } from "../program.js";
+import { requestIdKey } from "../../core/capture-id.js";
 import { bodyCommand } from "./captures-body.js";
 import { findCapture } from "./find-capture.js";
 import { deleteCommand } from "./captures-delete.js";
@@ -113,7 +114,7 @@ const list: Command = {
       const { model, "request-id": requestId } = options;
       const rows = await db.captures.listCaptures({
         ...(typeof model === "string" ? { model } : {}),
-        ...(typeof requestId === "string" ? { requestId } : {}),
+        ...(typeof requestId === "string" ? { requestId: requestIdKey(requestId) } : {}),
         limit,
       });
       console.log(options.json ? JSON.stringify(rows.map(captureJson), null, 2) : table(rows));

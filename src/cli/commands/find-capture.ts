@@ -1,4 +1,5 @@
 import type { CaptureRepository, CaptureRow } from "../../core/ports.js";
+import { requestIdKey } from "../../core/capture-id.js";
 import { ModeltapError } from "../../core/errors.js";
 
 /**
@@ -8,7 +9,7 @@ import { ModeltapError } from "../../core/errors.js";
 export async function findCapture(captures: CaptureRepository, id: string): Promise<CaptureRow> {
   const row = await captures.getCapture(id);
   if (row) return row;
-  const hops = await captures.listCaptures({ requestId: id, limit: 20 });
+  const hops = await captures.listCaptures({ requestId: requestIdKey(id), limit: 20 });
   if (hops.length === 1) return hops[0]!;
   if (hops.length > 1) {
     throw new ModeltapError(

@@ -65,14 +65,16 @@ const run: Command = {
           batch,
           ...(model !== undefined ? { model } : {}),
           progress: (t) => console.log(`retention: batch ${t.batches}: erased so far ${totalsLine(t)}`),
+          onFailed: (c, err) =>
+            console.error(
+              `retention: capture ${c.id} not erased, left for the next sweep: ${errorMessage(err)}`,
+            ),
         });
         console.log(`retention: done: erased ${totalsLine(done)}; ${done.orphanGroundTruth} orphan labels`);
+        if (done.failed > 0) console.error(`retention: ${done.failed} aged-out captures could not be erased`);
         return done;
       };
-      if (intervalMs === undefined) {
-        await sweep();
-        return 0;
-      }
+      if (intervalMs === undefined) return (await sweep()).failed > 0 ? 1 : 0;
       const stop = onShutdown(log);
       let stopped = false;
       void stop.then(() => (stopped = true));

@@ -5,6 +5,7 @@
  * checked by parseLabel in ground-truth.ts.
  */
 import type { Prediction } from "../canonical.js";
+import { requestIdKey } from "../capture-id.js";
 import { capProblems, isObject, keyName, parseLabel } from "./label.js";
 
 export interface GroundTruthItem {
@@ -112,7 +113,7 @@ function parseItem(raw: unknown, index: number, prefix: string, now: Date): Item
       problems.push(`${at("capture_id")}: must be 1 to 200 characters of [A-Za-z0-9._:-], got ${brief(id)}`);
   } else {
     const id = raw.request_id;
-    if (typeof id === "string" && REQUEST_ID.test(id)) requestId = id;
+    if (typeof id === "string" && REQUEST_ID.test(id)) requestId = requestIdKey(id);
     else
       problems.push(
         `${at("request_id")}: must be 1 to 1024 characters with no control characters, got ${brief(id)}`,

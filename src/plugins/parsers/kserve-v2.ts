@@ -12,6 +12,8 @@ import { decodeV2Binary } from "./formats/v2-binary.js";
 import { serverError, serverErrorNote } from "./kserve-v1.js";
 
 const HEADER_LENGTH = "inference-header-content-length";
+/** An input tensor with no values may claim this many rows (an empty optional input of a batch); more is refused. */
+const MAX_EMPTY_INPUT_ROWS = 1024;
 
 interface Tensor {
   name: string;
@@ -61,9 +63,10 @@ function tensors(body: Record<string, unknown>, key: string, what: string, maxEm
     if (data.length !== product(shape)) {
       fail(`${where}: shape ${shapeOf(shape)} holds ${product(shape)} values, data has ${data.length}`);
     }
-    // An input with no values has nothing to analyse, however many rows it claims: [N, 0] with N
-    // up to the exchange's size would make N empty instances, each failing on its own.
-    if (data.length === 0 && key === "inputs" && (shape[0] ?? 1) > 0) {
+    // An input with no values has nothing to analyse: a small batch of it is a legitimately empty
+    // optional input ([1, 0]), but [N, 0] with N up to the exchange's size would make N empty
+    // instances, each failing on its own.
+    if (data.length === 0 && key === "inputs" && (shape[0] ?? 1) > MAX_EMPTY_INPUT_ROWS) {
       fail(`${where}: shape ${shapeOf(shape)} holds no values but claims ${shape[0] ?? 1} rows`);
     }
     if (data.length === 0 && emptyRows(shape) > maxEmptyRows) {

@@ -18,3 +18,8 @@ ALTER TABLE ground_truth ADD COLUMN request_id text NOT NULL DEFAULT '';
 ALTER TABLE ground_truth DROP CONSTRAINT ground_truth_pkey;
 ALTER TABLE ground_truth ADD PRIMARY KEY (capture_id, request_id, instance, source, source_ref);
 CREATE INDEX ground_truth_request_id ON ground_truth (request_id) WHERE request_id <> '';
+
+-- Labels kept for a capture not persisted yet were posted by the x-request-id that was the
+-- capture's id; captures from now on have ids of their own, so such a label belongs to the request.
+UPDATE ground_truth g SET request_id = g.capture_id, capture_id = ''
+ WHERE NOT EXISTS (SELECT 1 FROM captures c WHERE c.id = g.capture_id);

@@ -38,7 +38,9 @@ export function tokenOffsets(tokens: readonly string[], text: string): Array<[nu
   for (const t of tokens) {
     const clean = t.replace(/^##/, "").replace(/^Ġ|^▁/, "");
     const at = text.indexOf(clean, from);
-    if (at < 0) fail(`token ${JSON.stringify(t)} not found in the text after offset ${from}`);
+    // The token is the user's text: say which one, not what it says.
+    if (at < 0)
+      fail(`token ${out.length} (${t.length} characters) not found in the text after offset ${from}`);
     out.push([cp.offsetOf(at), cp.offsetOf(at + clean.length)]);
     from = at + clean.length;
   }
