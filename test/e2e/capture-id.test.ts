@@ -13,6 +13,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/config.js";
+import { requestIdKey } from "../../src/core/capture-id.js";
 import { irisBody, sentimentBody } from "../../tools/demo/payloads.js";
 import { renderShippedEnvoyConfig } from "../../tools/stack/envoy-config.js";
 import { paths } from "../../tools/stack/services.js";
@@ -173,14 +174,13 @@ it("never lets ids that sanitize alike, or share a long prefix, overwrite each o
     await res.arrayBuffer();
     expect(res.status, s.id).toBe(200);
   }
-  const rows = await waitForRows(
-    pg,
-    sent.map((s) => s.id),
-  );
+  // Ids past 256 characters are stored as their prefix and hash (requestIdKey): look them up so.
+  const keys = sent.map((s) => requestIdKey(s.id));
+  const rows = await waitForRows(pg, keys);
   expect(rows).toHaveLength(sent.length);
   expect(new Set(rows.map((r) => r.request_object_key)).size).toBe(sent.length);
   for (const s of sent) {
-    const mine = (await rowsFor(pg, [s.id]))[0]!;
+    const mine = (await rowsFor(pg, [requestIdKey(s.id)]))[0]!;
     expect(mine.request_object_key, s.id).not.toBeNull();
     expectBytes(await storedBody(mine, "request"), s.body);
   }
@@ -199,4 +199,31 @@ it("keeps a 6 KB x-request-id as its prefix and hash, and finds it by the full i
   });
   expect(listed).toHaveLength(1);
   expect(listed[0]!.request_id).toMatch(new RegExp(`^${long.slice(0, 128)}~sha256:[0-9a-f]{64}$`));
+});
+
+it("never lets version names that sanitize alike, on one request id, share stored bodies", async () => {
+  // Before capture ids the key was <model>/<sanitized version>/…/<request id>: these three shared it.
+  const shared = randomUUID();
+  const versions = ["v/1", "v_1", "v 1"];
+  const sent = versions.map((v, i) => ({ version: v, body: Buffer.alloc(20_000, 0x40 + i) }));
+  for (const s of sent) {
+    const res = await fetch(`http://127.0.0.1:${shipped.envoy}/v2/models/echo/infer`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/octet-stream",
+        "x-request-id": shared,
+        "x-model-version": s.version,
+      },
+      body: s.body,
+    });
+    await res.arrayBuffer();
+    expect(res.status).toBe(200);
+  }
+  const rows = await waitForRows(pg, [shared], 3);
+  expect(rows.map((r) => r.version).sort()).toEqual([...versions].sort());
+  expect(new Set(rows.map((r) => r.request_object_key)).size).toBe(3);
+  for (const s of sent) {
+    const row = rows.find((r) => r.version === s.version)!;
+    expectBytes(await storedBody(row, "request"), s.body);
+  }
 });

@@ -26,7 +26,7 @@ async function untilAll(db: pg.Pool, ids: string[], state: string, timeoutMs: nu
   let last = -1;
   for (;;) {
     const r = await db.query<{ n: string }>(
-      "SELECT count(*) AS n FROM label_exports WHERE capture_id = ANY($1) AND state = $2",
+      "SELECT count(*) AS n FROM label_exports WHERE capture_id IN (SELECT id FROM captures WHERE request_id = ANY($1)) AND state = $2",
       [ids, state],
     );
     const n = Number(r.rows[0]!.n);
@@ -63,7 +63,7 @@ async function exportThroughput(
   await untilAll(db, ids, "exported", 600_000);
   // From the exporter's first claim to its last recorded export (the database's clock for both).
   const r = await db.query<{ first: Date; last: Date }>(
-    "SELECT min(first_claimed_at) AS first, max(exported_at) AS last FROM label_exports WHERE capture_id = ANY($1)",
+    "SELECT min(first_claimed_at) AS first, max(exported_at) AS last FROM label_exports WHERE capture_id IN (SELECT id FROM captures WHERE request_id = ANY($1))",
     [ids],
   );
   const seconds = (r.rows[0]!.last.getTime() - r.rows[0]!.first.getTime()) / 1000;

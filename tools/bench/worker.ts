@@ -185,7 +185,10 @@ async function captureLag(db: pg.Pool) {
     while (!stop || visible.size < ended.size) {
       const waiting = [...ended.keys()].filter((id) => !visible.has(id));
       if (waiting.length) {
-        const r = await db.query<{ id: string }>("SELECT id FROM captures WHERE id = ANY($1)", [waiting]);
+        const r = await db.query<{ id: string }>(
+          "SELECT request_id AS id FROM captures WHERE request_id = ANY($1)",
+          [waiting],
+        );
         const now = performance.now();
         for (const row of r.rows) visible.set(row.id, now);
       }
