@@ -110,11 +110,19 @@ export async function waitFor(
   probe: () => Promise<boolean>,
   timeoutMs: number,
   logHint: string,
+  /** Told every 15 s while it waits, so a slow start is seen to be one. */
+  waiting: (seconds: number) => void = () => undefined,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
+  const deadline = started + timeoutMs;
+  let told = started;
   while (Date.now() < deadline) {
     if (await probe()) return;
     await sleep(100);
+    if (Date.now() - told >= 15_000) {
+      told = Date.now();
+      waiting(Math.round((told - started) / 1000));
+    }
   }
   throw new Error(`${what} not ready after ${timeoutMs / 1000}s; see ${logHint}`);
 }

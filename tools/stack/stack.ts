@@ -102,7 +102,15 @@ async function startOne(svc: Service, ctx: StackContext, progress: (l: string) =
   const started = Date.now();
   try {
     await svc.start(ctx);
-    await waitFor(svc.name, () => svc.ready(ctx), 90_000, logs);
+    // Label Studio's first start initialises its database: 65 s on an idle 2-core box, past 90 s
+    // on a busy one.
+    await waitFor(
+      svc.name,
+      () => svc.ready(ctx),
+      300_000,
+      logs,
+      (s) => progress(`${svc.name.padEnd(12)} still starting after ${s}s (log ${logs})`),
+    );
   } catch (err) {
     throw new ModeltapError("STACK_FAILED", `${svc.name} failed to start: ${(err as Error).message}`, {
       cause: err,
