@@ -11,7 +11,7 @@ import tseslint from "typescript-eslint";
 const NODE_IO = builtinModules.filter((m) => !m.startsWith("_") && m !== "zlib" && m !== "crypto");
 /** Clients of the outside world: they belong in adapters. */
 const DRIVERS = ["pg", "nats", "@nats-io/*", "@aws-sdk/*", "@smithy/*", "@grpc/*", "prom-client", "pino"];
-const ROOMS = "capture|analysis|storage|ground-truth";
+const ROOMS = "capture|analysis|storage|ground-truth|monitoring";
 const APPS = "adapters|cli|collector|worker|api";
 
 const pure = (what) => ({

@@ -23,6 +23,8 @@ describe("the layering rule", () => {
     ["src/core/analysis/analyze.ts", 'import * as x from "@grpc/grpc-js";', /no driver/],
     ["src/core/ground-truth/label.ts", 'import { connect as x } from "nats";', /no driver/],
     ["src/core/capture/decode.ts", 'import x from "node:fs";', /no I\/O/],
+    ["src/core/monitoring/drift.ts", 'import x from "node:fs";', /no I\/O/],
+    ["src/core/monitoring/bins.ts", 'import { Pool as x } from "pg";', /no driver/],
     ["src/core/sampler.ts", 'import x from "net";', /no I\/O/],
     ["src/core/ports.ts", 'import x from "node:child_process";', /no I\/O/],
     [
@@ -52,6 +54,17 @@ describe("the layering rule", () => {
       'import { parseLabel as x } from "../ground-truth/label.js";',
       /only the core root/,
     ],
+    [
+      "src/core/monitoring/drift.ts",
+      'import { analyzeRecord as x } from "../analysis/analyze.js";',
+      /only the core root/,
+    ],
+    [
+      "src/core/analysis/analyze.ts",
+      'import { psi as x } from "../monitoring/drift.js";',
+      /only the core root/,
+    ],
+    ["src/core/record.ts", 'import { psi as x } from "./monitoring/drift.js";', /imports no room/],
     ["src/plugins/converters/voc.ts", 'import x from "node:fs";', /no I\/O/],
     [
       "src/adapters/nats/consumer.ts",
@@ -84,6 +97,8 @@ describe("the layering rule", () => {
     ["src/core/capture/decode.ts", 'import x from "node:zlib";'],
     ["src/core/capture/exchange.ts", 'import { isSampled as x } from "../sampler.js";'],
     ["src/core/analysis/analyze.ts", 'import { scalePrediction as x } from "./geometry.js";'],
+    ["src/core/monitoring/drift.ts", 'import { quantileEdges as x } from "./bins.js";'],
+    ["src/core/monitoring/drift.ts", 'import x from "@stdlib/math-base-special-gammainc";'],
     ["src/core/storage/record-codec.ts", 'import { BinaryWriter as x } from "google-protobuf";'],
     ["src/plugins/user-plugins.ts", 'import x from "node:path";'],
     ["src/adapters/postgres/pool.ts", 'import x from "pg";'],
