@@ -6,6 +6,7 @@
  * to the stack's collector, and the stored boxes must be the scene's in original-image pixels,
  * within 1 px, with their labels and scores.
  */
+import { observabilityEnvoyConfig } from "../support/envoy-config.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -203,63 +204,19 @@ const ports = { listener: 0, admin: 0 };
 let envoy: ChildProcess | undefined;
 
 function envoyConfig(): string {
-  // JSON is YAML: each route's metadata is written as JSON.
-  const routes = CASES.map(
-    (c) => `
-                        - name: ${c.name}
-                          match: { path: ${JSON.stringify(casePath(c))} }
-                          route: { cluster: demo }
-                          metadata: ${JSON.stringify({ filter_metadata: { modeltap: routeMetadata(c) } })}`,
-  ).join("");
-  return `admin: { address: { socket_address: { address: 127.0.0.1, port_value: ${ports.admin} } } }
-static_resources:
-  listeners:
-    - name: matrix
-      address: { socket_address: { address: 127.0.0.1, port_value: ${ports.listener} } }
-      filter_chains:
-        - filters:
-            - name: envoy.filters.network.http_connection_manager
-              typed_config:
-                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                stat_prefix: matrix
-                route_config:
-                  virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:${routes}
-                http_filters:
-                  - name: modeltap
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor
-                      grpc_service: { envoy_grpc: { cluster_name: modeltap_collector } }
-                      observability_mode: true
-                      failure_mode_allow: true
-                      deferred_close_timeout: 30s
-                      stat_prefix: "modeltap."
-                      processing_mode: { request_header_mode: SEND, response_header_mode: SEND, request_body_mode: STREAMED, response_body_mode: STREAMED, request_trailer_mode: SKIP, response_trailer_mode: SKIP }
-                      request_attributes: ["xds.route_metadata", "xds.route_name", "xds.cluster_name", "request.time"]
-                      metadata_options: { forwarding_namespaces: { untyped: ["modeltap"] } }
-                  - name: envoy.filters.http.router
-                    typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-  clusters:
-    - name: modeltap_collector
-      type: STATIC
-      connect_timeout: 0.25s
-      typed_extension_protocol_options:
-        envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-          "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-          common_http_protocol_options: { max_requests_per_connection: 500 }
-          explicit_http_config: { http2_protocol_options: {} }
-      load_assignment:
-        cluster_name: modeltap_collector
-        endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${config.ports.collector} } } } }] }]
-    - name: demo
-      type: STATIC
-      connect_timeout: 1s
-      load_assignment:
-        cluster_name: demo
-        endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${config.ports.demo} } } } }] }]
-`;
+  return observabilityEnvoyConfig({
+    name: "matrix",
+    adminPort: ports.admin,
+    listenerPort: ports.listener,
+    collectorPort: config.ports.collector,
+    routes: CASES.map((c) => ({
+      name: c.name,
+      path: casePath(c),
+      cluster: "demo",
+      modeltap: routeMetadata(c),
+    })),
+    upstreams: { demo: config.ports.demo },
+  });
 }
 
 interface Box {

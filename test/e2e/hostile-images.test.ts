@@ -11,6 +11,7 @@
  * COCO-RLE segmenter served by this test (a mask at the model's 32×32 input, stretched back onto
  * the image).
  */
+import { observabilityEnvoyConfig } from "../support/envoy-config.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -51,76 +52,26 @@ const ROUTES = {
 } as const;
 
 function envoyConfig(rlePort: number): string {
-  const routes = Object.entries(ROUTES)
-    .map(
-      ([name, r]) => `
-                        - name: hostile-${name}
-                          match: { path: ${JSON.stringify(r.path)} }
-                          route: { cluster: ${r.cluster} }
-                          metadata: ${JSON.stringify({
-                            filter_metadata: {
-                              modeltap: {
-                                model: `hostile-${name.replace("_", "-")}`,
-                                version: "1",
-                                task: "instance_segmentation",
-                                protocol: "torchserve",
-                                labels: ["blob", "background"],
-                                ...r.meta,
-                              },
-                            },
-                          })}`,
-    )
-    .join("");
-  const cluster = (name: string, port: number) => `
-    - name: ${name}
-      type: STATIC
-      connect_timeout: 1s
-      load_assignment:
-        cluster_name: ${name}
-        endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${port} } } } }] }]`;
-  return `admin: { address: { socket_address: { address: 127.0.0.1, port_value: ${ports.admin} } } }
-static_resources:
-  listeners:
-    - name: hostile
-      address: { socket_address: { address: 127.0.0.1, port_value: ${ports.listener} } }
-      filter_chains:
-        - filters:
-            - name: envoy.filters.network.http_connection_manager
-              typed_config:
-                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                stat_prefix: hostile
-                route_config:
-                  virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:${routes}
-                http_filters:
-                  - name: modeltap
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor
-                      grpc_service: { envoy_grpc: { cluster_name: modeltap_collector } }
-                      observability_mode: true
-                      failure_mode_allow: true
-                      deferred_close_timeout: 30s
-                      stat_prefix: "modeltap."
-                      processing_mode: { request_header_mode: SEND, response_header_mode: SEND, request_body_mode: STREAMED, response_body_mode: STREAMED, request_trailer_mode: SKIP, response_trailer_mode: SKIP }
-                      request_attributes: ["xds.route_metadata", "xds.route_name", "xds.cluster_name", "request.time"]
-                      metadata_options: { forwarding_namespaces: { untyped: ["modeltap"] } }
-                  - name: envoy.filters.http.router
-                    typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-  clusters:
-    - name: modeltap_collector
-      type: STATIC
-      connect_timeout: 0.25s
-      typed_extension_protocol_options:
-        envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-          "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-          common_http_protocol_options: { max_requests_per_connection: 500 }
-          explicit_http_config: { http2_protocol_options: {} }
-      load_assignment:
-        cluster_name: modeltap_collector
-        endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${ports.grpc} } } } }] }]${cluster("demo", config.ports.demo)}${cluster("rle_model", rlePort)}
-`;
+  return observabilityEnvoyConfig({
+    name: "hostile",
+    adminPort: ports.admin,
+    listenerPort: ports.listener,
+    collectorPort: ports.grpc,
+    routes: Object.entries(ROUTES).map(([name, r]) => ({
+      name: `hostile-${name}`,
+      path: r.path,
+      cluster: r.cluster,
+      modeltap: {
+        model: `hostile-${name.replace("_", "-")}`,
+        version: "1",
+        task: "instance_segmentation",
+        protocol: "torchserve",
+        labels: ["blob", "background"],
+        ...r.meta,
+      },
+    })),
+    upstreams: { demo: config.ports.demo, rle_model: rlePort },
+  });
 }
 
 interface Stored {
