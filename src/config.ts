@@ -22,6 +22,7 @@ import {
 } from "./config-secrets.js";
 import { DEFAULT_SECRET_QUERY_PARAMS } from "./core/capture/redact-query.js";
 import { parseSamplingSeed } from "./core/sampler.js";
+import { DEFAULT_REFUSAL_PATTERNS, parseWindow } from "./core/monitor-settings.js";
 
 export type SettingKind = "port" | "int" | "string" | "list" | "level";
 
@@ -63,13 +64,15 @@ export const REMOVED_SETTINGS: Readonly<Record<string, string>> = {
     "removed: it was the API's token, the webhook's secret and the media key at once, and Label Studio showed it to every member of the organisation. Set three new secrets instead: MODELTAP_API_TOKENS=<name>:<token> for POST/GET /v1/ground-truth, MODELTAP_WEBHOOK_SECRET for Label Studio's webhook, MODELTAP_MEDIA_KEYS=<kid>:<key> to sign image URLs; then unset it (docs/ground-truth.md#secrets)",
 };
 
-const SERVERS = ["collector", "worker", "api"] as const;
+const SERVERS = ["collector", "worker", "api", "monitor"] as const;
 /** Read by every long-running process (the development tools' demo server too). */
 const PROCESSES = [...SERVERS, "demo-server"] as const;
 const STORES = ["worker", "api"] as const;
 /** Read objects back too: `captures body`. */
 /** Delete objects: `captures delete` and `retention`. */
 const BLOB_ERASERS = ["captures delete", "retention"] as const;
+/** Read the monitoring tables: the monitor and the commands that show or make its results. */
+const MONITOR_READERS = ["monitor", "baseline", "drift", "quality"] as const;
 const BLOB_READERS = [...STORES, "captures body", ...BLOB_ERASERS] as const;
 
 export const SETTINGS = [
@@ -150,6 +153,62 @@ export const SETTINGS = [
     default: "${MODELTAP_LISTEN_HOST}",
     doc: "Address the worker's /metrics, /healthz, /readyz bind to",
     readBy: ["worker"],
+  },
+  {
+    env: "MODELTAP_MONITOR_METRICS_PORT",
+    kind: "port",
+    default: "9467",
+    doc: "`modeltap monitor`: /metrics (drift, quality and monitor health, read from the results so every replica reports the same), /healthz, /readyz (0: off)",
+    readBy: ["monitor"],
+  },
+  {
+    env: "MODELTAP_MONITOR_METRICS_HOST",
+    kind: "string",
+    default: "${MODELTAP_LISTEN_HOST}",
+    doc: "Address the monitor's /metrics, /healthz, /readyz bind to",
+    readBy: ["monitor"],
+  },
+  {
+    env: "MODELTAP_MONITOR_WINDOWS",
+    kind: "list",
+    default: "5m,1h,1d",
+    doc: "Windows the monitor evaluates, comma-separated: whole minutes, hours or days (1m to 31d), tumbling and aligned to the epoch",
+    readBy: ["monitor"],
+  },
+  {
+    env: "MODELTAP_MONITOR_GRACE_SECONDS",
+    kind: "int",
+    default: "10",
+    doc: "Seconds after a minute ends before the monitor folds it (captures still on their way to the worker); a later capture re-folds it and the window gets a new revision",
+    readBy: ["monitor"],
+  },
+  {
+    env: "MODELTAP_MONITOR_INTERVAL_MS",
+    kind: "int",
+    default: "5000",
+    doc: "How often the monitor folds partial profiles, reads new labels and evaluates closed windows",
+    readBy: ["monitor"],
+  },
+  {
+    env: "MODELTAP_MONITOR_ROLLUP_HOURS",
+    kind: "int",
+    default: "48",
+    doc: "Minute buckets older than this many hours are rolled up into hour buckets (windows shorter than an hour are not evaluated again over them; 0: never)",
+    readBy: ["monitor"],
+  },
+  {
+    env: "MODELTAP_MONITOR_MAX_SERIES",
+    kind: "int",
+    default: "2000",
+    doc: "Prometheus series the monitor exports per model at most; fields past it are left out (drifted fields first kept) and counted in modeltap_monitor_series_dropped",
+    readBy: ["monitor"],
+  },
+  {
+    env: "MODELTAP_MONITOR_REFUSAL_PATTERNS",
+    kind: "list",
+    default: "",
+    doc: "LLM refusal patterns (case-insensitive regular expressions, comma-separated) for llm.refusal; empty: the built-in list in docs/monitoring.md",
+    readBy: ["worker", "monitor", "baseline"],
   },
   {
     env: "MODELTAP_API_PORT",
@@ -289,7 +348,7 @@ export const SETTINGS = [
     kind: "string",
     default: "postgres://modeltap@127.0.0.1:5432/modeltap",
     doc: "Postgres connection URL",
-    readBy: [...STORES, "migrate", "captures", "retention"],
+    readBy: [...STORES, "migrate", "captures", "retention", ...MONITOR_READERS],
   },
   {
     env: "MODELTAP_S3_ENDPOINT",
@@ -423,6 +482,7 @@ export interface Config {
     readonly collector: string;
     readonly collectorMetrics: string;
     readonly workerMetrics: string;
+    readonly monitorMetrics: string;
     readonly api: string;
   };
   /** MODELTAP_COLLECTOR_INSECURE=1: plaintext gRPC off loopback allowed (collectorBindProblem). */
@@ -431,6 +491,7 @@ export interface Config {
     readonly collector: number;
     readonly collectorMetrics: number;
     readonly workerMetrics: number;
+    readonly monitorMetrics: number;
     readonly api: number;
   };
   readonly natsUrl: string;
@@ -474,6 +535,14 @@ export interface Config {
   readonly collectorTls: { readonly cert: string; readonly key: string; readonly clientCa: string };
   /** What the operator should change (a deprecated setting name in use); logged at start. */
   readonly warnings: readonly string[];
+  readonly monitor: {
+    readonly windowsMs: readonly number[];
+    readonly graceMs: number;
+    readonly intervalMs: number;
+    readonly rollupHours: number;
+    readonly maxSeries: number;
+    readonly refusalPatterns: readonly RegExp[];
+  };
   /** Days captures are kept, by default and per model (MODELTAP_RETENTION_DAYS, _MODELS); 0: forever. */
   readonly retention: RetentionPolicy;
 }
@@ -535,6 +604,47 @@ function samplingSeed(text: string, problems: string[]): bigint {
   if (seed === undefined)
     problems.push("MODELTAP_SAMPLING_SEED: must be a 64-bit unsigned integer (decimal or 0x hex)");
   return seed ?? 0n;
+}
+
+function monitorWindows(text: string, problems: string[]): number[] {
+  const out: number[] = [];
+  for (const w of text
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    const ms = parseWindow(w);
+    if (ms === undefined)
+      problems.push(
+        `MODELTAP_MONITOR_WINDOWS: ${JSON.stringify(w)} is not a window (whole minutes, hours or days from 1m to 31d: 5m, 1h, 1d)`,
+      );
+    else if (!out.includes(ms)) out.push(ms);
+  }
+  if (out.length === 0 && problems.every((p) => !p.startsWith("MODELTAP_MONITOR_WINDOWS")))
+    problems.push("MODELTAP_MONITOR_WINDOWS: give at least one window");
+  return out.sort((a, b) => a - b);
+}
+
+function refusalPatterns(text: string, problems: string[]): RegExp[] {
+  const sources =
+    text.trim() === ""
+      ? DEFAULT_REFUSAL_PATTERNS
+      : text
+          .split(",")
+          .map((p) => p.trim())
+          .filter(Boolean);
+  const out: RegExp[] = [];
+  for (const p of sources) {
+    if (p.length > 200) {
+      problems.push("MODELTAP_MONITOR_REFUSAL_PATTERNS: a pattern is over 200 characters");
+      continue;
+    }
+    try {
+      out.push(new RegExp(p, "i"));
+    } catch {
+      problems.push(`MODELTAP_MONITOR_REFUSAL_PATTERNS: ${JSON.stringify(p)} is not a regular expression`);
+    }
+  }
+  return out;
 }
 
 function applyDeprecatedNames(env: NodeJS.ProcessEnv, problems: string[], warnings: string[]) {
@@ -604,6 +714,7 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
       collector: host("MODELTAP_COLLECTOR_HOST"),
       collectorMetrics: host("MODELTAP_COLLECTOR_METRICS_HOST"),
       workerMetrics: host("MODELTAP_WORKER_METRICS_HOST"),
+      monitorMetrics: host("MODELTAP_MONITOR_METRICS_HOST"),
       api: host("MODELTAP_API_HOST"),
     },
     collectorInsecure: flag("MODELTAP_COLLECTOR_INSECURE"),
@@ -611,6 +722,7 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
       collector: port("MODELTAP_COLLECTOR_PORT"),
       collectorMetrics: port("MODELTAP_COLLECTOR_METRICS_PORT"),
       workerMetrics: port("MODELTAP_WORKER_METRICS_PORT"),
+      monitorMetrics: port("MODELTAP_MONITOR_METRICS_PORT"),
       api: port("MODELTAP_API_PORT"),
     },
     natsUrl: raw.MODELTAP_NATS_URL!,
@@ -687,6 +799,14 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
       clientCa: raw.MODELTAP_COLLECTOR_TLS_CLIENT_CA!,
     },
     warnings,
+    monitor: {
+      windowsMs: monitorWindows(raw.MODELTAP_MONITOR_WINDOWS!, problems),
+      graceMs: int("MODELTAP_MONITOR_GRACE_SECONDS", 0, 3600) * 1000,
+      intervalMs: int("MODELTAP_MONITOR_INTERVAL_MS", 100, 600_000),
+      rollupHours: int("MODELTAP_MONITOR_ROLLUP_HOURS", 0, 24 * 366),
+      maxSeries: int("MODELTAP_MONITOR_MAX_SERIES", 10, 1_000_000),
+      refusalPatterns: refusalPatterns(raw.MODELTAP_MONITOR_REFUSAL_PATTERNS!, problems),
+    },
     retention: {
       defaultDays: int("MODELTAP_RETENTION_DAYS", 0, MAX_RETENTION_DAYS),
       models: parseRetentionModels(raw.MODELTAP_RETENTION_MODELS!, problems),

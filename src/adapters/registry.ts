@@ -18,6 +18,8 @@ import { noneBackend } from "./none-labeling.js";
 import { PostgresCaptureRepository } from "./postgres/capture-repository.js";
 import { PostgresGroundTruthRepository } from "./postgres/ground-truth-repository.js";
 import { PostgresRetentionRepository } from "./postgres/retention-repository.js";
+import { PostgresMonitorRepository } from "./postgres/monitor-repository.js";
+import type { MonitorStore } from "../core/monitoring/store.js";
 import { assertMigrated } from "./postgres/migrate.js";
 import { createPool } from "./postgres/pool.js";
 import { S3BlobStore } from "./s3/blob-store.js";
@@ -48,6 +50,8 @@ export interface Database {
   labelExports: LabelExportRepository;
   /** Deleting captures and what hangs off them (retention, erasure on request). */
   retention: RetentionRepository;
+  /** Monitoring: profiles, buckets, results, baselines, leases. */
+  monitor: MonitorStore;
   /** Fails with MIGRATIONS_PENDING when the schema is older than this build. */
   assertMigrated(): Promise<void>;
   /** Throws unless the database answers now. */
@@ -64,6 +68,7 @@ export const DATABASE_PLUGINS: Record<Config["database"], (c: Config, poolSize: 
       groundTruth: gt,
       labelExports: gt,
       retention: new PostgresRetentionRepository(pool),
+      monitor: new PostgresMonitorRepository(pool),
       assertMigrated: () => assertMigrated(pool),
       ping: async () => {
         await pool.query("SELECT 1");

@@ -34,7 +34,7 @@ export interface Command<C extends Config = Config> {
   exitCodes?: Record<number, string>;
   /** A long-running process that logs (pino, JSON lines), rather than a command that prints. */
   logs?: boolean;
-  /** Subcommands (`captures list`); a command has either these or run. */
+  /** Subcommands (`captures list`). A command with run as well runs itself when none is named (`monitor`). */
   subcommands?: Command<C>[];
   run?(ctx: RunContext<C>): Promise<number | void>;
 }

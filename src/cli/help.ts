@@ -10,7 +10,7 @@ type Path<C extends Config> = readonly Command<C>[];
 export function usage<C extends Config>(program: Program<C>, path: Path<C>): string {
   const cmd = path.at(-1)!;
   const words = [program.name, ...path.map((c) => c.name)];
-  if (cmd.subcommands) words.push(`<${cmd.subcommands.map((c) => c.name).join("|")}>`);
+  if (cmd.subcommands && !cmd.run) words.push(`<${cmd.subcommands.map((c) => c.name).join("|")}>`);
   for (const [name, o] of Object.entries(cmd.options ?? {})) {
     words.push(o.type === "boolean" ? `[--${name}]` : `[--${name} ${o.value ?? "VALUE"}]`);
   }
@@ -42,7 +42,7 @@ function exitCodes<C extends Config>(path: Path<C>): Array<[string, string]> {
 export function commandHelp<C extends Config>(program: Program<C>, path: Path<C>): string {
   const cmd = path.at(-1)!;
   const out = [`usage: ${usage(program, path)}`, "", cmd.summary];
-  if (cmd.subcommands) {
+  if (cmd.subcommands && !cmd.run) {
     out.push("", "commands:", ...table(cmd.subcommands.map((s) => [s.name, s.summary])));
     out.push(
       "",
@@ -62,6 +62,7 @@ export function commandHelp<C extends Config>(program: Program<C>, path: Path<C>
       ...(env.length ? wrap(env.join(", "), 96, "  ") : ["  (none)"]),
     );
     out.push("", "exit codes:", ...table(exitCodes(path)));
+    if (cmd.subcommands) out.push("", "commands:", ...table(cmd.subcommands.map((s) => [s.name, s.summary])));
   }
   out.push("", cmd.examples.length > 1 ? "examples:" : "example:", ...cmd.examples.map((e) => `  ${e}`));
   return out.join("\n");

@@ -12,6 +12,10 @@ import { collectorCommand } from "./commands/collector.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { retentionCommand } from "./commands/retention.js";
 import { workerCommand } from "./commands/worker.js";
+import { monitorCommand } from "./commands/monitor.js";
+import { baselineCommand } from "./commands/baseline.js";
+import { driftCommand } from "./commands/drift.js";
+import { qualityCommand } from "./commands/quality.js";
 
 export const PRODUCT_COMMANDS: readonly Command[] = [
   collectorCommand,
@@ -20,6 +24,10 @@ export const PRODUCT_COMMANDS: readonly Command[] = [
   migrateCommand,
   capturesCommand,
   retentionCommand,
+  monitorCommand,
+  baselineCommand,
+  driftCommand,
+  qualityCommand,
 ];
 
 export const VERSION = (

@@ -38,6 +38,8 @@ export async function runCli<C extends Config>(
     const [sub, ...more] = args;
     if (sub !== undefined && HELP.has(sub)) return help(program, path);
     const next = parent.subcommands!.find((c) => c.name === sub);
+    // A command that runs itself and has subcommands too (`monitor`, `monitor backfill`).
+    if (!next && parent.run) break;
     if (!next) {
       const known = parent.subcommands!.map((c) => c.name).join(", ");
       return fail(

@@ -19,6 +19,17 @@ export const ERROR_CODES = {
   LABELING_FAILED: "a call to the labeling tool (Label Studio) failed; the export is retried",
   PUBLISH_REJECTED:
     "JetStream refused one capture record (too large even through the object store, or rejected): it is retried behind the others, then dropped and counted",
+  DATASET_INVALID:
+    "a training dataset file could not be read: unknown format, malformed, or over a limit (the message names the line, column or limit)",
+  BASELINE_INVALID:
+    "a baseline file is not a modeltap.baseline/v1 document (the message names the first wrong field)",
+  BASELINE_EXISTS: "a baseline with this id is already stored; baselines are versioned, never replaced",
+  BASELINE_NOT_FOUND: "no stored baseline has this id",
+  NO_BASELINE:
+    "the model has no active baseline to compare with; create one (`modeltap baseline create`) or compare with a window (`--against previous|A..B`)",
+  UNKNOWN_MODEL: "no capture, profile or baseline names this model",
+  TOO_FEW_INSTANCES:
+    "the window holds fewer values than the baseline's min_count: drift is not judged (and nothing alerts) below it",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -68,6 +79,14 @@ export class PublishRejectedError extends ModeltapError {
   constructor(message: string, options: { permanent: boolean; cause?: unknown }) {
     super("PUBLISH_REJECTED", message, options);
     this.permanent = options.permanent;
+  }
+}
+
+/** A training dataset file (`baseline create --file`) that is malformed or over a limit. */
+export class DatasetError extends ModeltapError {
+  override name = "DatasetError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("DATASET_INVALID", message, options);
   }
 }
 

@@ -106,9 +106,25 @@ export interface CaptureQuery {
   limit: number;
 }
 
+/** A partial monitoring profile to insert with captures (src/core/monitoring/store.ts PartialProfile). */
+export interface PartialProfileWrite {
+  model: string;
+  version: string;
+  minute: Date;
+  captures: number;
+  profile: unknown;
+}
+
 /** The capture index (worker → Postgres). insertCaptures ignores rows whose id already exists. */
 export interface CaptureRepository {
-  insertCaptures(rows: readonly CaptureRow[]): Promise<number>;
+  /**
+   * Insert the rows that are new, and in the same transaction what `partialsFor` makes of exactly
+   * those rows (the monitoring profiles): a redelivered capture adds nothing to either.
+   */
+  insertCaptures(
+    rows: readonly CaptureRow[],
+    partialsFor?: (inserted: readonly CaptureRow[]) => readonly PartialProfileWrite[],
+  ): Promise<number>;
   listCaptures(q: CaptureQuery): Promise<CaptureRow[]>;
   getCapture(id: string): Promise<CaptureRow | undefined>;
 }

@@ -16,6 +16,7 @@ import { decodeRecord } from "../core/storage/record-codec.js";
 import type { CaptureRecord } from "../core/record.js";
 import type { Logger } from "../log.js";
 import type { WorkerMetrics } from "./metrics.js";
+import type { WorkerProfiles } from "./profiles.js";
 
 export interface BatchDeps {
   blobs: BlobStore;
@@ -37,6 +38,8 @@ export interface BatchDeps {
    * ack_wait: drawing many masks may take longer than ack_wait, and must not be redelivered for it.
    */
   workingEveryMs?: number;
+  /** Monitoring: partial profiles inserted with the captures, in their transaction. */
+  profiles?: Pick<WorkerProfiles, "partialsFor" | "refresh">;
 }
 
 interface Item {
@@ -171,7 +174,11 @@ async function persist(items: readonly Item[], deps: BatchDeps): Promise<void> {
     }
     await deps.blobs.put(o.key, bytes, o.contentType);
   });
-  const inserted = await deps.repo.insertCaptures(items.map((it) => it.plan.row));
+  await deps.profiles?.refresh();
+  const inserted = await deps.repo.insertCaptures(
+    items.map((it) => it.plan.row),
+    deps.profiles?.partialsFor,
+  );
   deps.metrics.persisted.inc(inserted);
   deps.metrics.duplicates.inc(items.length - inserted);
   const now = Date.now();

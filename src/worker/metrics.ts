@@ -21,6 +21,16 @@ export function createWorkerMetrics() {
       help: "Capture records persisted (rows inserted; redelivered duplicates not counted)",
       registers: [registry],
     }),
+    profilePartials: new Counter({
+      name: "modeltap_worker_profile_partials_total",
+      help: "Partial monitoring profiles built for the captures a batch inserted (one per model, version and minute), written in the same transaction",
+      registers: [registry],
+    }),
+    profileErrors: new Counter({
+      name: "modeltap_worker_profile_errors_total",
+      help: "Captures that could not be profiled for monitoring (stored all the same)",
+      registers: [registry],
+    }),
     duplicates: new Counter({
       name: "modeltap_worker_duplicates_total",
       help: "Redelivered records whose row already existed",

@@ -29,7 +29,13 @@ describe("loadConfig", () => {
     const c = loadConfig({});
     expect(c.logLevel).toBe("info");
     expect(c.listenHost).toBe("127.0.0.1");
-    expect(c.ports).toEqual({ collector: 50051, collectorMetrics: 9464, workerMetrics: 9465, api: 8090 });
+    expect(c.ports).toEqual({
+      collector: 50051,
+      collectorMetrics: 9464,
+      workerMetrics: 9465,
+      monitorMetrics: 9467,
+      api: 8090,
+    });
     expect(c.natsUrl).toBe("nats://127.0.0.1:4222");
     expect(c.databaseUrl).toBe("postgres://modeltap@127.0.0.1:5432/modeltap");
     expect(c.s3).toEqual({ endpoint: "http://127.0.0.1:8333", bucket: "modeltap", region: "us-east-1" });
@@ -258,6 +264,7 @@ describe("loadStackConfig", () => {
       collector: 50051,
       collectorMetrics: 9464,
       workerMetrics: 9465,
+      monitorMetrics: 9467,
       nats: 4222,
       postgres: 5432,
       s3: 8333,

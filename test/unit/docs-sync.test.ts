@@ -1,4 +1,5 @@
 /** Docs that must match the code: error codes, settings, metrics, and docker-compose vs the native stack. */
+import { createMonitorMetrics } from "../../src/monitor/metrics.js";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -46,9 +47,12 @@ describe("docs stay in step with the code", () => {
 
   it("docs/metrics.md lists exactly modeltap's metrics", async () => {
     const names = new Set<string>();
-    for (const m of [createCollectorMetrics(), createWorkerMetrics(), createApiMetrics()]) {
+    const noResults = { latestResults: async () => [], counters: async () => [] };
+    const monitor = createMonitorMetrics(noResults, 10);
+    for (const m of [createCollectorMetrics(), createWorkerMetrics(), createApiMetrics(), monitor]) {
       for (const metric of await m.registry.getMetricsAsJSON()) {
-        if (!/^modeltap_(collector|worker|api)_(process|nodejs)/.test(metric.name)) names.add(metric.name);
+        if (!/^modeltap_(collector|worker|api|monitor)_(process|nodejs)/.test(metric.name))
+          names.add(metric.name);
       }
     }
     const documented = tableKeys(read("docs/metrics.md")).filter((k) => k.startsWith("modeltap_"));

@@ -26,6 +26,7 @@ describe("bind settings", () => {
       collector: "127.0.0.1",
       collectorMetrics: "127.0.0.1",
       workerMetrics: "127.0.0.1",
+      monitorMetrics: "127.0.0.1",
       api: "127.0.0.1",
     });
     expect(c.collectorInsecure).toBe(false);
@@ -43,6 +44,7 @@ describe("bind settings", () => {
       collector: "localhost",
       collectorMetrics: "10.0.0.5",
       workerMetrics: "metrics.internal",
+      monitorMetrics: "10.0.0.5",
       api: "::",
     });
   });

@@ -1,6 +1,6 @@
 /**
  * The local real stack, one entry per service, started in this order and stopped in reverse:
- * Postgres, NATS, S3 (SeaweedFS), demo inference server, MLServer, Label Studio, collector, worker,
+ * Postgres, NATS, S3 (SeaweedFS), demo inference server, MLServer, Label Studio, collector, worker, monitor,
  * api, Envoy.
  * Everything listens on 127.0.0.1; state, logs and pids live under MODELTAP_HOME.
  */
@@ -396,6 +396,13 @@ const worker = pidService(
   (ctx) => httpOk(`http://127.0.0.1:${ctx.config.ports.workerMetrics}/readyz`),
 );
 
+const monitor = pidService(
+  "monitor",
+  (c) => c.ports.monitorMetrics,
+  node("monitor"),
+  (ctx) => httpOk(`http://127.0.0.1:${ctx.config.ports.monitorMetrics}/readyz`),
+);
+
 const api = pidService(
   "api",
   (c) => c.ports.api,
@@ -438,6 +445,7 @@ export const SERVICES: readonly Service[] = [
   labelStudio,
   collector,
   worker,
+  monitor,
   api,
   envoy,
 ];

@@ -127,6 +127,8 @@ export function productEnv(env: NodeJS.ProcessEnv = process.env, problems: strin
   fill("MODELTAP_S3_ENDPOINT", `http://127.0.0.1:${raw.MODELTAP_S3_PORT}`);
   fill("MODELTAP_LABEL_STUDIO_URL", `http://127.0.0.1:${raw.MODELTAP_LABEL_STUDIO_PORT}`);
   fill("MODELTAP_FS_ROOT", path.join(path.resolve(raw.MODELTAP_HOME!), "objects"));
+  // One-minute windows too, so drift shows within minutes of traffic on the local stack.
+  fill("MODELTAP_MONITOR_WINDOWS", "1m,5m,1h,1d");
   // The stack's S3 goes with the credentials the stack generated for it (so `captures body` reads
   // objects from a checkout), unless the user chose another endpoint or credentials of their own.
   if (env.MODELTAP_S3_ENDPOINT === undefined && out.AWS_ACCESS_KEY_ID === undefined) {

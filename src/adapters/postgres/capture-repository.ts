@@ -1,7 +1,7 @@
 /** CaptureRepository on Postgres. All SQL is parameterized; inserts are idempotent on id. */
 import type pg from "pg";
 import type { CaptureQuery, CaptureRepository } from "../../core/ports.js";
-import type { BodyRow, CaptureRow } from "../../core/ports.js";
+import type { BodyRow, CaptureRow, PartialProfileWrite } from "../../core/ports.js";
 import { withClient } from "./pool.js";
 
 const COLUMNS = [
@@ -174,12 +174,29 @@ function fromDb(row: DbRow): CaptureRow {
   };
 }
 
+/** Partial profiles, in the capture insert's transaction (one statement for the batch). */
+async function insertPartials(
+  client: pg.PoolClient,
+  partials: readonly PartialProfileWrite[],
+): Promise<void> {
+  if (partials.length === 0) return;
+  await client.query(
+    `INSERT INTO monitor_partials (model, version, minute, captures, profile)
+     SELECT p.model, p.version, p.minute, p.captures, p.profile
+       FROM json_to_recordset($1::json) AS p(model text, version text, minute timestamptz, captures int, profile jsonb)`,
+    [JSON.stringify(partials.map((p) => ({ ...p, minute: p.minute.toISOString() })))],
+  );
+}
+
 export class PostgresCaptureRepository implements CaptureRepository {
   constructor(private readonly pool: pg.Pool) {}
 
   /** Rows and their label-export queue entries commit together, so a capture chosen for labeling
    * is never lost between the two, and a redelivered capture queues nothing twice. */
-  async insertCaptures(rows: readonly CaptureRow[]): Promise<number> {
+  async insertCaptures(
+    rows: readonly CaptureRow[],
+    partialsFor?: (inserted: readonly CaptureRow[]) => readonly PartialProfileWrite[],
+  ): Promise<number> {
     if (rows.length === 0) return 0;
     const exports = rows.flatMap((r) => r.labelExports.map((instance) => [r.id, instance, r.model]));
     return withClient(this.pool, async (client) => {
@@ -188,9 +205,13 @@ export class PostgresCaptureRepository implements CaptureRepository {
         const res = await client.query(
           `INSERT INTO captures (${COLUMNS.join(",")})
            SELECT ${COLUMNS.join(",")} FROM json_populate_recordset(NULL::captures, $1::json)
-           ON CONFLICT (id) DO NOTHING`,
+           ON CONFLICT (id) DO NOTHING RETURNING id`,
           [rowsJson(rows)],
         );
+        if (partialsFor && res.rows.length > 0) {
+          const ids = new Set(res.rows.map((r: { id: string }) => r.id));
+          await insertPartials(client, partialsFor(rows.filter((r) => ids.has(r.id))));
+        }
         if (exports.length > 0) {
           await client.query(
             `INSERT INTO label_exports (capture_id, instance, model)

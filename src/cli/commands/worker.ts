@@ -6,6 +6,7 @@ import { DLQ_STREAM, STREAM, WORKER_DURABLE, ensureTopology } from "../../adapte
 import { createObjectStore, openDatabase } from "../../adapters/registry.js";
 import { processBatch } from "../../worker/batch.js";
 import { createWorkerMetrics } from "../../worker/metrics.js";
+import { WorkerProfiles } from "../../worker/profiles.js";
 import type { Command } from "../command.js";
 import { onShutdown } from "../shutdown.js";
 
@@ -54,6 +55,12 @@ export const workerCommand: Command = {
       },
       outagePollMs: 1000,
       outageMaxWaitMs: 15_000,
+      profiles: new WorkerProfiles(db.monitor, {
+        metrics,
+        log,
+        refusalPatterns: config.monitor.refusalPatterns,
+        refreshMs: 15_000,
+      }),
     };
     const abort = new AbortController();
     ready = true;

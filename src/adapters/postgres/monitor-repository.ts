@@ -1,0 +1,617 @@
+/** MonitorStore on Postgres (migration 006). All SQL is parameterized. */
+import type pg from "pg";
+import { ModeltapError } from "../../core/errors.js";
+import type { Prediction } from "../../core/canonical.js";
+import type { Baseline } from "../../core/monitoring/baseline.js";
+import type { ProfileJson } from "../../core/monitoring/profile.js";
+import type {
+  BucketRow,
+  FoldOutcome,
+  LabeledPrediction,
+  MonitorStore,
+  QualityRow,
+  Resolution,
+  ResultRow,
+  StoredBaseline,
+  StoredProfiledCapture,
+} from "../../core/monitoring/store.js";
+import { withClient } from "./pool.js";
+
+const HOUR_MS = 3_600_000;
+
+/** The capture columns profiling reads (fields.ts ProfiledCapture). */
+const PROFILED = `id, version, received_at, status_code, duration_ms, parse_error, analysis,
+  request_wire_size_bytes, request_truncated, response_wire_size_bytes, response_truncated`;
+
+function profiledFrom(r: Record<string, unknown>): StoredProfiledCapture {
+  return {
+    id: r.id as string,
+    version: r.version as string,
+    receivedAt: r.received_at as Date,
+    statusCode: Number(r.status_code),
+    durationMs: Number(r.duration_ms),
+    parseError: r.parse_error as string,
+    analysis: r.analysis as StoredProfiledCapture["analysis"],
+    request: { wireSizeBytes: Number(r.request_wire_size_bytes), truncated: r.request_truncated as boolean },
+    response: {
+      wireSizeBytes: Number(r.response_wire_size_bytes),
+      truncated: r.response_truncated as boolean,
+    },
+  };
+}
+
+interface BaselineDb {
+  id: string;
+  model: string;
+  version: string | null;
+  active: boolean;
+  created_at: Date;
+  doc: Baseline;
+}
+
+function baselineFrom(r: BaselineDb): StoredBaseline {
+  return {
+    id: r.id,
+    model: r.model,
+    version: r.version,
+    active: r.active,
+    createdAt: r.created_at,
+    doc: r.doc,
+  };
+}
+
+function resultFrom(r: Record<string, unknown>): ResultRow {
+  return {
+    model: r.model as string,
+    version: r.version as string,
+    window: r.window_name as string,
+    windowEnd: r.window_end as Date,
+    revision: Number(r.revision),
+    baselineId: r.baseline_id as string | null,
+    captures: Number(r.captures),
+    instances: Number(r.instances),
+    labeled: Number(r.labeled),
+    result: r.result,
+    evaluatedAt: r.evaluated_at as Date,
+  };
+}
+
+async function transaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client) => {
+    await client.query("BEGIN");
+    try {
+      const out = await fn(client);
+      await client.query("COMMIT");
+      return out;
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw err;
+    }
+  });
+}
+
+export class PostgresMonitorRepository implements MonitorStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async activeBaselines(): Promise<Baseline[]> {
+    const res = await this.pool.query<{ doc: Baseline }>("SELECT doc FROM baselines WHERE active");
+    return res.rows.map((r) => r.doc);
+  }
+
+  async baselines(model?: string): Promise<StoredBaseline[]> {
+    const res = await this.pool.query<BaselineDb>(
+      `SELECT id, model, version, active, created_at, doc FROM baselines
+        WHERE ($1::text IS NULL OR model = $1) ORDER BY model, created_at DESC, id`,
+      [model ?? null],
+    );
+    return res.rows.map(baselineFrom);
+  }
+
+  async baseline(id: string): Promise<StoredBaseline | undefined> {
+    const res = await this.pool.query<BaselineDb>(
+      "SELECT id, model, version, active, created_at, doc FROM baselines WHERE id = $1",
+      [id],
+    );
+    return res.rows[0] ? baselineFrom(res.rows[0]) : undefined;
+  }
+
+  async activeBaseline(model: string): Promise<Baseline | undefined> {
+    const res = await this.pool.query<{ doc: Baseline }>(
+      "SELECT doc FROM baselines WHERE model = $1 AND active",
+      [model],
+    );
+    return res.rows[0]?.doc;
+  }
+
+  async saveBaseline(b: Baseline, activate: boolean): Promise<void> {
+    await transaction(this.pool, async (c) => {
+      const res = await c.query(
+        `INSERT INTO baselines (id, model, version, created_at, doc) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO NOTHING`,
+        [b.id, b.model, b.version, b.created_at, JSON.stringify(b)],
+      );
+      if (res.rowCount === 0) throw new ModeltapError("BASELINE_EXISTS", `baseline ${b.id} already exists`);
+      if (activate) await activate_(c, b.id);
+    });
+  }
+
+  async activateBaseline(id: string): Promise<StoredBaseline> {
+    await transaction(this.pool, (c) => activate_(c, id));
+    return (await this.baseline(id))!;
+  }
+
+  async models(): Promise<string[]> {
+    const res = await this.pool.query<{ model: string }>(
+      `SELECT model FROM monitor_partials UNION SELECT model FROM monitor_buckets
+       UNION SELECT model FROM baselines ORDER BY model`,
+    );
+    return res.rows.map((r) => r.model);
+  }
+
+  async heartbeat(owner: string, ttlMs: number): Promise<number> {
+    await this.pool.query(
+      `INSERT INTO monitor_replicas (owner, seen_at) VALUES ($1, now())
+       ON CONFLICT (owner) DO UPDATE SET seen_at = now()`,
+      [owner],
+    );
+    await this.pool.query("DELETE FROM monitor_replicas WHERE seen_at < now() - make_interval(secs => $1)", [
+      (ttlMs * 3) / 1000,
+    ]);
+    const res = await this.pool.query<{ n: string }>(
+      "SELECT count(*) AS n FROM monitor_replicas WHERE seen_at >= now() - make_interval(secs => $1)",
+      [ttlMs / 1000],
+    );
+    return Number(res.rows[0]!.n);
+  }
+
+  async leaseModels(owner: string, ttlMs: number, share: number): Promise<string[]> {
+    const secs = ttlMs / 1000;
+    // Renew what this owner holds, then take free or expired leases up to its share.
+    await this.pool.query(
+      "UPDATE monitor_leases SET expires_at = now() + make_interval(secs => $2) WHERE owner = $1",
+      [owner, secs],
+    );
+    const held = await this.pool.query<{ model: string }>(
+      "SELECT model FROM monitor_leases WHERE owner = $1 ORDER BY model",
+      [owner],
+    );
+    let mine = held.rows.map((r) => r.model);
+    if (mine.length > share) {
+      const extra = mine.slice(share);
+      await this.pool.query("DELETE FROM monitor_leases WHERE owner = $1 AND model = ANY($2)", [
+        owner,
+        extra,
+      ]);
+      mine = mine.slice(0, share);
+    }
+    for (const model of await this.models()) {
+      if (mine.length >= share) break;
+      if (mine.includes(model)) continue;
+      const res = await this.pool.query(
+        `INSERT INTO monitor_leases (model, owner, expires_at) VALUES ($1, $2, now() + make_interval(secs => $3))
+         ON CONFLICT (model) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+          WHERE monitor_leases.expires_at < now() OR monitor_leases.owner = EXCLUDED.owner
+         RETURNING model`,
+        [model, owner, secs],
+      );
+      if (res.rowCount) mine.push(model);
+    }
+    return mine.sort();
+  }
+
+  async releaseLeases(owner: string): Promise<void> {
+    await this.pool.query("DELETE FROM monitor_leases WHERE owner = $1", [owner]);
+    await this.pool.query("DELETE FROM monitor_replicas WHERE owner = $1", [owner]);
+  }
+
+  async foldPartials(
+    model: string,
+    closedBefore: Date,
+    limit: number,
+    merge: (bucket: ProfileJson | null, partials: ProfileJson[]) => ProfileJson,
+  ): Promise<FoldOutcome> {
+    return transaction(this.pool, async (c) => {
+      // One fold of a model at a time (two replicas briefly holding it, an expired lease): two
+      // folds creating the same new bucket would otherwise both see no bucket, and the second
+      // upsert would overwrite the first's captures (FOR UPDATE cannot lock a row not there yet).
+      // After the wait, READ COMMITTED gives the next statement the first fold's deletes and buckets.
+      await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`modeltap-monitor-fold\n${model}`]);
+      const res = await c.query<{
+        id: string;
+        version: string;
+        minute: Date;
+        captures: number;
+        profile: ProfileJson;
+      }>(
+        `SELECT id, version, minute, captures, profile FROM monitor_partials
+          WHERE model = $1 AND minute < $2 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
+        [model, closedBefore, limit],
+      );
+      const groups = new Map<
+        string,
+        { version: string; minute: Date; captures: number; profiles: ProfileJson[] }
+      >();
+      for (const r of res.rows) {
+        const key = `${r.version}\u0000${r.minute.getTime()}`;
+        const g = groups.get(key) ?? { version: r.version, minute: r.minute, captures: 0, profiles: [] };
+        g.captures += r.captures;
+        g.profiles.push(r.profile);
+        groups.set(key, g);
+      }
+      let late = 0;
+      const touched: FoldOutcome["touched"] = [];
+      for (const g of groups.values()) {
+        const existing = await c.query<{ profile: ProfileJson; captures: number }>(
+          `SELECT profile, captures FROM monitor_buckets
+            WHERE model = $1 AND version = $2 AND resolution = 'minute' AND start_at = $3 FOR UPDATE`,
+          [model, g.version, g.minute],
+        );
+        const before = existing.rows[0];
+        if (before) late += 1;
+        const profile = merge(before?.profile ?? null, g.profiles);
+        await c.query(
+          `INSERT INTO monitor_buckets (model, version, resolution, start_at, captures, profile)
+           VALUES ($1, $2, 'minute', $3, $4, $5)
+           ON CONFLICT (model, version, resolution, start_at) DO UPDATE
+             SET captures = EXCLUDED.captures, profile = EXCLUDED.profile,
+                 revision = monitor_buckets.revision + 1, updated_at = now()`,
+          [model, g.version, g.minute, (before?.captures ?? 0) + g.captures, JSON.stringify(profile)],
+        );
+        touched.push({ version: g.version, startAt: g.minute });
+      }
+      const ids = res.rows.map((r) => r.id);
+      if (ids.length > 0) await c.query("DELETE FROM monitor_partials WHERE id = ANY($1::bigint[])", [ids]);
+      return { partials: ids.length, buckets: groups.size, late, touched };
+    });
+  }
+
+  async buckets(model: string, version: string | null, from: Date, to: Date): Promise<BucketRow[]> {
+    const res = await this.pool.query<Record<string, unknown>>(
+      `SELECT model, version, resolution, start_at, captures, profile, revision, updated_at FROM monitor_buckets
+        WHERE model = $1 AND ($2::text IS NULL OR version = $2) AND start_at >= $3 AND start_at < $4
+        ORDER BY start_at, version, resolution`,
+      [model, version, from, to],
+    );
+    return res.rows.map((r) => ({
+      model: r.model as string,
+      version: r.version as string,
+      resolution: r.resolution as Resolution,
+      startAt: r.start_at as Date,
+      captures: Number(r.captures),
+      profile: r.profile as ProfileJson,
+      revision: Number(r.revision),
+      updatedAt: r.updated_at as Date,
+    }));
+  }
+
+  async bucketsUpdatedSince(
+    model: string,
+    since: Date,
+  ): Promise<Array<{ version: string; startAt: Date; resolution: Resolution }>> {
+    const res = await this.pool.query<{ version: string; start_at: Date; resolution: Resolution }>(
+      "SELECT version, start_at, resolution FROM monitor_buckets WHERE model = $1 AND updated_at > $2",
+      [model, since],
+    );
+    return res.rows.map((r) => ({ version: r.version, startAt: r.start_at, resolution: r.resolution }));
+  }
+
+  async rollUp(
+    model: string,
+    before: Date,
+    merge: (bucket: ProfileJson | null, partials: ProfileJson[]) => ProfileJson,
+  ): Promise<number> {
+    const cutoff = new Date(Math.floor(before.getTime() / HOUR_MS) * HOUR_MS);
+    return transaction(this.pool, async (c) => {
+      const res = await c.query<{ version: string; start_at: Date; captures: number; profile: ProfileJson }>(
+        `SELECT version, start_at, captures, profile FROM monitor_buckets
+          WHERE model = $1 AND resolution = 'minute' AND start_at < $2 ORDER BY start_at LIMIT 1440 FOR UPDATE`,
+        [model, cutoff],
+      );
+      const hours = new Map<
+        string,
+        { version: string; hour: Date; captures: number; profiles: ProfileJson[] }
+      >();
+      for (const r of res.rows) {
+        const hour = new Date(Math.floor(r.start_at.getTime() / HOUR_MS) * HOUR_MS);
+        const key = `${r.version}\u0000${hour.getTime()}`;
+        const h = hours.get(key) ?? { version: r.version, hour, captures: 0, profiles: [] };
+        h.captures += r.captures;
+        h.profiles.push(r.profile);
+        hours.set(key, h);
+      }
+      for (const h of hours.values()) {
+        const existing = await c.query<{ profile: ProfileJson; captures: number }>(
+          `SELECT profile, captures FROM monitor_buckets
+            WHERE model = $1 AND version = $2 AND resolution = 'hour' AND start_at = $3 FOR UPDATE`,
+          [model, h.version, h.hour],
+        );
+        const before_ = existing.rows[0];
+        await c.query(
+          `INSERT INTO monitor_buckets (model, version, resolution, start_at, captures, profile)
+           VALUES ($1, $2, 'hour', $3, $4, $5)
+           ON CONFLICT (model, version, resolution, start_at) DO UPDATE
+             SET captures = EXCLUDED.captures, profile = EXCLUDED.profile,
+                 revision = monitor_buckets.revision + 1, updated_at = now()`,
+          [
+            model,
+            h.version,
+            h.hour,
+            (before_?.captures ?? 0) + h.captures,
+            JSON.stringify(merge(before_?.profile ?? null, h.profiles)),
+          ],
+        );
+      }
+      if (res.rows.length > 0) {
+        await c.query(
+          `DELETE FROM monitor_buckets WHERE model = $1 AND resolution = 'minute' AND (version, start_at) IN
+             (SELECT * FROM unnest($2::text[], $3::timestamptz[]))`,
+          [model, res.rows.map((r) => r.version), res.rows.map((r) => r.start_at)],
+        );
+      }
+      return res.rows.length;
+    });
+  }
+
+  async labelChanges(
+    model: string,
+    since: string,
+  ): Promise<{ minutes: Array<{ version: string; minute: Date }>; newest: string | null }> {
+    // newest as text: timestamptz has microseconds, a JS Date only milliseconds, and a watermark
+    // rounded down would find its own label again on every cycle.
+    const res = await this.pool.query<{ version: string; minute: Date; newest: string }>(
+      `SELECT c.version, date_trunc('minute', c.received_at) AS minute,
+              to_char(max(g.received_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS newest
+         FROM ground_truth g JOIN captures c ON c.id = g.capture_id
+        WHERE g.capture_id <> '' AND c.model = $1 AND g.received_at > $2 AND g.received_at <= now() - interval '2 seconds'
+        GROUP BY 1, 2
+       UNION ALL
+       SELECT c.version, date_trunc('minute', c.received_at),
+              to_char(max(g.received_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+         FROM ground_truth g JOIN captures c ON c.request_id = g.request_id
+        WHERE g.request_id <> '' AND c.model = $1 AND g.received_at > $2 AND g.received_at <= now() - interval '2 seconds'
+        GROUP BY 1, 2`,
+      // Labels of the last two seconds wait for the next cycle: one whose transaction commits a
+      // little after it began (received_at) is then still ahead of the watermark.
+      [model, since],
+    );
+    const seen = new Map<string, { version: string; minute: Date }>();
+    let newest: string | null = null;
+    for (const r of res.rows) {
+      seen.set(`${r.version}\u0000${r.minute.getTime()}`, { version: r.version, minute: r.minute });
+      if (!newest || r.newest > newest) newest = r.newest;
+    }
+    return { minutes: [...seen.values()], newest };
+  }
+
+  async labeledPredictions(
+    model: string,
+    version: string | null,
+    from: Date,
+    to: Date,
+  ): Promise<LabeledPrediction[]> {
+    // Per capture instance, the newest live label of any source (labels posted by request id
+    // belong to every capture of the request).
+    const res = await this.pool.query<{
+      version: string;
+      minute: Date;
+      instance: number;
+      predictions: unknown[] | null;
+      label: Prediction;
+    }>(
+      `SELECT DISTINCT ON (c.id, g.instance) c.version, date_trunc('minute', c.received_at) AS minute,
+              g.instance, c.predictions, g.label
+         FROM captures c
+         JOIN ground_truth g ON (g.capture_id = c.id OR (g.request_id <> '' AND g.request_id = c.request_id))
+        WHERE c.model = $1 AND ($2::text IS NULL OR c.version = $2) AND c.received_at >= $3 AND c.received_at < $4
+          AND NOT g.deleted AND g.label IS NOT NULL
+        ORDER BY c.id, g.instance, g.labeled_at DESC, g.received_at DESC`,
+      [model, version, from, to],
+    );
+    return res.rows.map((r) => ({
+      version: r.version,
+      minute: r.minute,
+      instance: r.instance,
+      prediction: (r.predictions?.[r.instance] as Prediction | null | undefined) ?? null,
+      label: r.label,
+    }));
+  }
+
+  async partials(
+    model: string,
+    from: Date,
+    to: Date,
+  ): Promise<Array<{ version: string; minute: Date; profile: ProfileJson }>> {
+    const res = await this.pool.query<{ version: string; minute: Date; profile: ProfileJson }>(
+      `SELECT version, minute, profile FROM monitor_partials
+        WHERE model = $1 AND minute >= $2 AND minute < $3 ORDER BY id`,
+      [model, from, to],
+    );
+    return res.rows;
+  }
+
+  async saveQuality(row: Omit<QualityRow, "revision" | "updatedAt">): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO monitor_quality (model, version, minute, labeled, quality) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (model, version, minute) DO UPDATE
+         SET labeled = EXCLUDED.labeled, quality = EXCLUDED.quality,
+             revision = monitor_quality.revision + 1, updated_at = now()`,
+      [row.model, row.version, row.minute, row.labeled, JSON.stringify(row.quality)],
+    );
+  }
+
+  async quality(model: string, version: string | null, from: Date, to: Date): Promise<QualityRow[]> {
+    const res = await this.pool.query<Record<string, unknown>>(
+      `SELECT model, version, minute, labeled, quality, revision, updated_at FROM monitor_quality
+        WHERE model = $1 AND ($2::text IS NULL OR version = $2) AND minute >= $3 AND minute < $4 ORDER BY minute`,
+      [model, version, from, to],
+    );
+    return res.rows.map((r) => ({
+      model: r.model as string,
+      version: r.version as string,
+      minute: r.minute as Date,
+      labeled: Number(r.labeled),
+      quality: r.quality,
+      revision: Number(r.revision),
+      updatedAt: r.updated_at as Date,
+    }));
+  }
+
+  async watermark(model: string, name: string): Promise<string | null> {
+    const res = await this.pool.query<{ at: string }>(
+      `SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at
+         FROM monitor_watermarks WHERE model = $1 AND name = $2`,
+      [model, name],
+    );
+    return res.rows[0]?.at ?? null;
+  }
+
+  async setWatermark(model: string, name: string, at: Date | string): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO monitor_watermarks (model, name, at) VALUES ($1, $2, $3)
+       ON CONFLICT (model, name) DO UPDATE SET at = GREATEST(monitor_watermarks.at, EXCLUDED.at)`,
+      [model, name, at],
+    );
+  }
+
+  async saveResult(row: Omit<ResultRow, "revision" | "evaluatedAt">): Promise<number> {
+    const res = await this.pool.query<{ revision: number }>(
+      `INSERT INTO monitor_results
+         (model, version, window_name, window_end, baseline_id, captures, instances, labeled, result)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (model, version, window_name, window_end) DO UPDATE
+         SET baseline_id = EXCLUDED.baseline_id, captures = EXCLUDED.captures,
+             instances = EXCLUDED.instances, labeled = EXCLUDED.labeled, result = EXCLUDED.result,
+             revision = monitor_results.revision + 1, evaluated_at = now()
+       RETURNING revision`,
+      [
+        row.model,
+        row.version,
+        row.window,
+        row.windowEnd,
+        row.baselineId,
+        row.captures,
+        row.instances,
+        row.labeled,
+        JSON.stringify(row.result),
+      ],
+    );
+    return Number(res.rows[0]!.revision);
+  }
+
+  async results(model: string, window: string, from: Date, to: Date): Promise<ResultRow[]> {
+    const res = await this.pool.query<Record<string, unknown>>(
+      `SELECT * FROM monitor_results WHERE model = $1 AND window_name = $2 AND window_end > $3 AND window_end <= $4
+        ORDER BY window_end, version`,
+      [model, window, from, to],
+    );
+    return res.rows.map(resultFrom);
+  }
+
+  async latestResults(): Promise<ResultRow[]> {
+    const res = await this.pool.query<Record<string, unknown>>(
+      `SELECT DISTINCT ON (model, version, window_name) * FROM monitor_results
+        ORDER BY model, version, window_name, window_end DESC`,
+    );
+    return res.rows.map(resultFrom);
+  }
+
+  async addCounter(name: string, model: string, n: number): Promise<void> {
+    if (n === 0) return;
+    await this.pool.query(
+      `INSERT INTO monitor_counters (name, model, value) VALUES ($1, $2, $3)
+       ON CONFLICT (name, model) DO UPDATE SET value = monitor_counters.value + EXCLUDED.value`,
+      [name, model, n],
+    );
+  }
+
+  async counters(): Promise<Array<{ name: string; model: string; value: number }>> {
+    const res = await this.pool.query<{ name: string; model: string; value: string }>(
+      "SELECT name, model, value FROM monitor_counters ORDER BY name, model",
+    );
+    return res.rows.map((r) => ({ name: r.name, model: r.model, value: Number(r.value) }));
+  }
+
+  async profiledCaptures(
+    model: string,
+    from: Date,
+    to: Date,
+    after: { receivedAt: Date; id: string } | null,
+    limit: number,
+  ): Promise<StoredProfiledCapture[]> {
+    const res = await this.pool.query<Record<string, unknown>>(
+      `SELECT ${PROFILED} FROM captures
+        WHERE model = $1 AND received_at >= $2 AND received_at < $3
+          AND ($4::timestamptz IS NULL OR (received_at, id) > ($4, $5))
+        ORDER BY received_at, id LIMIT $6`,
+      [model, from, to, after?.receivedAt ?? null, after?.id ?? "", limit],
+    );
+    return res.rows.map(profiledFrom);
+  }
+
+  async rebuildMinute(
+    model: string,
+    minute: Date,
+    build: (
+      captures: readonly StoredProfiledCapture[],
+    ) => Array<{ version: string; captures: number; profile: ProfileJson }>,
+  ): Promise<{ captures: number; versions: string[] }> {
+    return withClient(this.pool, async (c) => {
+      // One snapshot for the delete and the read: a worker transaction committing meanwhile
+      // keeps both its captures and its partial out of this rebuild, so nothing counts twice.
+      await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
+      try {
+        await c.query("DELETE FROM monitor_partials WHERE model = $1 AND minute = $2", [model, minute]);
+        await c.query(
+          "DELETE FROM monitor_buckets WHERE model = $1 AND resolution = 'minute' AND start_at = $2",
+          [model, minute],
+        );
+        const res = await c.query<Record<string, unknown>>(
+          `SELECT ${PROFILED} FROM captures
+            WHERE model = $1 AND received_at >= $2 AND received_at < $2 + interval '1 minute'
+            ORDER BY received_at, id`,
+          [model, minute],
+        );
+        const rows = res.rows.map(profiledFrom);
+        const built = build(rows);
+        for (const b of built) {
+          await c.query(
+            `INSERT INTO monitor_buckets (model, version, resolution, start_at, captures, profile)
+             VALUES ($1, $2, 'minute', $3, $4, $5)`,
+            [model, b.version, minute, b.captures, JSON.stringify(b.profile)],
+          );
+        }
+        await c.query("COMMIT");
+        return { captures: rows.length, versions: built.map((b) => b.version) };
+      } catch (err) {
+        await c.query("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  async dropHourBuckets(model: string, from: Date, to: Date): Promise<number> {
+    const res = await this.pool.query(
+      "DELETE FROM monitor_buckets WHERE model = $1 AND resolution = 'hour' AND start_at >= $2 AND start_at < $3",
+      [model, from, to],
+    );
+    return res.rowCount ?? 0;
+  }
+
+  async knownModel(model: string): Promise<boolean> {
+    const res = await this.pool.query<{ known: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM captures WHERE model = $1)
+           OR EXISTS (SELECT 1 FROM monitor_buckets WHERE model = $1)
+           OR EXISTS (SELECT 1 FROM baselines WHERE model = $1) AS known`,
+      [model],
+    );
+    return res.rows[0]!.known;
+  }
+}
+
+async function activate_(c: pg.PoolClient, id: string): Promise<void> {
+  const res = await c.query<{ model: string }>("SELECT model FROM baselines WHERE id = $1 FOR UPDATE", [id]);
+  const model = res.rows[0]?.model;
+  if (model === undefined) throw new ModeltapError("BASELINE_NOT_FOUND", `no baseline ${id}`);
+  await c.query("UPDATE baselines SET active = false WHERE model = $1 AND active AND id <> $2", [model, id]);
+  await c.query("UPDATE baselines SET active = true WHERE id = $1", [id]);
+}

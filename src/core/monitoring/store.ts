@@ -1,0 +1,185 @@
+/**
+ * The monitoring engine's port to its database: partial profiles (written by the worker with its
+ * captures), buckets, quality, results, baselines and leases. Implemented by
+ * src/adapters/postgres/monitor-repository.ts.
+ */
+import type { Prediction } from "../canonical.js";
+import type { ProfiledCapture } from "./fields.js";
+import type { Baseline } from "./baseline.js";
+import type { ProfileJson } from "./profile.js";
+
+export type Resolution = "minute" | "hour";
+
+/** One partial profile: the captures of one (model, version, minute) inserted by one transaction. */
+export interface PartialProfile {
+  model: string;
+  version: string;
+  minute: Date;
+  captures: number;
+  profile: ProfileJson;
+}
+
+export interface BucketRow {
+  model: string;
+  version: string;
+  resolution: Resolution;
+  startAt: Date;
+  captures: number;
+  profile: ProfileJson;
+  revision: number;
+  updatedAt: Date;
+}
+
+export interface QualityRow {
+  model: string;
+  version: string;
+  minute: Date;
+  labeled: number;
+  /** The task's mergeable quality aggregate (quality-aggregate.ts). */
+  quality: unknown;
+  revision: number;
+  updatedAt: Date;
+}
+
+export interface ResultRow {
+  model: string;
+  version: string;
+  window: string;
+  windowEnd: Date;
+  revision: number;
+  baselineId: string | null;
+  captures: number;
+  instances: number;
+  labeled: number;
+  result: unknown;
+  evaluatedAt: Date;
+}
+
+export interface StoredBaseline {
+  id: string;
+  model: string;
+  version: string | null;
+  active: boolean;
+  createdAt: Date;
+  doc: Baseline;
+}
+
+/** What a fold did: partials taken, buckets written, and those that were folded before (late). */
+export interface FoldOutcome {
+  partials: number;
+  buckets: number;
+  late: number;
+  /** The buckets written, so the windows over them can be evaluated. */
+  touched: Array<{ version: string; startAt: Date }>;
+}
+
+/** A labeled prediction, for quality: the capture's prediction and its latest live label. */
+export interface LabeledPrediction {
+  version: string;
+  minute: Date;
+  instance: number;
+  prediction: Prediction | null;
+  label: Prediction;
+}
+
+/** A stored capture as profiling reads it (baselines from a window, backfills). */
+export type StoredProfiledCapture = ProfiledCapture & { id: string; version: string; receivedAt: Date };
+
+export interface MonitorStore {
+  activeBaselines(): Promise<Baseline[]>;
+  baselines(model?: string): Promise<StoredBaseline[]>;
+  baseline(id: string): Promise<StoredBaseline | undefined>;
+  activeBaseline(model: string): Promise<Baseline | undefined>;
+  /** Store a baseline (refusing an existing id), and make it the active one when `activate`. */
+  saveBaseline(b: Baseline, activate: boolean): Promise<void>;
+  activateBaseline(id: string): Promise<StoredBaseline>;
+
+  /** Models with partials, buckets or results. */
+  models(): Promise<string[]>;
+  /** Renew this replica's heartbeat; the number of live replicas. */
+  heartbeat(owner: string, ttlMs: number): Promise<number>;
+  /** Take or keep leases on up to `share` models; returns the models this owner holds. */
+  leaseModels(owner: string, ttlMs: number, share: number): Promise<string[]>;
+  releaseLeases(owner: string): Promise<void>;
+
+  /**
+   * Fold the model's partials of minutes before `closedBefore` into minute buckets, in one
+   * transaction per call (at most `limit` partials): merge(bucket or null, partials) gives the new
+   * bucket profile. Partials are deleted as they are folded, so each counts once.
+   */
+  foldPartials(
+    model: string,
+    closedBefore: Date,
+    limit: number,
+    merge: (bucket: ProfileJson | null, partials: ProfileJson[]) => ProfileJson,
+  ): Promise<FoldOutcome>;
+  /** Buckets of a model (every version when version is null) starting in [from, to). */
+  buckets(model: string, version: string | null, from: Date, to: Date): Promise<BucketRow[]>;
+  /** Buckets updated after `since`. */
+  bucketsUpdatedSince(
+    model: string,
+    since: Date,
+  ): Promise<Array<{ version: string; startAt: Date; resolution: Resolution }>>;
+  /** Roll minute buckets older than `before` up into hour buckets, exactly. */
+  rollUp(
+    model: string,
+    before: Date,
+    merge: (bucket: ProfileJson | null, partials: ProfileJson[]) => ProfileJson,
+  ): Promise<number>;
+  /** The version and minute of every capture whose labels changed after `since`, and the newest change. */
+  /** Times are ISO 8601 with microseconds (as stored), compared as the database does. */
+  labelChanges(
+    model: string,
+    since: string,
+  ): Promise<{ minutes: Array<{ version: string; minute: Date }>; newest: string | null }>;
+  /** Labeled predictions of captures received in [from, to) (every version when version is null). */
+  labeledPredictions(
+    model: string,
+    version: string | null,
+    from: Date,
+    to: Date,
+  ): Promise<LabeledPrediction[]>;
+  /** Partial profiles not folded yet, of minutes in [from, to). */
+  partials(
+    model: string,
+    from: Date,
+    to: Date,
+  ): Promise<Array<{ version: string; minute: Date; profile: ProfileJson }>>;
+  saveQuality(row: Omit<QualityRow, "revision" | "updatedAt">): Promise<void>;
+  quality(model: string, version: string | null, from: Date, to: Date): Promise<QualityRow[]>;
+  /** ISO 8601 with microseconds. */
+  watermark(model: string, name: string): Promise<string | null>;
+  setWatermark(model: string, name: string, at: Date | string): Promise<void>;
+
+  /** Insert or replace a window's result; returns its revision (1 when new). */
+  saveResult(row: Omit<ResultRow, "revision" | "evaluatedAt">): Promise<number>;
+  results(model: string, window: string, from: Date, to: Date): Promise<ResultRow[]>;
+  /** The newest result per (model, version, window). */
+  latestResults(): Promise<ResultRow[]>;
+  addCounter(name: string, model: string, n: number): Promise<void>;
+  counters(): Promise<Array<{ name: string; model: string; value: number }>>;
+  /** Whether any capture, bucket or baseline names this model. */
+  knownModel(model: string): Promise<boolean>;
+  /** Stored captures of a model received in [from, to), in (received_at, id) order, after a cursor. */
+  profiledCaptures(
+    model: string,
+    from: Date,
+    to: Date,
+    after: { receivedAt: Date; id: string } | null,
+    limit: number,
+  ): Promise<StoredProfiledCapture[]>;
+  /**
+   * Replace the model's buckets of one minute by profiles built from its stored captures, in one
+   * snapshot: its partials are dropped (they are in the captures read), so every capture counts
+   * once whatever the worker inserts meanwhile. `build` gets the minute's captures per version.
+   */
+  rebuildMinute(
+    model: string,
+    minute: Date,
+    build: (
+      captures: readonly StoredProfiledCapture[],
+    ) => Array<{ version: string; captures: number; profile: ProfileJson }>,
+  ): Promise<{ captures: number; versions: string[] }>;
+  /** Delete the model's hour buckets in [from, to): a backfill rebuilds their minutes. */
+  dropHourBuckets(model: string, from: Date, to: Date): Promise<number>;
+}

@@ -1,0 +1,209 @@
+/**
+ * The monitor's cycle, for the models this replica holds a lease on:
+ *   1. fold the partial profiles of closed minutes into minute buckets (late ones re-fold);
+ *   2. recompute the quality of minutes whose labels changed;
+ *   3. evaluate every closed window (and again every window whose buckets or labels changed);
+ *   4. roll old minute buckets up into hours.
+ * Replicas split the models with leases (MonitorStore.leaseModels); everything written is keyed so
+ * that two replicas briefly holding one model write the same thing.
+ */
+import type { Baseline } from "../core/monitoring/baseline.js";
+import { Profile, type ProfileJson } from "../core/monitoring/profile.js";
+import {
+  addLabeled,
+  emptyQuality,
+  mergeQuality,
+  type QualityAggregate,
+} from "../core/monitoring/quality-aggregate.js";
+import type { MonitorStore } from "../core/monitoring/store.js";
+import { windowResult, type WindowResult } from "../core/monitoring/window-result.js";
+import { MINUTE_MS } from "../core/monitoring/partials.js";
+import { closedBefore, lastClosedEnd, windowEndOf, windowName } from "../core/monitoring/windows.js";
+import { errorMessage } from "../core/errors.js";
+import type { Logger } from "../log.js";
+
+const HOUR_MS = 3_600_000;
+/** Partials folded per transaction. */
+const FOLD_LIMIT = 2000;
+/** Closed windows a model catches up on per cycle and window length (the rest next cycle). */
+const CATCH_UP = 60;
+
+export interface MonitorOptions {
+  owner: string;
+  windowsMs: readonly number[];
+  graceMs: number;
+  intervalMs: number;
+  rollupHours: number;
+}
+
+export interface MonitorEvents {
+  /** A window evaluated: its close-to-result lag (first revision only) and its revision. */
+  evaluated(model: string, window: string, lagSeconds: number, revision: number): void;
+  cycle(seconds: number, models: number): void;
+  failed(model: string, err: unknown): void;
+}
+
+/** Merge stored profiles (and a bucket's previous profile) into one. */
+export function mergeProfiles(bucket: ProfileJson | null, partials: readonly ProfileJson[]): ProfileJson {
+  const all = bucket ? [bucket, ...partials] : [...partials];
+  return Profile.mergeAll(all.map((p) => Profile.fromJSON(p))).toJSON();
+}
+
+export class MonitorEngine {
+  constructor(
+    private readonly store: MonitorStore,
+    private readonly opts: MonitorOptions,
+    private readonly events: MonitorEvents,
+    private readonly log: Logger,
+  ) {}
+
+  /** One cycle at `now`; returns the models this replica held. */
+  async cycle(now = new Date()): Promise<string[]> {
+    const started = performance.now();
+    const replicas = await this.store.heartbeat(this.opts.owner, this.leaseMs());
+    const all = await this.store.models();
+    const share = Math.max(1, Math.ceil(all.length / Math.max(1, replicas)));
+    const mine = await this.store.leaseModels(this.opts.owner, this.leaseMs(), share);
+    for (const model of mine) {
+      try {
+        await this.model(model, now);
+      } catch (err) {
+        this.events.failed(model, err);
+        this.log.error({ err, model, error: errorMessage(err) }, "monitor cycle failed for a model");
+      }
+    }
+    this.events.cycle((performance.now() - started) / 1000, mine.length);
+    return mine;
+  }
+
+  private leaseMs(): number {
+    return Math.max(30_000, this.opts.intervalMs * 6);
+  }
+
+  async model(model: string, now: Date): Promise<void> {
+    const touched = new Map<string, Set<number>>();
+    const touch = (version: string, minute: Date) => {
+      const set = touched.get(version) ?? new Set<number>();
+      set.add(minute.getTime());
+      touched.set(version, set);
+    };
+    // 1. Fold, in bounded transactions, until nothing closed is left.
+    const before = closedBefore(now, this.opts.graceMs);
+    for (;;) {
+      const out = await this.store.foldPartials(model, before, FOLD_LIMIT, mergeProfiles);
+      if (out.late > 0) await this.store.addCounter("late_partials", model, out.late);
+      if (out.partials > 0) await this.store.addCounter("partials_folded", model, out.partials);
+      for (const t of out.touched) touch(t.version, t.startAt);
+      if (out.partials < FOLD_LIMIT) break;
+    }
+    // 2. Quality of minutes whose labels changed.
+    const since = (await this.store.watermark(model, "labels")) ?? "1970-01-01T00:00:00Z";
+    const changes = await this.store.labelChanges(model, since);
+    for (const m of changes.minutes) {
+      const q = emptyQuality();
+      const pairs = await this.store.labeledPredictions(
+        model,
+        m.version,
+        m.minute,
+        new Date(m.minute.getTime() + MINUTE_MS),
+      );
+      for (const p of pairs) addLabeled(q, p.prediction, p.label);
+      await this.store.saveQuality({
+        model,
+        version: m.version,
+        minute: m.minute,
+        labeled: q.labeled,
+        quality: q,
+      });
+      touch(m.version, m.minute);
+    }
+    if (changes.newest) await this.store.setWatermark(model, "labels", changes.newest);
+    // 3. Windows.
+    const baseline = await this.store.activeBaseline(model);
+    for (const windowMs of this.opts.windowsMs) await this.windows(model, windowMs, now, baseline, touched);
+    // 4. Rollups.
+    if (this.opts.rollupHours > 0) {
+      const rolled = await this.store.rollUp(
+        model,
+        new Date(now.getTime() - this.opts.rollupHours * HOUR_MS),
+        mergeProfiles,
+      );
+      if (rolled > 0) await this.store.addCounter("minutes_rolled_up", model, rolled);
+    }
+  }
+
+  private async windows(
+    model: string,
+    windowMs: number,
+    now: Date,
+    baseline: Baseline | undefined,
+    touched: ReadonlyMap<string, ReadonlySet<number>>,
+  ): Promise<void> {
+    const name = windowName(windowMs);
+    const last = lastClosedEnd(now, windowMs, this.opts.graceMs);
+    const markText = await this.store.watermark(model, `window:${name}`);
+    const mark = markText === null ? null : new Date(markText);
+    const ends = new Set<number>();
+    // New closed windows since the last evaluated one (the latest only on a first run).
+    const first = mark
+      ? Math.max(mark.getTime() + windowMs, last.getTime() - CATCH_UP * windowMs)
+      : last.getTime();
+    for (let end = first; end <= last.getTime(); end += windowMs) ends.add(end);
+    // Closed windows holding a bucket or labels that changed: evaluated again (a new revision).
+    for (const minutes of touched.values()) {
+      for (const m of minutes) {
+        const end = windowEndOf(new Date(m), windowMs).getTime();
+        if (end <= last.getTime() && (!mark || end <= mark.getTime())) ends.add(end);
+      }
+    }
+    for (const end of [...ends].sort((a, b) => a - b)) {
+      await this.evaluate(model, windowMs, new Date(end), baseline, now);
+    }
+    if (!mark || last > mark) await this.store.setWatermark(model, `window:${name}`, last);
+  }
+
+  /** Evaluate one window of a model, per version with data in it; returns the results. */
+  async evaluate(
+    model: string,
+    windowMs: number,
+    end: Date,
+    baseline: Baseline | undefined,
+    now: Date,
+  ): Promise<WindowResult[]> {
+    const from = new Date(end.getTime() - windowMs);
+    const buckets = (await this.store.buckets(model, null, from, end)).filter(
+      (b) => b.resolution === "minute" || b.startAt.getTime() + HOUR_MS <= end.getTime(),
+    );
+    const qualityRows = await this.store.quality(model, null, from, end);
+    const versions = new Set([...buckets.map((b) => b.version), ...qualityRows.map((q) => q.version)]);
+    const name = windowName(windowMs);
+    const out: WindowResult[] = [];
+    for (const version of [...versions].sort()) {
+      const profile = Profile.mergeAll(
+        buckets.filter((b) => b.version === version).map((b) => Profile.fromJSON(b.profile)),
+      );
+      const quality = qualityRows
+        .filter((q) => q.version === version)
+        .reduce<QualityAggregate>(
+          (acc, q) => mergeQuality(acc, q.quality as QualityAggregate),
+          emptyQuality(),
+        );
+      const result = windowResult({ window: name, from, to: end, profile, baseline, quality });
+      const revision = await this.store.saveResult({
+        model,
+        version,
+        window: name,
+        windowEnd: end,
+        baselineId: baseline?.id ?? null,
+        captures: result.captures,
+        instances: result.instances,
+        labeled: result.labeled,
+        result,
+      });
+      if (revision > 1) await this.store.addCounter("result_revisions", model, 1);
+      this.events.evaluated(model, name, (now.getTime() - end.getTime()) / 1000, revision);
+      out.push(result);
+    }
+    return out;
+  }
+}
