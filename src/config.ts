@@ -72,7 +72,7 @@ const STORES = ["worker", "api"] as const;
 /** Delete objects: `captures delete` and `retention`. */
 const BLOB_ERASERS = ["captures delete", "retention"] as const;
 /** Read the monitoring tables: the monitor and the commands that show or make its results. */
-const MONITOR_READERS = ["monitor", "baseline", "drift", "quality"] as const;
+const MONITOR_READERS = ["monitor", "baseline", "drift", "quality", "report"] as const;
 const BLOB_READERS = [...STORES, "captures body", ...BLOB_ERASERS] as const;
 
 export const SETTINGS = [

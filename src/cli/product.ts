@@ -16,6 +16,7 @@ import { monitorCommand } from "./commands/monitor.js";
 import { baselineCommand } from "./commands/baseline.js";
 import { driftCommand } from "./commands/drift.js";
 import { qualityCommand } from "./commands/quality.js";
+import { reportCommand } from "./commands/report.js";
 
 export const PRODUCT_COMMANDS: readonly Command[] = [
   collectorCommand,
@@ -28,6 +29,7 @@ export const PRODUCT_COMMANDS: readonly Command[] = [
   baselineCommand,
   driftCommand,
   qualityCommand,
+  reportCommand,
 ];
 
 export const VERSION = (
