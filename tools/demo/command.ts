@@ -5,6 +5,7 @@ import { isSampled } from "../../src/core/sampler.js";
 import { chatBody, irisBody, nerBody, pngImage, sentimentBody } from "./payloads.js";
 import { pool, send, type SentExchange } from "./traffic.js";
 import { demoGroundTruth } from "./ground-truth.js";
+import { driftStory } from "./drift-story.js";
 import { stackUp } from "../stack/stack.js";
 import { stackSamplingSeed } from "../stack/services.js";
 import type { Command } from "../../src/cli/command.js";
@@ -15,17 +16,17 @@ const say = (line: string) => console.log(line);
 export const demoCommand: Command<StackConfig> = {
   name: "demo",
   summary:
-    "Bring the local stack up, send a mix of inference traffic through Envoy, show what was captured and the ground-truth loop (development)",
+    "Bring the local stack up, send a mix of inference traffic through Envoy, show what was captured, the ground-truth loop and a drift story (development)",
   examples: ["modeltap demo"],
   async run({ config }) {
     say(
-      "== 1/5 starting the local stack (first run installs Envoy, NATS, SeaweedFS, Postgres, MLServer, Label Studio) ==",
+      "== 1/6 starting the local stack (first run installs Envoy, NATS, SeaweedFS, Postgres, MLServer, Label Studio) ==",
     );
     await stackUp(config, { progress: (l) => say(`  ${l}`) });
     const obs = `http://127.0.0.1:${config.ports.envoy}`;
     const normal = `http://127.0.0.1:${config.ports.envoyNormal}`;
 
-    say("\n== 2/5 sending traffic through Envoy ==");
+    say("\n== 2/6 sending traffic through Envoy ==");
     const plan: Array<{
       what: string;
       count: number;
@@ -156,7 +157,7 @@ export const demoCommand: Command<StackConfig> = {
     }
     if (failed) say(`  !! ${failed} requests failed`);
 
-    say("\n== 3/5 waiting for the worker to persist captures ==");
+    say("\n== 3/6 waiting for the worker to persist captures ==");
     const pg = createPool(config.databaseUrl, 2);
     const repo = new PostgresCaptureRepository(pg);
     try {
@@ -177,7 +178,7 @@ export const demoCommand: Command<StackConfig> = {
       const captured = (
         await pg.query<{ id: string }>("SELECT id FROM captures WHERE request_id = ANY($1)", [expected])
       ).rows.map((r) => r.id);
-      say("\n== 4/5 what was captured ==");
+      say("\n== 4/6 what was captured ==");
       const counts = await pg.query<{ model: string; n: string; truncated: string; bytes: string }>(
         `SELECT model, count(*) AS n, count(*) FILTER (WHERE request_truncated OR response_truncated) AS truncated,
                 sum(request_size_bytes + response_size_bytes) AS bytes
@@ -224,12 +225,16 @@ export const demoCommand: Command<StackConfig> = {
         const auth = r.request.headers.find((h) => h.name === "authorization");
         if (auth) say(`    authorization header stored as ${auth.value}`);
       }
-      say("\n== 5/5 ground truth: Label Studio tasks with pre-annotations, a labeler, another system ==");
+      say("\n== 5/6 ground truth: Label Studio tasks with pre-annotations, a labeler, another system ==");
       const truth = await demoGroundTruth(config, pg, captured, say);
+      say(
+        "\n== 6/6 a drift story on iris: a baseline, normal traffic, then a shifted feature and worse labels (about 4 minutes: it waits for whole 1m windows) ==",
+      );
+      const story = await driftStory(config, pg, say);
       say(`\nExplore: node bin/modeltap.js captures list --model iris | captures get <id> --json`);
       say(`Envoy stats: curl -s 127.0.0.1:${config.ports.envoyAdmin}/stats | grep ext_proc`);
       say(`Stop everything: node bin/modeltap.js stack down`);
-      return found >= expected.length && failed === 0 && truth ? 0 : 1;
+      return found >= expected.length && failed === 0 && truth && story ? 0 : 1;
     } finally {
       await pg.end();
     }
