@@ -49,6 +49,16 @@ export function mergeProfiles(bucket: ProfileJson | null, partials: readonly Pro
   return Profile.mergeAll(all.map((p) => Profile.fromJSON(p))).toJSON();
 }
 
+/**
+ * The buckets a window merges: hour buckets for a window of whole hours (24 for a day rather than
+ * 1,440 minutes; every fold keeps them up to date), minute buckets otherwise. Each capture is in
+ * one minute bucket and one hour bucket, so the two are never mixed.
+ */
+export function bucketsFor<B extends { resolution: string }>(buckets: readonly B[], windowMs: number): B[] {
+  const resolution = windowMs % HOUR_MS === 0 ? "hour" : "minute";
+  return buckets.filter((b) => b.resolution === resolution);
+}
+
 export class MonitorEngine {
   constructor(
     private readonly store: MonitorStore,
@@ -121,14 +131,14 @@ export class MonitorEngine {
     // 3. Windows.
     const baseline = await this.store.activeBaseline(model);
     for (const windowMs of this.opts.windowsMs) await this.windows(model, windowMs, now, baseline, touched);
-    // 4. Rollups.
+    // 4. Rollups: minutes into hours; the results of windows shorter than an hour, which cannot be
+    // evaluated again over hour buckets, are dropped with them.
     if (this.opts.rollupHours > 0) {
-      const rolled = await this.store.rollUp(
-        model,
-        new Date(now.getTime() - this.opts.rollupHours * HOUR_MS),
-        mergeProfiles,
-      );
+      const cutoff = new Date(now.getTime() - this.opts.rollupHours * HOUR_MS);
+      const rolled = await this.store.rollUp(model, cutoff, mergeProfiles);
       if (rolled > 0) await this.store.addCounter("minutes_rolled_up", model, rolled);
+      const short = this.opts.windowsMs.filter((ms) => ms < HOUR_MS).map(windowName);
+      await this.store.pruneResults(model, short, cutoff);
     }
   }
 
@@ -171,9 +181,7 @@ export class MonitorEngine {
     now: Date,
   ): Promise<WindowResult[]> {
     const from = new Date(end.getTime() - windowMs);
-    const buckets = (await this.store.buckets(model, null, from, end)).filter(
-      (b) => b.resolution === "minute" || b.startAt.getTime() + HOUR_MS <= end.getTime(),
-    );
+    const buckets = bucketsFor(await this.store.buckets(model, null, from, end), windowMs);
     const qualityRows = await this.store.quality(model, null, from, end);
     const versions = new Set([...buckets.map((b) => b.version), ...qualityRows.map((q) => q.version)]);
     const name = windowName(windowMs);

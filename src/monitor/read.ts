@@ -31,8 +31,10 @@ export async function windowProfile(
   to: Date,
   version: string | null = null,
 ): Promise<Profile> {
+  // Whole hours: hour buckets; otherwise minute buckets (each capture is in one of each).
+  const aligned = from.getTime() % HOUR_MS === 0 && to.getTime() % HOUR_MS === 0;
   const buckets = (await store.buckets(model, version, from, to)).filter(
-    (b) => b.resolution === "minute" || b.startAt.getTime() + HOUR_MS <= to.getTime(),
+    (b) => b.resolution === (aligned ? "hour" : "minute"),
   );
   const partials = (await store.partials(model, from, to)).filter(
     (p) => version === null || p.version === version,

@@ -6,7 +6,9 @@
  * and each is leased to its test's own owner before any data exists, so the stack's running
  * monitor never takes it; everything is deleted afterwards.
  */
+import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import path from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { PostgresCaptureRepository } from "../../src/adapters/postgres/capture-repository.js";
@@ -20,6 +22,8 @@ import { headlineMetrics, type QualityAggregate } from "../../src/core/monitorin
 import type { CaptureRow } from "../../src/core/ports.js";
 import { createLogger } from "../../src/log.js";
 import { MonitorEngine, mergeProfiles } from "../../src/monitor/engine.js";
+import { PACKAGE_ROOT } from "../../src/config.js";
+import { productEnv } from "../../tools/stack/settings.js";
 import { captureRow } from "../support/captures.js";
 import { config } from "./helpers.js";
 
@@ -116,8 +120,15 @@ const partialsFor = (inserted: readonly CaptureRow[]) => partialProfiles(inserte
 /** One worker transaction: the rows and the partial profiles of those actually inserted. */
 const ingest = (rows: CaptureRow[]) => captures.insertCaptures(rows, partialsFor);
 
-async function bucketsOf(model: string, from = 0, to = 3 * HOUR) {
-  return repo.buckets(model, null, at(from), at(to));
+/** The model's buckets of one resolution ("minute" by default; "any" for both). */
+async function bucketsOf(
+  model: string,
+  from = 0,
+  to = 3 * HOUR,
+  resolution: "minute" | "hour" | "any" = "minute",
+) {
+  const all = await repo.buckets(model, null, at(from), at(to));
+  return resolution === "any" ? all : all.filter((b) => b.resolution === resolution);
 }
 
 async function partialRows(model: string) {
@@ -324,10 +335,16 @@ describe("rollups", () => {
     const expected = Profile.mergeAll(minutes).toJSON();
     const hourly = await result(model, "1h", HOUR);
     expect(hourly?.captures).toBe(9);
+    // Every fold keeps the hour bucket: before any rollup it already holds the hour's 9 captures.
+    const eager = await bucketsOf(model, 0, HOUR, "hour");
+    expect(eager.map((b) => b.captures)).toEqual([9]);
+    expect(eager[0]!.profile.fields["feature.x"]!.summary.count).toBe(
+      expected.fields["feature.x"]!.summary.count,
+    );
 
     // Two hours later with rollups after 1 h: the first hour rolls up, the second is kept.
     await engine.model(model, at(2 * HOUR + 30 * MIN));
-    const rolled = await bucketsOf(model, 0, HOUR);
+    const rolled = await bucketsOf(model, 0, HOUR, "any");
     expect(rolled.map((b) => [b.resolution, b.startAt.getTime() - T0, b.captures])).toEqual([["hour", 0, 9]]);
     const got = rolled[0]!.profile;
     expect([got.captures, got.instances]).toEqual([expected.captures, expected.instances]);
@@ -417,5 +434,41 @@ describe("quality", () => {
     await engine.model(model, now);
     expect((await quality()).map((r) => r.revision)).toEqual([2]);
     expect((await result(model, "1m", MIN))?.revision).toBe(2);
+  });
+});
+
+describe("modeltap monitor backfill", () => {
+  it("rebuilds minutes and hours from stored captures, keeps counts exact, and evaluates the range", async () => {
+    const { model } = await fresh();
+    // Captures stored with no profile at all (before monitoring existed): 4 in minute 2, 3 in minute 40.
+    const rows = [
+      ...Array.from({ length: 4 }, (_, k) => row(model, 2 * MIN + k * 1000, k)),
+      ...Array.from({ length: 3 }, (_, k) => row(model, 40 * MIN + k * 1000, 10 + k)),
+    ];
+    await captures.insertCaptures(rows);
+    // And one captured the usual way, whose partial is still unfolded: the backfill counts it once.
+    await ingest([row(model, 40 * MIN + 30_000, 20)]);
+    const out = execFileSync(
+      process.execPath,
+      [
+        path.join(PACKAGE_ROOT, "bin", "modeltap.js"),
+        "monitor",
+        "backfill",
+        "--model",
+        model,
+        `--from=${at(0).toISOString()}`,
+        `--to=${at(HOUR).toISOString()}`,
+      ],
+      { env: { ...productEnv(process.env), MODELTAP_MONITOR_WINDOWS: "1m,1h" }, encoding: "utf8" },
+    );
+    expect(out).toMatch(/profiles rebuilt from 8 captures \(1 hour buckets\)/);
+    expect((await bucketsOf(model)).map((b) => [b.startAt.getTime() - T0, b.captures])).toEqual([
+      [2 * MIN, 4],
+      [40 * MIN, 4],
+    ]);
+    expect((await bucketsOf(model, 0, HOUR, "hour")).map((b) => b.captures)).toEqual([8]);
+    expect(await partialRows(model)).toEqual([]);
+    expect((await result(model, "1h", HOUR))?.captures).toBe(8);
+    expect((await result(model, "1m", 3 * MIN))?.captures).toBe(4);
   });
 });

@@ -1,5 +1,6 @@
 /** Docs that must match the code: error codes, settings, metrics, and docker-compose vs the native stack. */
 import { createMonitorMetrics } from "../../src/monitor/metrics.js";
+import { QUALITY_ALERT_MIN_LABELED } from "../../src/core/monitoring/quality-aggregate.js";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -144,5 +145,16 @@ describe("Dockerfile", () => {
   it("builds the tools only in the dev-tools target", () => {
     expect(stage("dev-tools")).toContain("npm run build:tools");
     for (const s of stages.filter((s) => s !== stage("dev-tools"))) expect(s).not.toContain("build:tools");
+  });
+});
+
+describe("the QualityDrop rule", () => {
+  it("waits for as many labeled instances as `modeltap quality` says it does", () => {
+    const rules = read("docs/ops/alerts.yml");
+    const minimums = [...rules.matchAll(/modeltap_monitor_window_labeled_instances\)\s*>=\s*(\d+)/g)].map(
+      (m) => Number(m[1]),
+    );
+    expect(minimums.length).toBeGreaterThanOrEqual(2);
+    for (const n of minimums) expect(n).toBe(QUALITY_ALERT_MIN_LABELED);
   });
 });

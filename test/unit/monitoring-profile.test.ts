@@ -306,3 +306,30 @@ describe("budgets", () => {
     }
   });
 });
+
+describe("DDSketch for latencies, token counts and lengths", () => {
+  it("keeps route.latency_ms quantiles within 1% of their value, through merge and JSON", () => {
+    const values = Array.from({ length: 5000 }, (_, i) => 1 + ((i * 7919) % 5000) * 0.37);
+    const parts = [new Profile(), new Profile(), new Profile()];
+    values.forEach((v, i) => parts[i % 3]!.numeric("route.latency_ms", v));
+    const merged = Profile.fromJSON(
+      Profile.mergeAll(parts.map((p) => Profile.fromJSON(p.toJSON()))).toJSON(),
+    );
+    const dd = merged.get("route.latency_ms")!.dd!;
+    expect(dd.count).toBe(values.length);
+    const sorted = [...values].sort((a, b) => a - b);
+    for (const q of [0.5, 0.9, 0.99]) {
+      const truth = sorted[Math.floor(q * (sorted.length - 1))]!;
+      expect(Math.abs(dd.getValueAtQuantile(q) - truth) / truth).toBeLessThanOrEqual(0.0101);
+    }
+    expect(merged.toJSON().fields["route.latency_ms"]!.dd).toMatch(/^[A-Za-z0-9+/]+=*$/);
+  });
+
+  it("is kept only for the fields that need it", () => {
+    const p = new Profile();
+    p.numeric("feature.x", 1);
+    p.numeric("llm.ttft_ms", 12);
+    expect(p.get("feature.x")!.dd).toBeUndefined();
+    expect(p.get("llm.ttft_ms")!.dd!.count).toBe(1);
+  });
+});

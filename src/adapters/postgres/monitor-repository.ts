@@ -76,6 +76,65 @@ function resultFrom(r: Record<string, unknown>): ResultRow {
   };
 }
 
+interface BucketGroup {
+  version: string;
+  start: Date;
+  captures: number;
+  profiles: ProfileJson[];
+}
+
+function hourOf(d: Date): Date {
+  return new Date(Math.floor(d.getTime() / HOUR_MS) * HOUR_MS);
+}
+
+function groupBy(
+  rows: ReadonlyArray<{ version: string; captures: number; profile: ProfileJson; minute: Date }>,
+  startOf: (r: { minute: Date }) => Date,
+): BucketGroup[] {
+  const groups = new Map<string, BucketGroup>();
+  for (const r of rows) {
+    const start = startOf(r);
+    const key = `${r.version}\u0000${start.getTime()}`;
+    const g = groups.get(key) ?? { version: r.version, start, captures: 0, profiles: [] };
+    g.captures += r.captures;
+    g.profiles.push(r.profile);
+    groups.set(key, g);
+  }
+  return [...groups.values()];
+}
+
+/** Merge profiles into a bucket (created when missing); true when it existed (a late fold). */
+async function addToBucket(
+  c: pg.PoolClient,
+  model: string,
+  resolution: Resolution,
+  g: BucketGroup,
+  merge: (bucket: ProfileJson | null, partials: ProfileJson[]) => ProfileJson,
+): Promise<boolean> {
+  const existing = await c.query<{ profile: ProfileJson; captures: number }>(
+    `SELECT profile, captures FROM monitor_buckets
+      WHERE model = $1 AND version = $2 AND resolution = $3 AND start_at = $4 FOR UPDATE`,
+    [model, g.version, resolution, g.start],
+  );
+  const before = existing.rows[0];
+  await c.query(
+    `INSERT INTO monitor_buckets (model, version, resolution, start_at, captures, profile)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (model, version, resolution, start_at) DO UPDATE
+       SET captures = EXCLUDED.captures, profile = EXCLUDED.profile,
+           revision = monitor_buckets.revision + 1, updated_at = now()`,
+    [
+      model,
+      g.version,
+      resolution,
+      g.start,
+      (before?.captures ?? 0) + g.captures,
+      JSON.stringify(merge(before?.profile ?? null, g.profiles)),
+    ],
+  );
+  return before !== undefined;
+}
+
 async function transaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   return withClient(pool, async (client) => {
     await client.query("BEGIN");
@@ -142,7 +201,9 @@ export class PostgresMonitorRepository implements MonitorStore {
 
   async models(): Promise<string[]> {
     const res = await this.pool.query<{ model: string }>(
-      `SELECT model FROM monitor_partials UNION SELECT model FROM monitor_buckets
+      // Not monitor_buckets (it grows by a row per model and minute): a model with buckets has a
+      // window watermark, and one with new captures has partials.
+      `SELECT model FROM monitor_partials UNION SELECT model FROM monitor_watermarks
        UNION SELECT model FROM baselines ORDER BY model`,
     );
     return res.rows.map((r) => r.model);
@@ -227,41 +288,20 @@ export class PostgresMonitorRepository implements MonitorStore {
           WHERE model = $1 AND minute < $2 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
         [model, closedBefore, limit],
       );
-      const groups = new Map<
-        string,
-        { version: string; minute: Date; captures: number; profiles: ProfileJson[] }
-      >();
-      for (const r of res.rows) {
-        const key = `${r.version}\u0000${r.minute.getTime()}`;
-        const g = groups.get(key) ?? { version: r.version, minute: r.minute, captures: 0, profiles: [] };
-        g.captures += r.captures;
-        g.profiles.push(r.profile);
-        groups.set(key, g);
-      }
+      // Each partial goes into its minute bucket and into its hour bucket, in this transaction:
+      // windows of whole hours merge hour buckets (24 for a day, not 1,440 minutes).
+      const minutes = groupBy(res.rows, (r) => r.minute);
+      const hours = groupBy(res.rows, (r) => hourOf(r.minute));
       let late = 0;
       const touched: FoldOutcome["touched"] = [];
-      for (const g of groups.values()) {
-        const existing = await c.query<{ profile: ProfileJson; captures: number }>(
-          `SELECT profile, captures FROM monitor_buckets
-            WHERE model = $1 AND version = $2 AND resolution = 'minute' AND start_at = $3 FOR UPDATE`,
-          [model, g.version, g.minute],
-        );
-        const before = existing.rows[0];
-        if (before) late += 1;
-        const profile = merge(before?.profile ?? null, g.profiles);
-        await c.query(
-          `INSERT INTO monitor_buckets (model, version, resolution, start_at, captures, profile)
-           VALUES ($1, $2, 'minute', $3, $4, $5)
-           ON CONFLICT (model, version, resolution, start_at) DO UPDATE
-             SET captures = EXCLUDED.captures, profile = EXCLUDED.profile,
-                 revision = monitor_buckets.revision + 1, updated_at = now()`,
-          [model, g.version, g.minute, (before?.captures ?? 0) + g.captures, JSON.stringify(profile)],
-        );
-        touched.push({ version: g.version, startAt: g.minute });
+      for (const g of minutes) {
+        if (await addToBucket(c, model, "minute", g, merge)) late += 1;
+        touched.push({ version: g.version, startAt: g.start });
       }
+      for (const g of hours) await addToBucket(c, model, "hour", g, merge);
       const ids = res.rows.map((r) => r.id);
       if (ids.length > 0) await c.query("DELETE FROM monitor_partials WHERE id = ANY($1::bigint[])", [ids]);
-      return { partials: ids.length, buckets: groups.size, late, touched };
+      return { partials: ids.length, buckets: minutes.length, late, touched };
     });
   }
 
@@ -300,56 +340,88 @@ export class PostgresMonitorRepository implements MonitorStore {
     before: Date,
     merge: (bucket: ProfileJson | null, partials: ProfileJson[]) => ProfileJson,
   ): Promise<number> {
-    const cutoff = new Date(Math.floor(before.getTime() / HOUR_MS) * HOUR_MS);
-    return transaction(this.pool, async (c) => {
-      const res = await c.query<{ version: string; start_at: Date; captures: number; profile: ProfileJson }>(
-        `SELECT version, start_at, captures, profile FROM monitor_buckets
-          WHERE model = $1 AND resolution = 'minute' AND start_at < $2 ORDER BY start_at LIMIT 1440 FOR UPDATE`,
-        [model, cutoff],
-      );
-      const hours = new Map<
-        string,
-        { version: string; hour: Date; captures: number; profiles: ProfileJson[] }
-      >();
-      for (const r of res.rows) {
-        const hour = new Date(Math.floor(r.start_at.getTime() / HOUR_MS) * HOUR_MS);
-        const key = `${r.version}\u0000${hour.getTime()}`;
-        const h = hours.get(key) ?? { version: r.version, hour, captures: 0, profiles: [] };
-        h.captures += r.captures;
-        h.profiles.push(r.profile);
-        hours.set(key, h);
-      }
-      for (const h of hours.values()) {
-        const existing = await c.query<{ profile: ProfileJson; captures: number }>(
-          `SELECT profile, captures FROM monitor_buckets
-            WHERE model = $1 AND version = $2 AND resolution = 'hour' AND start_at = $3 FOR UPDATE`,
+    // Hour buckets are kept up to date by every fold: rolling up is dropping the minute buckets of
+    // whole hours before the cutoff. An hour that has minutes and no hour bucket (minutes rebuilt
+    // by a backfill) gets one made of them first.
+    const cutoff = hourOf(before);
+    const hours = await this.pool.query<{ version: string; hour: Date }>(
+      `SELECT DISTINCT version, date_trunc('hour', start_at) AS hour FROM monitor_buckets
+        WHERE model = $1 AND resolution = 'minute' AND start_at < $2 ORDER BY 2, 1 LIMIT 48`,
+      [model, cutoff],
+    );
+    let dropped = 0;
+    for (const h of hours.rows) {
+      dropped += await transaction(this.pool, async (c) => {
+        await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`modeltap-monitor-fold\n${model}`]);
+        const minutes = await c.query<{ captures: number; profile: ProfileJson }>(
+          `SELECT captures, profile FROM monitor_buckets
+            WHERE model = $1 AND version = $2 AND resolution = 'minute'
+              AND start_at >= $3 AND start_at < $3 + interval '1 hour' FOR UPDATE`,
           [model, h.version, h.hour],
         );
-        const before_ = existing.rows[0];
-        await c.query(
-          `INSERT INTO monitor_buckets (model, version, resolution, start_at, captures, profile)
-           VALUES ($1, $2, 'hour', $3, $4, $5)
-           ON CONFLICT (model, version, resolution, start_at) DO UPDATE
-             SET captures = EXCLUDED.captures, profile = EXCLUDED.profile,
-                 revision = monitor_buckets.revision + 1, updated_at = now()`,
-          [
-            model,
-            h.version,
-            h.hour,
-            (before_?.captures ?? 0) + h.captures,
-            JSON.stringify(merge(before_?.profile ?? null, h.profiles)),
-          ],
+        const hour = await c.query(
+          "SELECT 1 FROM monitor_buckets WHERE model = $1 AND version = $2 AND resolution = 'hour' AND start_at = $3",
+          [model, h.version, h.hour],
         );
-      }
-      if (res.rows.length > 0) {
-        await c.query(
-          `DELETE FROM monitor_buckets WHERE model = $1 AND resolution = 'minute' AND (version, start_at) IN
-             (SELECT * FROM unnest($2::text[], $3::timestamptz[]))`,
-          [model, res.rows.map((r) => r.version), res.rows.map((r) => r.start_at)],
+        if (hour.rowCount === 0 && minutes.rows.length > 0) {
+          const group = {
+            version: h.version,
+            start: h.hour,
+            captures: minutes.rows.reduce((n, m) => n + Number(m.captures), 0),
+            profiles: minutes.rows.map((m) => m.profile),
+          };
+          await addToBucket(c, model, "hour", group, merge);
+        }
+        const del = await c.query(
+          `DELETE FROM monitor_buckets WHERE model = $1 AND version = $2 AND resolution = 'minute'
+             AND start_at >= $3 AND start_at < $3 + interval '1 hour'`,
+          [model, h.version, h.hour],
         );
-      }
-      return res.rows.length;
+        return del.rowCount ?? 0;
+      });
+    }
+    return dropped;
+  }
+
+  /** Make each hour bucket of [from, to) the merge of its minute buckets (after a backfill). */
+  async rebuildHours(
+    model: string,
+    from: Date,
+    to: Date,
+    merge: (bucket: ProfileJson | null, partials: ProfileJson[]) => ProfileJson,
+  ): Promise<number> {
+    return transaction(this.pool, async (c) => {
+      await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`modeltap-monitor-fold\n${model}`]);
+      const minutes = await c.query<{
+        version: string;
+        start_at: Date;
+        captures: number;
+        profile: ProfileJson;
+      }>(
+        `SELECT version, start_at, captures, profile FROM monitor_buckets
+          WHERE model = $1 AND resolution = 'minute' AND start_at >= $2 AND start_at < $3`,
+        [model, from, to],
+      );
+      const groups = groupBy(
+        minutes.rows.map((m) => ({ ...m, minute: m.start_at, captures: Number(m.captures) })),
+        (r) => hourOf(r.minute),
+      );
+      await c.query(
+        "DELETE FROM monitor_buckets WHERE model = $1 AND resolution = 'hour' AND start_at >= $2 AND start_at < $3",
+        [model, from, to],
+      );
+      for (const g of groups) await addToBucket(c, model, "hour", g, merge);
+      return groups.length;
     });
+  }
+
+  async pruneResults(model: string, windows: readonly string[], before: Date): Promise<number> {
+    if (windows.length === 0) return 0;
+    const res = await this.pool.query(
+      "DELETE FROM monitor_results WHERE model = $1 AND window_name = ANY($2) AND window_end < $3",
+      [model, windows, before],
+    );
+    return res.rowCount ?? 0;
   }
 
   async labelChanges(
@@ -509,7 +581,9 @@ export class PostgresMonitorRepository implements MonitorStore {
 
   async latestResults(): Promise<ResultRow[]> {
     const res = await this.pool.query<Record<string, unknown>>(
+      // The newest result of a live window ended within the longest window (31 days) plus a day.
       `SELECT DISTINCT ON (model, version, window_name) * FROM monitor_results
+        WHERE window_end > now() - interval '32 days'
         ORDER BY model, version, window_name, window_end DESC`,
     );
     return res.rows.map(resultFrom);

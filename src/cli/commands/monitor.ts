@@ -6,7 +6,7 @@ import { ConfigError, errorMessage } from "../../core/errors.js";
 import { Profile } from "../../core/monitoring/profile.js";
 import { binPlanOf } from "../../core/monitoring/baseline.js";
 import { MINUTE_MS, minuteOf } from "../../core/monitoring/partials.js";
-import { MonitorEngine } from "../../monitor/engine.js";
+import { mergeProfiles, MonitorEngine } from "../../monitor/engine.js";
 import { createMonitorMetrics } from "../../monitor/metrics.js";
 import type { Command } from "../command.js";
 import { onShutdown } from "../shutdown.js";
@@ -95,7 +95,10 @@ const backfill: Command = {
         captures += out.captures;
         if (i % 60 === 0) console.log(`backfill ${model}: ${i} of ${minutes} minutes, ${captures} captures`);
       }
-      console.log(`backfill ${model}: profiles rebuilt from ${captures} captures; evaluating windows...`);
+      const hours = await db.monitor.rebuildHours(model, from, to, mergeProfiles);
+      console.log(
+        `backfill ${model}: profiles rebuilt from ${captures} captures (${hours} hour buckets); evaluating windows...`,
+      );
       const owner = `backfill-${randomUUID()}`;
       const engine = engineFor(
         config,

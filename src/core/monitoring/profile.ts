@@ -19,6 +19,7 @@ import {
 import type { CategoryCounts } from "./bins.js";
 import type { FieldKind } from "./drift.js";
 import { observeCapture, type FieldSink, type ObserveOptions, type ProfiledCapture } from "./fields.js";
+import { DDSketch } from "@datadog/sketches-js";
 import { KllSketch } from "./kll.js";
 import { addValue, emptySummary, mergeSummaries, type NumericSummary } from "./summary.js";
 
@@ -29,8 +30,27 @@ export const MAX_PROFILE_FIELDS = 512;
 export const PROFILE_CATEGORY_BUDGET = 200;
 /** Longer category values are cut to this many characters (and marked with …). */
 export const MAX_CATEGORY_CHARS = 200;
-/** The KLL sketch's k: normalized rank error about 1.65% (kll.ts). */
+/** The KLL sketch's k: single-sided normalized rank error about 1.33% (kll.ts). */
 export const SKETCH_K = 200;
+
+/** DDSketch's relative accuracy for the fields below: a quantile within 1% of its true value. */
+export const DDSKETCH_RELATIVE_ACCURACY = 0.01;
+/**
+ * Latencies, token counts and lengths: long-tailed fields whose high quantiles matter (p99 latency),
+ * which DDSketch (@datadog/sketches-js) answers within a relative error; the KLL sketch beside it
+ * still serves the drift tests, whose error is in rank.
+ */
+export const DDSKETCH_FIELDS: ReadonlySet<string> = new Set([
+  "route.latency_ms",
+  "route.request_bytes",
+  "route.response_bytes",
+  "input.text_length",
+  "llm.prompt_tokens",
+  "llm.completion_tokens",
+  "llm.ttft_ms",
+  "llm.total_ms",
+  "llm.completion_chars",
+]);
 
 export interface FieldProfileJson {
   summary: NumericSummary;
@@ -38,6 +58,8 @@ export interface FieldProfileJson {
   categories?: CategoryCounts;
   /** Base64 of the KLL sketch of the numbers, in Apache DataSketches' format. */
   sketch?: string;
+  /** Base64 of the DDSketch (its protobuf form) of the numbers, for DDSKETCH_FIELDS. */
+  dd?: string;
   /** Exact counts of the numbers on the baseline's edges (ProfileJson.baseline). */
   bins?: number[];
 }
@@ -63,6 +85,7 @@ interface FieldState {
   summary: NumericSummary;
   categories?: CategoryCounts;
   sketch?: KllSketch;
+  dd?: DDSketch;
   bins?: number[];
 }
 
@@ -106,6 +129,7 @@ export class Profile implements FieldSink {
     addValue(f.summary, value);
     if (typeof value !== "number" || !Number.isFinite(value)) return;
     (f.sketch ??= KllSketch.create(SKETCH_K)).update(value);
+    if (DDSKETCH_FIELDS.has(field)) (f.dd ??= newDd()).accept(value);
     const plan = this.binPlan;
     const planned = plan && Object.hasOwn(plan.fields, field) ? plan.fields[field] : undefined;
     if (planned?.edges) addToBins((f.bins ??= emptyBinCounts(planned.edges)), planned.edges, value);
@@ -141,6 +165,7 @@ export class Profile implements FieldSink {
           ? mergeCategoryCounts(a.categories, b.categories)
           : { ...b.categories, counts: { ...b.categories.counts } };
       if (b.sketch) (a.sketch ??= KllSketch.create(SKETCH_K)).merge(b.sketch);
+      if (b.dd) (a.dd ??= newDd()).merge(b.dd);
       a.bins =
         sameEdges && a.bins && b.bins
           ? mergeBinCounts(a.bins, b.bins)
@@ -162,6 +187,7 @@ export class Profile implements FieldSink {
       const out: FieldProfileJson = { summary: f.summary };
       if (f.categories) out.categories = f.categories;
       if (f.sketch) out.sketch = Buffer.from(f.sketch.serialize()).toString("base64");
+      if (f.dd) out.dd = Buffer.from(f.dd.toProto()).toString("base64");
       if (f.bins) out.bins = f.bins;
       fields[name] = out;
     }
@@ -191,6 +217,7 @@ export class Profile implements FieldSink {
           counts: Object.assign(Object.create(null), f.categories.counts) as Record<string, number>,
         };
       if (f.sketch) state.sketch = KllSketch.deserialize(Buffer.from(f.sketch, "base64"));
+      if (f.dd) state.dd = DDSketch.fromProto(Buffer.from(f.dd, "base64"));
       if (f.bins) state.bins = f.bins.slice();
       p.fields.set(name, state);
     }
@@ -235,8 +262,16 @@ function cloneState(s: FieldState, keepBins: boolean): FieldState {
     out.sketch = KllSketch.create(SKETCH_K);
     out.sketch.merge(s.sketch);
   }
+  if (s.dd) {
+    out.dd = newDd();
+    out.dd.merge(s.dd);
+  }
   if (keepBins && s.bins) out.bins = s.bins.slice();
   return out;
+}
+
+function newDd(): DDSketch {
+  return new DDSketch({ relativeAccuracy: DDSKETCH_RELATIVE_ACCURACY });
 }
 
 function observedIn(s: FieldState): number {

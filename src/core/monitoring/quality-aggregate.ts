@@ -122,5 +122,12 @@ export function headlineMetrics(q: QualityAggregate): Record<string, number> {
   return out;
 }
 
+/**
+ * Labeled instances a window needs before the shipped QualityDrop rule (docs/ops/alerts.yml) judges
+ * it: below it one window's accuracy varies by about the rule's 0.05 margin (standard error 0.03 at
+ * p = 0.9 with 100 labels). Kept in step with the rule by test/unit/docs-sync.test.ts.
+ */
+export const QUALITY_ALERT_MIN_LABELED = 100;
+
 /** Metrics where lower is better (a quality drop is a rise). */
 export const LOWER_IS_BETTER: ReadonlySet<string> = new Set(["mse", "mae"]);

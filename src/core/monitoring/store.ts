@@ -120,12 +120,25 @@ export interface MonitorStore {
     model: string,
     since: Date,
   ): Promise<Array<{ version: string; startAt: Date; resolution: Resolution }>>;
-  /** Roll minute buckets older than `before` up into hour buckets, exactly. */
+  /**
+   * Drop the minute buckets of whole hours before `before` (their hour buckets, kept by every
+   * fold, stay); an hour with no hour bucket gets the merge of its minutes first. Returns the
+   * minute buckets dropped.
+   */
   rollUp(
     model: string,
     before: Date,
     merge: (bucket: ProfileJson | null, partials: ProfileJson[]) => ProfileJson,
   ): Promise<number>;
+  /** Replace the hour buckets of [from, to) (whole hours) by the merge of their minute buckets. */
+  rebuildHours(
+    model: string,
+    from: Date,
+    to: Date,
+    merge: (bucket: ProfileJson | null, partials: ProfileJson[]) => ProfileJson,
+  ): Promise<number>;
+  /** Delete results of these windows that ended before `before`; returns how many. */
+  pruneResults(model: string, windows: readonly string[], before: Date): Promise<number>;
   /** The version and minute of every capture whose labels changed after `since`, and the newest change. */
   /** Times are ISO 8601 with microseconds (as stored), compared as the database does. */
   labelChanges(
@@ -180,6 +193,6 @@ export interface MonitorStore {
       captures: readonly StoredProfiledCapture[],
     ) => Array<{ version: string; captures: number; profile: ProfileJson }>,
   ): Promise<{ captures: number; versions: string[] }>;
-  /** Delete the model's hour buckets in [from, to): a backfill rebuilds their minutes. */
+  /** Delete the model's hour buckets in [from, to) (a backfill rebuilds them from its minutes). */
   dropHourBuckets(model: string, from: Date, to: Date): Promise<number>;
 }

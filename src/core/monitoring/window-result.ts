@@ -16,7 +16,8 @@ export interface FieldDescription {
   std: number | null;
   min: number | null;
   max: number | null;
-  /** From the KLL sketch (normalized rank error about 1.65%). */
+  /** From the DDSketch for latencies, token counts and lengths (within 1% of the value), else the
+   * KLL sketch (normalized rank error 1.33% at k = 200). */
   p50: number | null;
   p90: number | null;
   p99: number | null;
@@ -45,7 +46,16 @@ export function describeFields(profile: Profile): FieldDescription[] {
   return profile.fieldNames().map((name) => {
     const f = profile.get(name)!;
     const s = f.summary;
-    const q = (r: number) => (f.sketch && f.sketch.n > 0 ? f.sketch.quantile(r) : null);
+    // DDSketch where the field has one (relative error), else KLL (rank error); within [min, max].
+    const q = (r: number): number | null => {
+      const v =
+        f.dd && f.dd.count > 0
+          ? f.dd.getValueAtQuantile(r)
+          : f.sketch && f.sketch.n > 0
+            ? f.sketch.quantile(r)
+            : null;
+      return v === null || s.min === null || s.max === null ? v : Math.min(s.max, Math.max(s.min, v));
+    };
     const top = f.categories
       ? Object.entries(f.categories.counts)
           .sort(([ka, a], [kb, b]) => b - a || (ka < kb ? -1 : 1))
