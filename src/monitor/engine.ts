@@ -38,7 +38,11 @@ export interface MonitorOptions {
 
 export interface MonitorEvents {
   /** A window evaluated: its close-to-result lag (first revision only) and its revision. */
-  evaluated(model: string, window: string, lagSeconds: number, revision: number): void;
+  /**
+   * A window evaluated: its end-to-result lag and revision; `closing` when it was evaluated because
+   * it closed (not again for late data), the lag the close-lag histogram measures.
+   */
+  evaluated(model: string, window: string, lagSeconds: number, revision: number, closing: boolean): void;
   cycle(seconds: number, models: number): void;
   failed(model: string, err: unknown): void;
 }
@@ -154,11 +158,15 @@ export class MonitorEngine {
     const markText = await this.store.watermark(model, `window:${name}`);
     const mark = markText === null ? null : new Date(markText);
     const ends = new Set<number>();
+    const closing = new Set<number>();
     // New closed windows since the last evaluated one (the latest only on a first run).
     const first = mark
       ? Math.max(mark.getTime() + windowMs, last.getTime() - CATCH_UP * windowMs)
       : last.getTime();
-    for (let end = first; end <= last.getTime(); end += windowMs) ends.add(end);
+    for (let end = first; end <= last.getTime(); end += windowMs) {
+      ends.add(end);
+      closing.add(end);
+    }
     // Closed windows holding a bucket or labels that changed: evaluated again (a new revision).
     for (const minutes of touched.values()) {
       for (const m of minutes) {
@@ -167,7 +175,7 @@ export class MonitorEngine {
       }
     }
     for (const end of [...ends].sort((a, b) => a - b)) {
-      await this.evaluate(model, windowMs, new Date(end), baseline, now);
+      await this.evaluate(model, windowMs, new Date(end), baseline, now, closing.has(end));
     }
     if (!mark || last > mark) await this.store.setWatermark(model, `window:${name}`, last);
   }
@@ -179,6 +187,7 @@ export class MonitorEngine {
     end: Date,
     baseline: Baseline | undefined,
     now: Date,
+    closing = false,
   ): Promise<WindowResult[]> {
     const from = new Date(end.getTime() - windowMs);
     const buckets = bucketsFor(await this.store.buckets(model, null, from, end), windowMs);
@@ -209,7 +218,7 @@ export class MonitorEngine {
         result,
       });
       if (revision > 1) await this.store.addCounter("result_revisions", model, 1);
-      this.events.evaluated(model, name, (now.getTime() - end.getTime()) / 1000, revision);
+      this.events.evaluated(model, name, (now.getTime() - end.getTime()) / 1000, revision, closing);
       out.push(result);
     }
     return out;

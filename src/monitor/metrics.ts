@@ -123,7 +123,7 @@ export function createMonitorMetrics(
     registry,
     closeLag: new Histogram({
       name: "modeltap_monitor_window_close_lag_seconds",
-      help: "From a window's end to its first result on this replica (includes MODELTAP_MONITOR_GRACE_SECONDS)",
+      help: "From a window's end to its first result on this replica, for windows evaluated as they closed (includes MODELTAP_MONITOR_GRACE_SECONDS; not re-evaluations for late data)",
       labelNames: ["window"],
       buckets: [1, 5, 10, 15, 20, 30, 45, 60, 120, 300, 600],
       registers: [registry],

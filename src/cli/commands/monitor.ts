@@ -161,8 +161,8 @@ export const monitorCommand: Command = {
       db,
       log,
       {
-        evaluated: (model, window, lag, revision) => {
-          if (revision === 1) metrics.closeLag.observe({ window }, lag);
+        evaluated: (model, window, lag, revision, closing) => {
+          if (closing && revision === 1) metrics.closeLag.observe({ window }, lag);
           log.debug({ model, window, revision, lag_s: lag }, "window evaluated");
         },
         cycle: (seconds, models) => {
