@@ -22,7 +22,7 @@ import {
 } from "./config-secrets.js";
 import { DEFAULT_SECRET_QUERY_PARAMS } from "./core/capture/redact-query.js";
 import { parseSamplingSeed } from "./core/sampler.js";
-import { DEFAULT_REFUSAL_PATTERNS, parseWindow } from "./core/monitor-settings.js";
+import { DEFAULT_REFUSAL_PATTERNS, parseWindow, windowName } from "./core/monitor-settings.js";
 
 export type SettingKind = "port" | "int" | "string" | "list" | "level";
 
@@ -812,6 +812,16 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
       models: parseRetentionModels(raw.MODELTAP_RETENTION_MODELS!, problems),
     },
   };
+  const minuteWindows = config.monitor.windowsMs.filter((ms) => ms % 3_600_000 !== 0);
+  const longest = Math.max(0, ...minuteWindows);
+  if (
+    config.monitor.rollupHours > 0 &&
+    longest + config.monitor.graceMs >= config.monitor.rollupHours * 3_600_000
+  ) {
+    problems.push(
+      `MODELTAP_MONITOR_ROLLUP_HOURS: ${config.monitor.rollupHours} h rolls minutes up before the ${windowName(longest)} window (not whole hours) is evaluated over them; make it longer than that window, or the window whole hours`,
+    );
+  }
   if (config.objectStore === "fs" && config.fsRoot === "") {
     problems.push("MODELTAP_FS_ROOT: required when MODELTAP_OBJECT_STORE=fs");
   }

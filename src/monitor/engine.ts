@@ -37,7 +37,6 @@ export interface MonitorOptions {
 }
 
 export interface MonitorEvents {
-  /** A window evaluated: its close-to-result lag (first revision only) and its revision. */
   /**
    * A window evaluated: its end-to-result lag and revision; `closing` when it was evaluated because
    * it closed (not again for late data), the lag the close-lag histogram measures.
@@ -51,16 +50,6 @@ export interface MonitorEvents {
 export function mergeProfiles(bucket: ProfileJson | null, partials: readonly ProfileJson[]): ProfileJson {
   const all = bucket ? [bucket, ...partials] : [...partials];
   return Profile.mergeAll(all.map((p) => Profile.fromJSON(p))).toJSON();
-}
-
-/**
- * The buckets a window merges: hour buckets for a window of whole hours (24 for a day rather than
- * 1,440 minutes; every fold keeps them up to date), minute buckets otherwise. Each capture is in
- * one minute bucket and one hour bucket, so the two are never mixed.
- */
-export function bucketsFor<B extends { resolution: string }>(buckets: readonly B[], windowMs: number): B[] {
-  const resolution = windowMs % HOUR_MS === 0 ? "hour" : "minute";
-  return buckets.filter((b) => b.resolution === resolution);
 }
 
 export class MonitorEngine {
@@ -101,19 +90,40 @@ export class MonitorEngine {
       set.add(minute.getTime());
       touched.set(version, set);
     };
-    // 1. Fold, in bounded transactions, until nothing closed is left.
+    // 1. Fold, in bounded transactions, until nothing closed is left. A partial is late when a
+    // result already covers its minute (the shortest window's watermark is past it).
+    const shortest = Math.min(...this.opts.windowsMs);
+    const markText = await this.store.watermark(model, `window:${windowName(shortest)}`);
+    const evaluatedTo = markText === null ? -Infinity : new Date(markText).getTime();
+    const folded: Array<{ version: string; startAt: Date }> = [];
     const before = closedBefore(now, this.opts.graceMs);
     for (;;) {
       const out = await this.store.foldPartials(model, before, FOLD_LIMIT, mergeProfiles);
-      if (out.late > 0) await this.store.addCounter("late_partials", model, out.late);
+      const late = out.touched
+        .filter((t) => windowEndOf(t.startAt, shortest).getTime() <= evaluatedTo)
+        .reduce((n, t) => n + t.partials, 0);
+      if (late > 0) await this.store.addCounter("late_partials", model, late);
       if (out.partials > 0) await this.store.addCounter("partials_folded", model, out.partials);
-      for (const t of out.touched) touch(t.version, t.startAt);
+      for (const t of out.touched) {
+        touch(t.version, t.startAt);
+        folded.push(t);
+      }
       if (out.partials < FOLD_LIMIT) break;
     }
-    // 2. Quality of minutes whose labels changed.
+    // 2. Quality of the minutes whose labels changed, and of the minutes just folded (a label may
+    // have arrived before its capture was stored: the capture brings it into its minute's quality).
     const since = (await this.store.watermark(model, "labels")) ?? "1970-01-01T00:00:00Z";
     const changes = await this.store.labelChanges(model, since);
-    for (const m of changes.minutes) {
+    const minutes = new Map<string, { version: string; minute: Date; labelsChanged: boolean }>();
+    for (const f of folded)
+      minutes.set(`${f.version}\u0000${f.startAt.getTime()}`, {
+        version: f.version,
+        minute: f.startAt,
+        labelsChanged: false,
+      });
+    for (const m of changes.minutes)
+      minutes.set(`${m.version}\u0000${m.minute.getTime()}`, { ...m, labelsChanged: true });
+    for (const m of minutes.values()) {
       const q = emptyQuality();
       const pairs = await this.store.labeledPredictions(
         model,
@@ -121,28 +131,30 @@ export class MonitorEngine {
         m.minute,
         new Date(m.minute.getTime() + MINUTE_MS),
       );
+      if (pairs.length === 0 && !m.labelsChanged) continue;
       for (const p of pairs) addLabeled(q, p.prediction, p.label);
-      await this.store.saveQuality({
+      const changed = await this.store.saveQuality({
         model,
         version: m.version,
         minute: m.minute,
         labeled: q.labeled,
         quality: q,
       });
-      touch(m.version, m.minute);
+      if (changed) touch(m.version, m.minute);
     }
     if (changes.newest) await this.store.setWatermark(model, "labels", changes.newest);
     // 3. Windows.
     const baseline = await this.store.activeBaseline(model);
     for (const windowMs of this.opts.windowsMs) await this.windows(model, windowMs, now, baseline, touched);
-    // 4. Rollups: minutes into hours; the results of windows shorter than an hour, which cannot be
-    // evaluated again over hour buckets, are dropped with them.
+    // 4. Rollups: minute buckets of whole hours past the cutoff are dropped (every fold keeps the
+    // hour buckets), and with them the results of windows that are not whole hours, which cannot
+    // be evaluated again without their minutes.
     if (this.opts.rollupHours > 0) {
       const cutoff = new Date(now.getTime() - this.opts.rollupHours * HOUR_MS);
       const rolled = await this.store.rollUp(model, cutoff, mergeProfiles);
       if (rolled > 0) await this.store.addCounter("minutes_rolled_up", model, rolled);
-      const short = this.opts.windowsMs.filter((ms) => ms < HOUR_MS).map(windowName);
-      await this.store.pruneResults(model, short, cutoff);
+      const minuteWindows = this.opts.windowsMs.filter((ms) => ms % HOUR_MS !== 0).map(windowName);
+      await this.store.pruneResults(model, minuteWindows, cutoff);
     }
   }
 
@@ -160,12 +172,14 @@ export class MonitorEngine {
     const ends = new Set<number>();
     const closing = new Set<number>();
     // New closed windows since the last evaluated one (the latest only on a first run).
-    const first = mark
-      ? Math.max(mark.getTime() + windowMs, last.getTime() - CATCH_UP * windowMs)
-      : last.getTime();
-    for (let end = first; end <= last.getTime(); end += windowMs) {
+    // At most CATCH_UP of them per cycle (after an outage, the rest next cycle: the watermark moves
+    // only as far as what was evaluated).
+    const first = mark ? mark.getTime() + windowMs : last.getTime();
+    let reached = mark ? mark.getTime() : -Infinity;
+    for (let end = first; end <= last.getTime() && closing.size < CATCH_UP; end += windowMs) {
       ends.add(end);
       closing.add(end);
+      reached = end;
     }
     // Closed windows holding a bucket or labels that changed: evaluated again (a new revision).
     for (const minutes of touched.values()) {
@@ -177,7 +191,8 @@ export class MonitorEngine {
     for (const end of [...ends].sort((a, b) => a - b)) {
       await this.evaluate(model, windowMs, new Date(end), baseline, now, closing.has(end));
     }
-    if (!mark || last > mark) await this.store.setWatermark(model, `window:${name}`, last);
+    if (Number.isFinite(reached) && (!mark || reached > mark.getTime()))
+      await this.store.setWatermark(model, `window:${name}`, new Date(reached));
   }
 
   /** Evaluate one window of a model, per version with data in it; returns the results. */
@@ -190,7 +205,7 @@ export class MonitorEngine {
     closing = false,
   ): Promise<WindowResult[]> {
     const from = new Date(end.getTime() - windowMs);
-    const buckets = bucketsFor(await this.store.buckets(model, null, from, end), windowMs);
+    const { buckets } = await this.store.windowBuckets(model, null, from, end, false);
     const qualityRows = await this.store.quality(model, null, from, end);
     const versions = new Set([...buckets.map((b) => b.version), ...qualityRows.map((q) => q.version)]);
     const name = windowName(windowMs);

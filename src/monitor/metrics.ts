@@ -7,8 +7,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import type { WindowResult } from "../core/monitoring/window-result.js";
 import type { MonitorStore, ResultRow } from "../core/monitoring/store.js";
 import type { FieldDrift } from "../core/monitoring/evaluate.js";
+import { parseWindow } from "../core/monitoring/windows.js";
 
 type Labels = Record<string, string>;
+
+/** Beyond two window lengths: a result is stale once this much later than that. */
+const STALE_SLACK_MS = 60_000;
 
 export function createMonitorMetrics(
   store: Pick<MonitorStore, "latestResults" | "counters">,
@@ -116,7 +120,14 @@ export function createMonitorMetrics(
     const [results, counters] = await Promise.all([store.latestResults(), store.counters()]);
     for (const m of all) m.reset();
     const seriesPerModel = new Map<string, number>();
-    for (const row of results) exportResult(row, g, seriesPerModel, maxSeries);
+    const now = Date.now();
+    // Only live windows: a model or version that stopped receiving traffic writes no more results,
+    // and its last one (a drift, a quality drop) must not keep alerting for days.
+    for (const row of results) {
+      const ms = parseWindow(row.window);
+      if (ms !== undefined && row.windowEnd.getTime() < now - 2 * ms - STALE_SLACK_MS) continue;
+      exportResult(row, g, seriesPerModel, maxSeries);
+    }
     for (const c of counters) g.generation.set({ stat: c.name, model: c.model }, c.value);
   }
   return {

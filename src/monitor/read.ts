@@ -11,6 +11,7 @@ import {
   type BaselineMeta,
 } from "../core/monitoring/baseline.js";
 import { observeCapture, type ObserveOptions } from "../core/monitoring/fields.js";
+import { minuteOf } from "../core/monitoring/partials.js";
 import { Profile } from "../core/monitoring/profile.js";
 import {
   addLabeled,
@@ -20,10 +21,13 @@ import {
 } from "../core/monitoring/quality-aggregate.js";
 import type { MonitorStore } from "../core/monitoring/store.js";
 
-const HOUR_MS = 3_600_000;
 const PAGE = 2000;
 
-/** The merged profile of [from, to): buckets inside it and partials not folded yet. */
+/**
+ * The merged profile of [from, to): hour buckets for its whole hours, minute buckets for the rest,
+ * and the partials not folded yet, read in one snapshot (MonitorStore.windowBuckets). Times are
+ * taken to whole minutes (a bucket is a minute).
+ */
 export async function windowProfile(
   store: MonitorStore,
   model: string,
@@ -31,14 +35,7 @@ export async function windowProfile(
   to: Date,
   version: string | null = null,
 ): Promise<Profile> {
-  // Whole hours: hour buckets; otherwise minute buckets (each capture is in one of each).
-  const aligned = from.getTime() % HOUR_MS === 0 && to.getTime() % HOUR_MS === 0;
-  const buckets = (await store.buckets(model, version, from, to)).filter(
-    (b) => b.resolution === (aligned ? "hour" : "minute"),
-  );
-  const partials = (await store.partials(model, from, to)).filter(
-    (p) => version === null || p.version === version,
-  );
+  const { buckets, partials } = await store.windowBuckets(model, version, minuteOf(from), minuteOf(to), true);
   return Profile.mergeAll(
     [...buckets.map((b) => b.profile), ...partials.map((p) => p.profile)].map((p) => Profile.fromJSON(p)),
   );

@@ -173,7 +173,7 @@ describe("folding partials", () => {
     expect((await partialRows(model)).map((p) => p.captures)).toEqual([2, 1, 2, 4]);
 
     const out = await repo.foldPartials(model, at(3 * MIN), 2000, mergeProfiles);
-    expect(out).toMatchObject({ partials: 4, buckets: 3, late: 0 });
+    expect(out).toMatchObject({ partials: 4, buckets: 3 });
     const buckets = await bucketsOf(model);
     expect(
       buckets.map((b) => [b.startAt.getTime() - T0, b.captures, b.profile.captures, xCount(b.profile)]),

@@ -335,3 +335,45 @@ describe("loadStackConfig", () => {
     ]);
   });
 });
+
+describe("monitor settings", () => {
+  it("takes windows, grace, interval, rollup and refusal patterns, with their defaults", () => {
+    const d = loadConfig({});
+    expect(d.monitor.windowsMs).toEqual([300_000, 3_600_000, 86_400_000]);
+    expect([d.monitor.graceMs, d.monitor.intervalMs, d.monitor.rollupHours, d.monitor.maxSeries]).toEqual([
+      10_000, 5000, 48, 2000,
+    ]);
+    expect(d.monitor.refusalPatterns.some((r) => r.test("I'm sorry, but I can't do that"))).toBe(true);
+    const c = loadConfig({
+      MODELTAP_MONITOR_WINDOWS: "1h, 1m,5m,1m",
+      MODELTAP_MONITOR_REFUSAL_PATTERNS: "nope\\b,^no way",
+    });
+    expect(c.monitor.windowsMs).toEqual([60_000, 300_000, 3_600_000]);
+    expect(c.monitor.refusalPatterns.map((r) => r.source)).toEqual(["nope\\b", "^no way"]);
+    expect(c.monitor.refusalPatterns[0]!.flags).toBe("i");
+  });
+
+  it("refuses windows that are not whole minutes to 31 days, bad patterns, and a rollup before a window closes", () => {
+    const problems = (env: NodeJS.ProcessEnv) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    };
+    expect(problems({ MODELTAP_MONITOR_WINDOWS: "30s" })[0]).toMatch(
+      /^MODELTAP_MONITOR_WINDOWS: "30s" is not a window/,
+    );
+    expect(problems({ MODELTAP_MONITOR_WINDOWS: "32d" })[0]).toMatch(/not a window/);
+    expect(problems({ MODELTAP_MONITOR_WINDOWS: " , " })[0]).toMatch(/give at least one window/);
+    expect(problems({ MODELTAP_MONITOR_REFUSAL_PATTERNS: "a(b" })[0]).toMatch(
+      /"a\(b" is not a regular expression/,
+    );
+    expect(problems({ MODELTAP_MONITOR_WINDOWS: "90m", MODELTAP_MONITOR_ROLLUP_HOURS: "1" })[0]).toMatch(
+      /^MODELTAP_MONITOR_ROLLUP_HOURS: 1 h rolls minutes up before the 90m window/,
+    );
+    // Whole hours are evaluated over hour buckets: any rollup will do.
+    expect(problems({ MODELTAP_MONITOR_WINDOWS: "2h", MODELTAP_MONITOR_ROLLUP_HOURS: "1" })).toEqual([]);
+  });
+});

@@ -9,10 +9,12 @@ import { binPlanOf, buildBaseline, ValueCollector } from "../../src/core/monitor
 import { countOnEdges } from "../../src/core/monitoring/bins.js";
 import { DEFAULT_REFUSAL_PATTERNS } from "../../src/core/monitoring/fields.js";
 import {
+  categoryName,
   MAX_CATEGORY_CHARS,
   MAX_PROFILE_FIELDS,
   PROFILE_CATEGORY_BUDGET,
   Profile,
+  storableText,
   type BinPlan,
   type ProfileJson,
 } from "../../src/core/monitoring/profile.js";
@@ -331,5 +333,33 @@ describe("DDSketch for latencies, token counts and lengths", () => {
     p.numeric("llm.ttft_ms", 12);
     expect(p.get("feature.x")!.dd).toBeUndefined();
     expect(p.get("llm.ttft_ms")!.dd!.count).toBe(1);
+  });
+});
+
+describe("text a jsonb column can hold", () => {
+  // eslint-disable-next-line no-control-regex
+  const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/;
+
+  it("never leaves half an emoji where a long category is cut, nor a NUL", () => {
+    const p = new Profile();
+    p.category("feature.s", `${"a".repeat(199)}😀tail`);
+    p.category("feature.s", "x\u0000y");
+    p.category("feature\u0000.t", "ok");
+    const text = JSON.stringify(p.toJSON());
+    expect(text).not.toMatch(/\\ud83d(?!\\ude00)/i);
+    const json = p.toJSON();
+    for (const [name, f] of Object.entries(json.fields)) {
+      expect(lone.test(name), name).toBe(false);
+      for (const c of Object.keys(f.categories?.counts ?? {})) expect(lone.test(c), c).toBe(false);
+    }
+    expect(Object.keys(json.fields["feature.s"]!.categories!.counts)).toEqual([
+      `${"a".repeat(199)}\uFFFD…`,
+      "x\uFFFDy",
+    ]);
+  });
+
+  it("keeps well-formed text as it is", () => {
+    expect(storableText("Zürich 😀 東京")).toBe("Zürich 😀 東京");
+    expect(categoryName("b".repeat(201))).toBe(`${"b".repeat(200)}…`);
   });
 });

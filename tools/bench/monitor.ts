@@ -441,7 +441,7 @@ function fold(s: Stored): number {
  */
 function evaluate(s: Stored, window: (typeof WINDOWS)[number], baseline: Baseline): number {
   const minutes = window.minutes;
-  // A window of whole hours merges hour buckets (MonitorEngine's bucketsFor), others minute buckets.
+  // A window of whole hours merges hour buckets (MonitorStore.windowBuckets), others minute buckets.
   const buckets =
     minutes % 60 === 0
       ? Array.from({ length: minutes / 60 }, () => s.hour)

@@ -209,8 +209,11 @@ export class PostgresCaptureRepository implements CaptureRepository {
           [rowsJson(rows)],
         );
         if (partialsFor && res.rows.length > 0) {
-          const ids = new Set(res.rows.map((r: { id: string }) => r.id));
-          await insertPartials(client, partialsFor(rows.filter((r) => ids.has(r.id))));
+          // Each inserted id once: a batch holding one capture twice inserts it once.
+          const byId = new Map<string, CaptureRow>();
+          for (const row of rows) if (!byId.has(row.id)) byId.set(row.id, row);
+          const inserted = (res.rows as Array<{ id: string }>).map((r) => byId.get(r.id)!);
+          await insertPartials(client, partialsFor(inserted));
         }
         if (exports.length > 0) {
           await client.query(

@@ -60,6 +60,19 @@ function baselineFrom(r: BaselineDb): StoredBaseline {
   };
 }
 
+function bucketFrom(r: Record<string, unknown>): BucketRow {
+  return {
+    model: r.model as string,
+    version: r.version as string,
+    resolution: r.resolution as Resolution,
+    startAt: r.start_at as Date,
+    captures: Number(r.captures),
+    profile: r.profile as ProfileJson,
+    revision: Number(r.revision),
+    updatedAt: r.updated_at as Date,
+  };
+}
+
 function resultFrom(r: Record<string, unknown>): ResultRow {
   return {
     model: r.model as string,
@@ -75,6 +88,11 @@ function resultFrom(r: Record<string, unknown>): ResultRow {
     evaluatedAt: r.evaluated_at as Date,
   };
 }
+
+/** The advisory lock a fold takes per model (rollups, rebuilds and backfills take it too). */
+const foldKey = (model: string) => `modeltap-monitor-fold\n${model}`;
+/** Held by `monitor backfill` for its whole run: rollups of the model wait for the next cycle. */
+const backfillKey = (model: string) => `modeltap-monitor-backfill\n${model}`;
 
 interface BucketGroup {
   version: string;
@@ -103,7 +121,7 @@ function groupBy(
   return [...groups.values()];
 }
 
-/** Merge profiles into a bucket (created when missing); true when it existed (a late fold). */
+/** Merge profiles into a bucket (created when missing); true when it existed. */
 async function addToBucket(
   c: pg.PoolClient,
   model: string,
@@ -276,7 +294,7 @@ export class PostgresMonitorRepository implements MonitorStore {
       // folds creating the same new bucket would otherwise both see no bucket, and the second
       // upsert would overwrite the first's captures (FOR UPDATE cannot lock a row not there yet).
       // After the wait, READ COMMITTED gives the next statement the first fold's deletes and buckets.
-      await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`modeltap-monitor-fold\n${model}`]);
+      await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [foldKey(model)]);
       const res = await c.query<{
         id: string;
         version: string;
@@ -292,16 +310,15 @@ export class PostgresMonitorRepository implements MonitorStore {
       // windows of whole hours merge hour buckets (24 for a day, not 1,440 minutes).
       const minutes = groupBy(res.rows, (r) => r.minute);
       const hours = groupBy(res.rows, (r) => hourOf(r.minute));
-      let late = 0;
       const touched: FoldOutcome["touched"] = [];
       for (const g of minutes) {
-        if (await addToBucket(c, model, "minute", g, merge)) late += 1;
-        touched.push({ version: g.version, startAt: g.start });
+        await addToBucket(c, model, "minute", g, merge);
+        touched.push({ version: g.version, startAt: g.start, partials: g.profiles.length });
       }
       for (const g of hours) await addToBucket(c, model, "hour", g, merge);
       const ids = res.rows.map((r) => r.id);
       if (ids.length > 0) await c.query("DELETE FROM monitor_partials WHERE id = ANY($1::bigint[])", [ids]);
-      return { partials: ids.length, buckets: minutes.length, late, touched };
+      return { partials: ids.length, buckets: minutes.length, touched };
     });
   }
 
@@ -312,16 +329,56 @@ export class PostgresMonitorRepository implements MonitorStore {
         ORDER BY start_at, version, resolution`,
       [model, version, from, to],
     );
-    return res.rows.map((r) => ({
-      model: r.model as string,
-      version: r.version as string,
-      resolution: r.resolution as Resolution,
-      startAt: r.start_at as Date,
-      captures: Number(r.captures),
-      profile: r.profile as ProfileJson,
-      revision: Number(r.revision),
-      updatedAt: r.updated_at as Date,
-    }));
+    return res.rows.map(bucketFrom);
+  }
+
+  async windowBuckets(
+    model: string,
+    version: string | null,
+    from: Date,
+    to: Date,
+    withPartials: boolean,
+  ): Promise<{
+    buckets: BucketRow[];
+    partials: Array<{ version: string; minute: Date; profile: ProfileJson }>;
+  }> {
+    // Whole hours inside [from, to) from their hour buckets, the rest (and any hour without an
+    // hour bucket) from minute buckets; every capture is in one of each, so none counts twice.
+    const hoursFrom = new Date(Math.ceil(from.getTime() / HOUR_MS) * HOUR_MS);
+    const hoursTo = new Date(Math.max(hoursFrom.getTime(), hourOf(to).getTime()));
+    return withClient(this.pool, async (c) => {
+      // One snapshot: a fold committing between the reads would otherwise move partials into a
+      // bucket already read (or out of the partials about to be).
+      await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      try {
+        const res = await c.query<Record<string, unknown>>(
+          `SELECT model, version, resolution, start_at, captures, profile, revision, updated_at FROM monitor_buckets b
+            WHERE model = $1 AND ($2::text IS NULL OR version = $2)
+              AND ((resolution = 'hour' AND start_at >= $5 AND start_at < $6)
+                OR (resolution = 'minute' AND start_at >= $3 AND start_at < $4
+                    AND NOT (start_at >= $5 AND start_at < $6 AND EXISTS (
+                      SELECT 1 FROM monitor_buckets h
+                       WHERE h.model = b.model AND h.version = b.version AND h.resolution = 'hour'
+                         AND h.start_at = date_trunc('hour', b.start_at, 'UTC')))))
+            ORDER BY start_at, version, resolution`,
+          [model, version, from, to, hoursFrom, hoursTo],
+        );
+        const partials = withPartials
+          ? (
+              await c.query<{ version: string; minute: Date; profile: ProfileJson }>(
+                `SELECT version, minute, profile FROM monitor_partials
+                  WHERE model = $1 AND ($2::text IS NULL OR version = $2) AND minute >= $3 AND minute < $4 ORDER BY id`,
+                [model, version, from, to],
+              )
+            ).rows
+          : [];
+        await c.query("COMMIT");
+        return { buckets: res.rows.map(bucketFrom), partials };
+      } catch (err) {
+        await c.query("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
+    });
   }
 
   async bucketsUpdatedSince(
@@ -345,14 +402,20 @@ export class PostgresMonitorRepository implements MonitorStore {
     // by a backfill) gets one made of them first.
     const cutoff = hourOf(before);
     const hours = await this.pool.query<{ version: string; hour: Date }>(
-      `SELECT DISTINCT version, date_trunc('hour', start_at) AS hour FROM monitor_buckets
+      `SELECT DISTINCT version, date_trunc('hour', start_at, 'UTC') AS hour FROM monitor_buckets
         WHERE model = $1 AND resolution = 'minute' AND start_at < $2 ORDER BY 2, 1 LIMIT 48`,
       [model, cutoff],
     );
     let dropped = 0;
     for (const h of hours.rows) {
-      dropped += await transaction(this.pool, async (c) => {
-        await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`modeltap-monitor-fold\n${model}`]);
+      const n = await transaction(this.pool, async (c) => {
+        // A backfill of this model rebuilds minutes and then their hours: not now.
+        const free = await c.query<{ free: boolean }>(
+          "SELECT pg_try_advisory_xact_lock_shared(hashtext($1)) AS free",
+          [backfillKey(model)],
+        );
+        if (!free.rows[0]!.free) return -1;
+        await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [foldKey(model)]);
         const minutes = await c.query<{ captures: number; profile: ProfileJson }>(
           `SELECT captures, profile FROM monitor_buckets
             WHERE model = $1 AND version = $2 AND resolution = 'minute'
@@ -379,39 +442,59 @@ export class PostgresMonitorRepository implements MonitorStore {
         );
         return del.rowCount ?? 0;
       });
+      if (n < 0) break;
+      dropped += n;
     }
     return dropped;
   }
 
-  /** Make each hour bucket of [from, to) the merge of its minute buckets (after a backfill). */
+  /** Make each hour bucket of [from, to) the merge of its minute buckets (after a backfill), an hour at a time. */
   async rebuildHours(
     model: string,
     from: Date,
     to: Date,
     merge: (bucket: ProfileJson | null, partials: ProfileJson[]) => ProfileJson,
   ): Promise<number> {
-    return transaction(this.pool, async (c) => {
-      await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`modeltap-monitor-fold\n${model}`]);
-      const minutes = await c.query<{
-        version: string;
-        start_at: Date;
-        captures: number;
-        profile: ProfileJson;
-      }>(
-        `SELECT version, start_at, captures, profile FROM monitor_buckets
-          WHERE model = $1 AND resolution = 'minute' AND start_at >= $2 AND start_at < $3`,
-        [model, from, to],
-      );
-      const groups = groupBy(
-        minutes.rows.map((m) => ({ ...m, minute: m.start_at, captures: Number(m.captures) })),
-        (r) => hourOf(r.minute),
-      );
-      await c.query(
-        "DELETE FROM monitor_buckets WHERE model = $1 AND resolution = 'hour' AND start_at >= $2 AND start_at < $3",
-        [model, from, to],
-      );
-      for (const g of groups) await addToBucket(c, model, "hour", g, merge);
-      return groups.length;
+    let rebuilt = 0;
+    for (let hour = hourOf(from).getTime(); hour < to.getTime(); hour += HOUR_MS) {
+      const start = new Date(hour);
+      rebuilt += await transaction(this.pool, async (c) => {
+        await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [foldKey(model)]);
+        const minutes = await c.query<{
+          version: string;
+          start_at: Date;
+          captures: number;
+          profile: ProfileJson;
+        }>(
+          `SELECT version, start_at, captures, profile FROM monitor_buckets
+            WHERE model = $1 AND resolution = 'minute' AND start_at >= $2 AND start_at < $2 + interval '1 hour'`,
+          [model, start],
+        );
+        // No minutes: no stored captures (retention erased them): the hour keeps its profile.
+        if (minutes.rows.length === 0) return 0;
+        await c.query(
+          "DELETE FROM monitor_buckets WHERE model = $1 AND resolution = 'hour' AND start_at = $2",
+          [model, start],
+        );
+        const groups = groupBy(
+          minutes.rows.map((m) => ({ ...m, minute: m.start_at, captures: Number(m.captures) })),
+          (r) => hourOf(r.minute),
+        );
+        for (const g of groups) await addToBucket(c, model, "hour", g, merge);
+        return groups.length;
+      });
+    }
+    return rebuilt;
+  }
+
+  async withBackfillLock<T>(model: string, fn: () => Promise<T>): Promise<T> {
+    return withClient(this.pool, async (c) => {
+      await c.query("SELECT pg_advisory_lock(hashtext($1))", [backfillKey(model)]);
+      try {
+        return await fn();
+      } finally {
+        await c.query("SELECT pg_advisory_unlock(hashtext($1))", [backfillKey(model)]).catch(() => undefined);
+      }
     });
   }
 
@@ -428,31 +511,28 @@ export class PostgresMonitorRepository implements MonitorStore {
     model: string,
     since: string,
   ): Promise<{ minutes: Array<{ version: string; minute: Date }>; newest: string | null }> {
-    // newest as text: timestamptz has microseconds, a JS Date only milliseconds, and a watermark
-    // rounded down would find its own label again on every cycle.
-    const res = await this.pool.query<{ version: string; minute: Date; newest: string }>(
-      `SELECT c.version, date_trunc('minute', c.received_at) AS minute,
-              to_char(max(g.received_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS newest
-         FROM ground_truth g JOIN captures c ON c.id = g.capture_id
-        WHERE g.capture_id <> '' AND c.model = $1 AND g.received_at > $2 AND g.received_at <= now() - interval '2 seconds'
-        GROUP BY 1, 2
-       UNION ALL
-       SELECT c.version, date_trunc('minute', c.received_at),
-              to_char(max(g.received_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-         FROM ground_truth g JOIN captures c ON c.request_id = g.request_id
-        WHERE g.request_id <> '' AND c.model = $1 AND g.received_at > $2 AND g.received_at <= now() - interval '2 seconds'
-        GROUP BY 1, 2`,
-      // Labels of the last two seconds wait for the next cycle: one whose transaction commits a
-      // little after it began (received_at) is then still ahead of the watermark.
-      [model, since],
+    // Times as text: timestamptz has microseconds, a JS Date only milliseconds. The scan ends two
+    // seconds ago and the returned watermark is that end, so a model with no labels moves on too;
+    // it starts a minute before the watermark, so a label whose transaction committed up to a
+    // minute after it began (received_at) is still read (its minute recomputed once more gives the
+    // same answer, and saveQuality writes nothing that did not change).
+    const bound = await this.pool.query<{ upto: string }>(
+      `SELECT to_char((now() - interval '2 seconds') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS upto`,
     );
-    const seen = new Map<string, { version: string; minute: Date }>();
-    let newest: string | null = null;
-    for (const r of res.rows) {
-      seen.set(`${r.version}\u0000${r.minute.getTime()}`, { version: r.version, minute: r.minute });
-      if (!newest || r.newest > newest) newest = r.newest;
-    }
-    return { minutes: [...seen.values()], newest };
+    const upto = bound.rows[0]!.upto;
+    const res = await this.pool.query<{ version: string; minute: Date }>(
+      `SELECT c.version, date_trunc('minute', c.received_at, 'UTC') AS minute
+         FROM ground_truth g JOIN captures c ON c.id = g.capture_id
+        WHERE g.capture_id <> '' AND c.model = $1
+          AND g.received_at > $2::timestamptz - interval '1 minute' AND g.received_at <= $3::timestamptz
+       UNION
+       SELECT c.version, date_trunc('minute', c.received_at, 'UTC')
+         FROM ground_truth g JOIN captures c ON c.request_id = g.request_id
+        WHERE g.request_id <> '' AND c.model = $1
+          AND g.received_at > $2::timestamptz - interval '1 minute' AND g.received_at <= $3::timestamptz`,
+      [model, since, upto],
+    );
+    return { minutes: res.rows.map((r) => ({ version: r.version, minute: r.minute })), newest: upto };
   }
 
   async labeledPredictions(
@@ -467,11 +547,11 @@ export class PostgresMonitorRepository implements MonitorStore {
       version: string;
       minute: Date;
       instance: number;
-      predictions: unknown[] | null;
+      prediction: Prediction | null;
       label: Prediction;
     }>(
-      `SELECT DISTINCT ON (c.id, g.instance) c.version, date_trunc('minute', c.received_at) AS minute,
-              g.instance, c.predictions, g.label
+      `SELECT DISTINCT ON (c.id, g.instance) c.version, date_trunc('minute', c.received_at, 'UTC') AS minute,
+              g.instance, c.predictions -> g.instance AS prediction, g.label
          FROM captures c
          JOIN ground_truth g ON (g.capture_id = c.id OR (g.request_id <> '' AND g.request_id = c.request_id))
         WHERE c.model = $1 AND ($2::text IS NULL OR c.version = $2) AND c.received_at >= $3 AND c.received_at < $4
@@ -483,7 +563,7 @@ export class PostgresMonitorRepository implements MonitorStore {
       version: r.version,
       minute: r.minute,
       instance: r.instance,
-      prediction: (r.predictions?.[r.instance] as Prediction | null | undefined) ?? null,
+      prediction: r.prediction ?? null,
       label: r.label,
     }));
   }
@@ -501,14 +581,17 @@ export class PostgresMonitorRepository implements MonitorStore {
     return res.rows;
   }
 
-  async saveQuality(row: Omit<QualityRow, "revision" | "updatedAt">): Promise<void> {
-    await this.pool.query(
+  async saveQuality(row: Omit<QualityRow, "revision" | "updatedAt">): Promise<boolean> {
+    const res = await this.pool.query(
       `INSERT INTO monitor_quality (model, version, minute, labeled, quality) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (model, version, minute) DO UPDATE
          SET labeled = EXCLUDED.labeled, quality = EXCLUDED.quality,
-             revision = monitor_quality.revision + 1, updated_at = now()`,
+             revision = monitor_quality.revision + 1, updated_at = now()
+         WHERE monitor_quality.quality IS DISTINCT FROM EXCLUDED.quality
+            OR monitor_quality.labeled <> EXCLUDED.labeled`,
       [row.model, row.version, row.minute, row.labeled, JSON.stringify(row.quality)],
     );
+    return (res.rowCount ?? 0) > 0;
   }
 
   async quality(model: string, version: string | null, from: Date, to: Date): Promise<QualityRow[]> {
@@ -630,6 +713,9 @@ export class PostgresMonitorRepository implements MonitorStore {
     ) => Array<{ version: string; captures: number; profile: ProfileJson }>,
   ): Promise<{ captures: number; versions: string[] }> {
     return withClient(this.pool, async (c) => {
+      // The fold's lock first, outside the transaction (its snapshot would be taken before the
+      // wait): a fold waiting on it then finds the rebuilt bucket and adds to it.
+      await c.query("SELECT pg_advisory_lock(hashtext($1))", [foldKey(model)]);
       // One snapshot for the delete and the read: a worker transaction committing meanwhile
       // keeps both its captures and its partial out of this rebuild, so nothing counts twice.
       await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
@@ -659,16 +745,10 @@ export class PostgresMonitorRepository implements MonitorStore {
       } catch (err) {
         await c.query("ROLLBACK").catch(() => undefined);
         throw err;
+      } finally {
+        await c.query("SELECT pg_advisory_unlock(hashtext($1))", [foldKey(model)]).catch(() => undefined);
       }
     });
-  }
-
-  async dropHourBuckets(model: string, from: Date, to: Date): Promise<number> {
-    const res = await this.pool.query(
-      "DELETE FROM monitor_buckets WHERE model = $1 AND resolution = 'hour' AND start_at >= $2 AND start_at < $3",
-      [model, from, to],
-    );
-    return res.rowCount ?? 0;
   }
 
   async knownModel(model: string): Promise<boolean> {

@@ -70,51 +70,59 @@ const backfill: Command = {
       const baseline = await db.monitor.activeBaseline(model);
       const plan = baseline ? binPlanOf(baseline) : null;
       const opts = { refusalPatterns: config.monitor.refusalPatterns };
-      const dropped = await db.monitor.dropHourBuckets(model, from, to);
       console.log(
-        `backfill ${model}: ${from.toISOString()} .. ${to.toISOString()}, ${minutes} minutes${baseline ? `, on baseline ${baseline.id}'s edges` : ", no active baseline"}${dropped ? `; ${dropped} hour buckets rebuilt as minutes` : ""}`,
+        `backfill ${model}: ${from.toISOString()} .. ${to.toISOString()}, ${minutes} minutes${baseline ? `, on baseline ${baseline.id}'s edges` : ", no active baseline"}`,
       );
-      let captures = 0;
-      const last = minuteOf(new Date(Math.min(to.getTime(), now.getTime()))).getTime();
-      for (let t = from.getTime(), i = 1; t <= last && t < to.getTime(); t += MINUTE_MS, i++) {
-        const out = await rebuildWithRetry(() =>
-          db.monitor.rebuildMinute(model, new Date(t), (rows) => {
-            const byVersion = new Map<string, Profile>();
-            for (const r of rows) {
-              const p = byVersion.get(r.version) ?? new Profile(plan);
-              p.addCapture(r, opts);
-              byVersion.set(r.version, p);
-            }
-            return [...byVersion].map(([version, p]) => ({
-              version,
-              captures: p.captures,
-              profile: p.toJSON(),
-            }));
-          }),
-        );
-        captures += out.captures;
-        if (i % 60 === 0) console.log(`backfill ${model}: ${i} of ${minutes} minutes, ${captures} captures`);
-      }
-      const hours = await db.monitor.rebuildHours(model, from, to, mergeProfiles);
-      console.log(
-        `backfill ${model}: profiles rebuilt from ${captures} captures (${hours} hour buckets); evaluating windows...`,
-      );
-      const owner = `backfill-${randomUUID()}`;
-      const engine = engineFor(
-        config,
-        db,
-        log,
-        { evaluated: () => undefined, cycle: () => undefined, failed: () => undefined },
-        owner,
-      );
-      let windows = 0;
-      for (const ms of config.monitor.windowsMs) {
-        const evalTo = Math.min(to.getTime(), Math.floor((now.getTime() - config.monitor.graceMs) / ms) * ms);
-        for (let end = Math.ceil((from.getTime() + 1) / ms) * ms; end <= evalTo; end += ms) {
-          windows += (await engine.evaluate(model, ms, new Date(end), baseline, now)).length;
+      // The whole run under the model's backfill lock: the monitor's rollups of the model wait, so
+      // no minute rebuilt here is rolled away before its hour is rebuilt from it.
+      const { captures, windows } = await db.monitor.withBackfillLock(model, async () => {
+        let captures = 0;
+        const last = minuteOf(new Date(Math.min(to.getTime(), now.getTime()))).getTime();
+        for (let t = from.getTime(), i = 1; t <= last && t < to.getTime(); t += MINUTE_MS, i++) {
+          const out = await rebuildWithRetry(() =>
+            db.monitor.rebuildMinute(model, new Date(t), (rows) => {
+              const byVersion = new Map<string, Profile>();
+              for (const r of rows) {
+                const p = byVersion.get(r.version) ?? new Profile(plan);
+                p.addCapture(r, opts);
+                byVersion.set(r.version, p);
+              }
+              return [...byVersion].map(([version, p]) => ({
+                version,
+                captures: p.captures,
+                profile: p.toJSON(),
+              }));
+            }),
+          );
+          captures += out.captures;
+          if (i % 60 === 0)
+            console.log(`backfill ${model}: ${i} of ${minutes} minutes, ${captures} captures`);
         }
-        console.log(`backfill ${model}: ${windowName(ms)} windows evaluated`);
-      }
+        const hours = await db.monitor.rebuildHours(model, from, to, mergeProfiles);
+        console.log(
+          `backfill ${model}: profiles rebuilt from ${captures} captures (${hours} hour buckets); evaluating windows...`,
+        );
+        const owner = `backfill-${randomUUID()}`;
+        const engine = engineFor(
+          config,
+          db,
+          log,
+          { evaluated: () => undefined, cycle: () => undefined, failed: () => undefined },
+          owner,
+        );
+        let windows = 0;
+        for (const ms of config.monitor.windowsMs) {
+          const evalTo = Math.min(
+            to.getTime(),
+            Math.floor((now.getTime() - config.monitor.graceMs) / ms) * ms,
+          );
+          for (let end = Math.ceil((from.getTime() + 1) / ms) * ms; end <= evalTo; end += ms) {
+            windows += (await engine.evaluate(model, ms, new Date(end), baseline, now)).length;
+          }
+          console.log(`backfill ${model}: ${windowName(ms)} windows evaluated`);
+        }
+        return { captures, windows };
+      });
       console.log(`backfill ${model}: done: ${captures} captures, ${windows} window results written`);
       return 0;
     } finally {

@@ -17,7 +17,7 @@ import {
 import type { FieldSink } from "./fields.js";
 import { KllSketch } from "./kll.js";
 import type { BinPlan } from "./profile.js";
-import { SKETCH_K } from "./profile.js";
+import { categoryName, SKETCH_K, storableText } from "./profile.js";
 import { addValue, emptySummary, type NumericSummary } from "./summary.js";
 
 export const BASELINE_FORMAT = "modeltap.baseline/v1";
@@ -111,7 +111,8 @@ export class ValueCollector implements FieldSink {
     this.keep(field, "categorical", value);
   }
 
-  private keep(field: string, declared: Collected["declared"], value: unknown): void {
+  private keep(raw: string, declared: Collected["declared"], value: unknown): void {
+    const field = storableText(raw);
     let c = this.fields.get(field);
     if (!c) {
       if (this.fields.size >= 512) return;
@@ -218,9 +219,10 @@ function buildField(c: Collected, kind: FieldKind, bins: number): BaselineField 
   let mismatches = 0;
   for (const v of c.values) {
     if (v === null || v === undefined) missing += 1;
-    else if (typeof v === "string" || typeof v === "number" || typeof v === "boolean")
-      counts.set(String(v), (counts.get(String(v)) ?? 0) + 1);
-    else mismatches += 1;
+    else if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") {
+      const name = categoryName(String(v));
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    } else mismatches += 1;
   }
   if (counts.size === 0) return undefined;
   const ranked = [...counts].sort(([ka, na], [kb, nb]) => nb - na || (ka < kb ? -1 : ka > kb ? 1 : 0));

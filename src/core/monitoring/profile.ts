@@ -89,6 +89,25 @@ interface FieldState {
   bins?: number[];
 }
 
+// NUL is what Postgres' jsonb refuses, so the pattern names it on purpose.
+const LONE_SURROGATE_OR_NUL =
+  // eslint-disable-next-line no-control-regex
+  /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/g;
+
+/**
+ * Text as Postgres' jsonb can store it: a lone surrogate (a cut emoji) or a NUL, which it refuses
+ * (and with it the worker's whole transaction), becomes U+FFFD. Field names and categories are
+ * captured data.
+ */
+export function storableText(text: string): string {
+  return text.replace(LONE_SURROGATE_OR_NUL, "\uFFFD");
+}
+
+/** A category value cut to MAX_CATEGORY_CHARS (marked with …), storable. */
+export function categoryName(value: string): string {
+  return storableText(value.length > MAX_CATEGORY_CHARS ? `${value.slice(0, MAX_CATEGORY_CHARS)}…` : value);
+}
+
 /** A profile being built or merged: field states in memory, JSON in and out. */
 export class Profile implements FieldSink {
   captures = 0;
@@ -131,7 +150,8 @@ export class Profile implements FieldSink {
     (f.sketch ??= KllSketch.create(SKETCH_K)).update(value);
     if (DDSKETCH_FIELDS.has(field)) (f.dd ??= newDd()).accept(value);
     const plan = this.binPlan;
-    const planned = plan && Object.hasOwn(plan.fields, field) ? plan.fields[field] : undefined;
+    const key = plan ? storableText(field) : field;
+    const planned = plan && Object.hasOwn(plan.fields, key) ? plan.fields[key] : undefined;
     if (planned?.edges) addToBins((f.bins ??= emptyBinCounts(planned.edges)), planned.edges, value);
     if (planned?.kind === "categorical") this.countCategory(f, String(value));
   }
@@ -236,7 +256,8 @@ export class Profile implements FieldSink {
     return this.fields.get(field);
   }
 
-  private field(name: string): FieldState | undefined {
+  private field(raw: string): FieldState | undefined {
+    const name = storableText(raw);
     let f = this.fields.get(name);
     if (f) return f;
     if (this.fields.size >= MAX_PROFILE_FIELDS) {
@@ -249,8 +270,7 @@ export class Profile implements FieldSink {
   }
 
   private countCategory(f: FieldState, value: string): void {
-    const name = value.length > MAX_CATEGORY_CHARS ? `${value.slice(0, MAX_CATEGORY_CHARS)}…` : value;
-    addCategory((f.categories ??= emptyCategoryCounts(PROFILE_CATEGORY_BUDGET)), name);
+    addCategory((f.categories ??= emptyCategoryCounts(PROFILE_CATEGORY_BUDGET)), categoryName(value));
   }
 }
 

@@ -64,13 +64,12 @@ export interface StoredBaseline {
   doc: Baseline;
 }
 
-/** What a fold did: partials taken, buckets written, and those that were folded before (late). */
+/** What a fold did: partials taken and the minute buckets they went into. */
 export interface FoldOutcome {
   partials: number;
   buckets: number;
-  late: number;
-  /** The buckets written, so the windows over them can be evaluated. */
-  touched: Array<{ version: string; startAt: Date }>;
+  /** The minute buckets written, with the partials each took, so the windows over them can be evaluated. */
+  touched: Array<{ version: string; startAt: Date; partials: number }>;
 }
 
 /** A labeled prediction, for quality: the capture's prediction and its latest live label. */
@@ -115,6 +114,21 @@ export interface MonitorStore {
   ): Promise<FoldOutcome>;
   /** Buckets of a model (every version when version is null) starting in [from, to). */
   buckets(model: string, version: string | null, from: Date, to: Date): Promise<BucketRow[]>;
+  /**
+   * What a window of [from, to) merges, read in one snapshot: the hour buckets of the whole hours
+   * inside it, minute buckets for the rest (and for any whole hour without an hour bucket), and
+   * with `withPartials` the partials not folded yet. Every capture is counted once.
+   */
+  windowBuckets(
+    model: string,
+    version: string | null,
+    from: Date,
+    to: Date,
+    withPartials: boolean,
+  ): Promise<{
+    buckets: BucketRow[];
+    partials: Array<{ version: string; minute: Date; profile: ProfileJson }>;
+  }>;
   /** Buckets updated after `since`. */
   bucketsUpdatedSince(
     model: string,
@@ -130,17 +144,25 @@ export interface MonitorStore {
     before: Date,
     merge: (bucket: ProfileJson | null, partials: ProfileJson[]) => ProfileJson,
   ): Promise<number>;
-  /** Replace the hour buckets of [from, to) (whole hours) by the merge of their minute buckets. */
+  /**
+   * Replace the hour buckets of [from, to) (whole hours) by the merge of their minute buckets, an
+   * hour per transaction; an hour without minute buckets (no stored captures: retention erased
+   * them) keeps its hour bucket.
+   */
   rebuildHours(
     model: string,
     from: Date,
     to: Date,
     merge: (bucket: ProfileJson | null, partials: ProfileJson[]) => ProfileJson,
   ): Promise<number>;
+  /** Run fn holding the model's backfill lock (rollups of the model skip their turn meanwhile). */
+  withBackfillLock<T>(model: string, fn: () => Promise<T>): Promise<T>;
   /** Delete results of these windows that ended before `before`; returns how many. */
   pruneResults(model: string, windows: readonly string[], before: Date): Promise<number>;
-  /** The version and minute of every capture whose labels changed after `since`, and the newest change. */
-  /** Times are ISO 8601 with microseconds (as stored), compared as the database does. */
+  /**
+   * The version and minute (of prediction time) of every capture whose labels changed since the
+   * watermark `since`, and the next watermark. Times are ISO 8601 with microseconds, as stored.
+   */
   labelChanges(
     model: string,
     since: string,
@@ -158,7 +180,8 @@ export interface MonitorStore {
     from: Date,
     to: Date,
   ): Promise<Array<{ version: string; minute: Date; profile: ProfileJson }>>;
-  saveQuality(row: Omit<QualityRow, "revision" | "updatedAt">): Promise<void>;
+  /** Insert or replace a minute's quality; false when it was stored already, unchanged. */
+  saveQuality(row: Omit<QualityRow, "revision" | "updatedAt">): Promise<boolean>;
   quality(model: string, version: string | null, from: Date, to: Date): Promise<QualityRow[]>;
   /** ISO 8601 with microseconds. */
   watermark(model: string, name: string): Promise<string | null>;
@@ -193,6 +216,4 @@ export interface MonitorStore {
       captures: readonly StoredProfiledCapture[],
     ) => Array<{ version: string; captures: number; profile: ProfileJson }>,
   ): Promise<{ captures: number; versions: string[] }>;
-  /** Delete the model's hour buckets in [from, to) (a backfill rebuilds them from its minutes). */
-  dropHourBuckets(model: string, from: Date, to: Date): Promise<number>;
 }
