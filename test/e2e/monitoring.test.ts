@@ -288,7 +288,7 @@ it("finds the one shifted feature, alerts on it within a minute, shows the accur
     async () => (await capturesIn(minute(0), minute(2))) === total01,
     60_000,
   );
-  const created = cli(
+  const created = await cli(
     "baseline",
     "create",
     "--model",

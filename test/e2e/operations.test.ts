@@ -101,6 +101,7 @@ it("`stack status --json` reports every service ready", async () => {
     "label-studio",
     "collector",
     "worker",
+    "monitor",
     "api",
     "envoy",
   ]);
