@@ -186,3 +186,25 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** Delete every row these models left: captures, their labels, baselines and all monitoring state. */
+export async function deleteModels(pool: pg.Pool, models: readonly string[]): Promise<void> {
+  const m = [models];
+  await pool.query(
+    "DELETE FROM ground_truth WHERE capture_id IN (SELECT id FROM captures WHERE model = ANY($1))",
+    m,
+  );
+  for (const table of [
+    "captures",
+    "monitor_partials",
+    "monitor_buckets",
+    "monitor_quality",
+    "monitor_results",
+    "monitor_leases",
+    "monitor_counters",
+    "monitor_watermarks",
+    "baselines",
+  ]) {
+    await pool.query(`DELETE FROM ${table} WHERE model = ANY($1)`, m);
+  }
+}

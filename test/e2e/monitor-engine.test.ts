@@ -25,7 +25,7 @@ import { MonitorEngine, mergeProfiles } from "../../src/monitor/engine.js";
 import { PACKAGE_ROOT } from "../../src/config.js";
 import { productEnv } from "../../tools/stack/settings.js";
 import { captureRow } from "../support/captures.js";
-import { config } from "./helpers.js";
+import { config, deleteModels } from "./helpers.js";
 
 const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 6 });
 pool.on("error", () => undefined);
@@ -45,23 +45,7 @@ const models: string[] = [];
 const owners: string[] = [];
 
 afterAll(async () => {
-  const m = [models];
-  await pool.query(
-    "DELETE FROM ground_truth WHERE capture_id IN (SELECT id FROM captures WHERE model = ANY($1))",
-    m,
-  );
-  for (const table of [
-    "captures",
-    "monitor_partials",
-    "monitor_buckets",
-    "monitor_quality",
-    "monitor_results",
-    "monitor_leases",
-    "monitor_counters",
-    "monitor_watermarks",
-  ]) {
-    await pool.query(`DELETE FROM ${table} WHERE model = ANY($1)`, m);
-  }
+  await deleteModels(pool, models);
   await pool.query("DELETE FROM monitor_leases WHERE owner = ANY($1)", [owners]);
   await pool.query("DELETE FROM monitor_replicas WHERE owner = ANY($1)", [owners]);
   await pool.end();

@@ -22,6 +22,7 @@ import { localSecrets, paths } from "../../tools/stack/services.js";
 import { productEnv } from "../../tools/stack/settings.js";
 import { observabilityEnvoyConfig } from "../support/envoy-config.js";
 import { send } from "../support/http.js";
+import { draws } from "../support/random.js";
 import { config, db, freePort, until } from "./helpers.js";
 
 const pg = db();
@@ -96,19 +97,6 @@ afterAll(async () => {
   await pg.end();
   // The screenshot and the report stay in `dir` for a person to look at (its path is printed).
 });
-
-/** Seeded draws (mulberry32, Box-Muller), so a run is reproducible. */
-function draws(seed: number): { uniform: () => number; normal: () => number } {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297;
-  };
-  return { uniform, normal: () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()) };
-}
 
 /** `n` requests, 20 at a time, every other one labeled (`agreement` of the labels right). */
 async function burst(n: number, opts: { shift: number; agreement: number; seed: number }): Promise<number> {

@@ -15,3 +15,10 @@ export function mulberry32(seed: number): () => number {
 /** A whole number from lo to hi, both included. */
 export const int = (rnd: () => number, lo: number, hi: number): number =>
   lo + Math.floor(rnd() * (hi - lo + 1));
+
+/** Seeded uniform draws in (0, 1] and standard-normal ones (Box-Muller on mulberry32). */
+export function draws(seed: number): { uniform: () => number; normal: () => number } {
+  const next = mulberry32(seed);
+  const uniform = () => (next() * 4294967296 + 1) / 4294967297;
+  return { uniform, normal: () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()) };
+}

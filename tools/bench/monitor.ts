@@ -44,6 +44,7 @@ import { newRecord } from "../../test/support/records.js";
 import { DEMO_MODELS } from "../demo/models.js";
 import { chatBody, nerBody, pngImage } from "../demo/payloads.js";
 import { loadStackConfig } from "../stack/settings.js";
+import { draws } from "../demo/drift-story.js";
 import { BENCHMARKS_DOC } from "./docs-table.js";
 import { envInt, writeResults } from "./common.js";
 
@@ -66,19 +67,6 @@ const MINUTE0 = Date.UTC(2026, 4, 1, 12);
 type Kind = "tabular" | "detection" | "llm" | "ner";
 
 // ---------------------------------------------------------------- captures, by the real path
-
-/** mulberry32 with Box-Muller: a seeded run is reproducible. */
-function rng(seed: number): { uniform: () => number; normal: () => number } {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297;
-  };
-  return { uniform, normal: () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()) };
-}
 
 const ROUTES: Record<Kind, Record<string, unknown>> = {
   tabular: { task: "tabular_classification", protocol: "kserve_v1" },
@@ -109,7 +97,7 @@ function demoReply(path: string, body: Buffer): { contentType: string; body: Buf
 }
 
 /** One exchange of this kind: request and response bodies as they cross the wire. */
-function exchange(kind: Kind, i: number, r: ReturnType<typeof rng>) {
+function exchange(kind: Kind, i: number, r: ReturnType<typeof draws>) {
   switch (kind) {
     case "tabular": {
       const row = {
@@ -159,7 +147,7 @@ function captureRows(kind: Kind, n: number, seed: number): CaptureRow[] {
   const plugins = new PluginRegistry();
   const cfg = compileRouteConfig(plugins, { ...ROUTES[kind], model: `bench-${kind}` });
   if (!cfg?.ok) throw new Error(cfg ? cfg.problems.join("; ") : "no config");
-  const r = rng(seed);
+  const r = draws(seed);
   const rows: CaptureRow[] = [];
   for (let i = 0; i < n; i++) {
     const x = exchange(kind, i, r);
@@ -239,7 +227,7 @@ function baselineOf(kind: Kind, rows: readonly CaptureRow[]): Baseline {
 }
 
 /** A label for a prediction: the same for 80% of labels, otherwise a different class. */
-function labelFor(p: Prediction, r: ReturnType<typeof rng>): Prediction {
+function labelFor(p: Prediction, r: ReturnType<typeof draws>): Prediction {
   const agree = r.uniform() < 0.8;
   if (p.kind === "classification")
     return { ...p, label: agree ? p.label : p.label === "deny" ? "approve" : "deny" };
@@ -253,7 +241,7 @@ function labelFor(p: Prediction, r: ReturnType<typeof rng>): Prediction {
 
 /** A minute's quality aggregate: LABELED of its `captures` labeled (at least one). */
 function minuteQuality(rows: readonly CaptureRow[], captures: number, seed: number): QualityAggregate {
-  const r = rng(seed);
+  const r = draws(seed);
   const q = emptyQuality();
   const n = Math.max(1, Math.round(captures * LABELED));
   for (let i = 0; i < n; i++) {
@@ -298,7 +286,7 @@ function stat(samples: number[]): Stat {
   return { median, min: s[0]!, max: s.at(-1)!, spread: (s.at(-1)! - s[0]!) / median, samples };
 }
 
-function shuffle<T>(items: T[], r: ReturnType<typeof rng>): T[] {
+function shuffle<T>(items: T[], r: ReturnType<typeof draws>): T[] {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(r.uniform() * (i + 1));
     [items[i], items[j]] = [items[j]!, items[i]!];
@@ -318,7 +306,7 @@ const HEAVY_ROUNDS = 3;
 
 /** Each named task measured once per round, the order shuffled every round. */
 function rounds(tasks: readonly Task[], seed: number): Map<string, Stat> {
-  const r = rng(seed);
+  const r = draws(seed);
   const samples = new Map<string, number[]>(tasks.map((t) => [t.name, []]));
   for (const t of tasks) if (!t.heavy) t.run(); // warm-up (JIT)
   for (let round = 0; round < ROUNDS; round++) {

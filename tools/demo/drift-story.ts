@@ -191,7 +191,8 @@ async function waitFor<T>(
 }
 
 /** The product's commands on the stack's settings, run in this process, as `modeltap <argv>` would. */
-function modeltap(config: StackConfig, argv: string[]): Promise<number> {
+/** A product command run in this process on the stack's config (`modeltap <argv>`): its exit code. */
+export function productCli(config: StackConfig, argv: string[]): Promise<number> {
   const program: Program<StackConfig> = {
     name: "modeltap",
     version: VERSION,
@@ -199,8 +200,12 @@ function modeltap(config: StackConfig, argv: string[]): Promise<number> {
     settings: SETTINGS,
     loadConfig: () => config,
   };
-  console.log(`\n  $ modeltap ${argv.join(" ")}`);
   return runCli(program, argv);
+}
+
+function modeltap(config: StackConfig, argv: string[]): Promise<number> {
+  console.log(`\n  $ modeltap ${argv.join(" ")}`);
+  return productCli(config, argv);
 }
 
 async function windowResult(
