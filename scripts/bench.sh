@@ -9,3 +9,4 @@ node dist-tools/tools/bench/analysis.js
 node dist-tools/tools/bench/labeling.js
 node dist-tools/tools/bench/worker.js
 node dist-tools/tools/bench/monitor.js
+node dist-tools/tools/bench/monitor-lag.js
