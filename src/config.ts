@@ -197,6 +197,13 @@ export const SETTINGS = [
     readBy: ["monitor"],
   },
   {
+    env: "MODELTAP_MONITOR_RETENTION_DAYS",
+    kind: "int",
+    default: "400",
+    doc: "Days the monitor keeps its buckets, quality and results (whole UTC days; swept about hourly; 0: forever). Apart from MODELTAP_RETENTION_DAYS: aggregates outlive the captures they came from unless this is set as short",
+    readBy: ["monitor"],
+  },
+  {
     env: "MODELTAP_MONITOR_MAX_SERIES",
     kind: "int",
     default: "2000",
@@ -540,6 +547,7 @@ export interface Config {
     readonly graceMs: number;
     readonly intervalMs: number;
     readonly rollupHours: number;
+    readonly retentionDays: number;
     readonly maxSeries: number;
     readonly refusalPatterns: readonly RegExp[];
   };
@@ -804,6 +812,7 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
       graceMs: int("MODELTAP_MONITOR_GRACE_SECONDS", 0, 3600) * 1000,
       intervalMs: int("MODELTAP_MONITOR_INTERVAL_MS", 100, 600_000),
       rollupHours: int("MODELTAP_MONITOR_ROLLUP_HOURS", 0, 24 * 366),
+      retentionDays: int("MODELTAP_MONITOR_RETENTION_DAYS", 0, MAX_RETENTION_DAYS),
       maxSeries: int("MODELTAP_MONITOR_MAX_SERIES", 10, 1_000_000),
       refusalPatterns: refusalPatterns(raw.MODELTAP_MONITOR_REFUSAL_PATTERNS!, problems),
     },
@@ -820,6 +829,13 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
   ) {
     problems.push(
       `MODELTAP_MONITOR_ROLLUP_HOURS: ${config.monitor.rollupHours} h rolls minutes up before the ${windowName(longest)} window (not whole hours) is evaluated over them; make it longer than that window, or the window whole hours`,
+    );
+  }
+  const longestWindow = Math.max(0, ...config.monitor.windowsMs);
+  const keptMs = config.monitor.retentionDays * 86_400_000;
+  if (config.monitor.retentionDays > 0 && keptMs < longestWindow + 86_400_000) {
+    problems.push(
+      `MODELTAP_MONITOR_RETENTION_DAYS: ${config.monitor.retentionDays} d would expire the ${windowName(longestWindow)} window's buckets while it is still evaluated; keep at least a day more than the longest window`,
     );
   }
   if (config.objectStore === "fs" && config.fsRoot === "") {

@@ -3,7 +3,8 @@
  *   1. fold the partial profiles of closed minutes into minute buckets (late ones re-fold);
  *   2. recompute the quality of minutes whose labels changed;
  *   3. evaluate every closed window (and again every window whose buckets or labels changed);
- *   4. roll old minute buckets up into hours.
+ *   4. roll old minute buckets up into hours;
+ *   5. about hourly, expire what is older than the monitoring retention.
  * Replicas split the models with leases (MonitorStore.leaseModels); everything written is keyed so
  * that two replicas briefly holding one model write the same thing.
  */
@@ -18,7 +19,13 @@ import {
 import type { MonitorStore } from "../core/monitoring/store.js";
 import { windowResult, type WindowResult } from "../core/monitoring/window-result.js";
 import { MINUTE_MS } from "../core/monitoring/partials.js";
-import { closedBefore, lastClosedEnd, windowEndOf, windowName } from "../core/monitoring/windows.js";
+import {
+  closedBefore,
+  expiryCutoff,
+  lastClosedEnd,
+  windowEndOf,
+  windowName,
+} from "../core/monitoring/windows.js";
 import { errorMessage } from "../core/errors.js";
 import type { Logger } from "../log.js";
 
@@ -27,6 +34,9 @@ const HOUR_MS = 3_600_000;
 const FOLD_LIMIT = 2000;
 /** Closed windows a model catches up on per cycle and window length (the rest next cycle). */
 const CATCH_UP = 60;
+/** Rows per table and statement an expiry deletes, and statements per table and cycle. */
+const EXPIRE_BATCH = 5000;
+const EXPIRE_ROUNDS = 10;
 
 export interface MonitorOptions {
   owner: string;
@@ -34,6 +44,8 @@ export interface MonitorOptions {
   graceMs: number;
   intervalMs: number;
   rollupHours: number;
+  /** Days monitoring rows are kept (whole UTC days); 0: forever. */
+  retentionDays: number;
 }
 
 export interface MonitorEvents {
@@ -53,6 +65,9 @@ export function mergeProfiles(bucket: ProfileJson | null, partials: readonly Pro
 }
 
 export class MonitorEngine {
+  /** When each model's expiry last finished (ms since the epoch). */
+  private readonly expiredAt = new Map<string, number>();
+
   constructor(
     private readonly store: MonitorStore,
     private readonly opts: MonitorOptions,
@@ -155,6 +170,19 @@ export class MonitorEngine {
       if (rolled > 0) await this.store.addCounter("minutes_rolled_up", model, rolled);
       const minuteWindows = this.opts.windowsMs.filter((ms) => ms % HOUR_MS !== 0).map(windowName);
       await this.store.pruneResults(model, minuteWindows, cutoff);
+    }
+    // 5. Expiry, once an hour per model (every cycle while a backlog remains).
+    if (this.opts.retentionDays > 0 && now.getTime() - (this.expiredAt.get(model) ?? 0) >= HOUR_MS) {
+      const before = expiryCutoff(now, this.opts.retentionDays);
+      let expired = 0;
+      let done = false;
+      for (let round = 0; round < EXPIRE_ROUNDS && !done; round++) {
+        const n = await this.store.expire(model, before, EXPIRE_BATCH);
+        expired += n;
+        done = n < EXPIRE_BATCH;
+      }
+      if (expired > 0) await this.store.addCounter("rows_expired", model, expired);
+      if (done) this.expiredAt.set(model, now.getTime());
     }
   }
 

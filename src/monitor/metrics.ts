@@ -106,7 +106,7 @@ export function createMonitorMetrics(
     ),
     generation: gauge(
       "modeltap_monitor_generation",
-      "Monitor totals across replicas, by stat: partials_folded, late_partials, result_revisions, minutes_rolled_up",
+      "Monitor totals across replicas, by stat: partials_folded, late_partials, result_revisions, minutes_rolled_up, rows_expired",
       ["stat", "model"],
     ),
     seriesDropped: gauge(

@@ -18,6 +18,7 @@ import { partialProfiles } from "../../src/core/monitoring/partials.js";
 import { Profile, type ProfileJson } from "../../src/core/monitoring/profile.js";
 import type { StoredProfiledCapture } from "../../src/core/monitoring/store.js";
 import type { WindowResult } from "../../src/core/monitoring/window-result.js";
+import { expiryCutoff } from "../../src/core/monitoring/windows.js";
 import { headlineMetrics, type QualityAggregate } from "../../src/core/monitoring/quality-aggregate.js";
 import type { CaptureRow } from "../../src/core/ports.js";
 import { createLogger } from "../../src/log.js";
@@ -68,7 +69,7 @@ function owner(): string {
 }
 
 /** A fresh model, leased to a fresh owner for ten minutes, and an engine running as that owner. */
-async function fresh(rollupHours = 0) {
+async function fresh(rollupHours = 0, retentionDays = 0) {
   const model = `engine-${randomUUID().slice(0, 8)}`;
   models.push(model);
   const me = owner();
@@ -77,7 +78,14 @@ async function fresh(rollupHours = 0) {
     [model, me],
   );
   const evaluated: Array<{ window: string; revision: number }> = [];
-  const opts = { owner: me, windowsMs: [MIN, 5 * MIN, HOUR], graceMs: GRACE, intervalMs: 5000, rollupHours };
+  const opts = {
+    owner: me,
+    windowsMs: [MIN, 5 * MIN, HOUR],
+    graceMs: GRACE,
+    intervalMs: 5000,
+    rollupHours,
+    retentionDays,
+  };
   const events = {
     evaluated: (_m: string, window: string, _lag: number, revision: number) =>
       evaluated.push({ window, revision }),
@@ -87,7 +95,10 @@ async function fresh(rollupHours = 0) {
     },
   };
   const engine = new MonitorEngine(new ScopedRepository([model]), opts, events, log);
-  return { model, engine, evaluated };
+  /** Another engine on the same model and lease, keeping monitoring rows `days` (0: forever). */
+  const keeping = (days: number) =>
+    new MonitorEngine(new ScopedRepository([model]), { ...opts, retentionDays: days }, events, log);
+  return { model, engine, evaluated, keeping };
 }
 
 /** A tabular capture of this model at T0 + ms, feature x, predicting `label`. */
@@ -341,6 +352,60 @@ describe("rollups", () => {
     const [again] = await engine.evaluate(model, HOUR, at(HOUR), undefined, at(2 * HOUR + 30 * MIN));
     expect(again?.captures).toBe(9);
     expect(again?.fields.find((f) => f.field === "feature.x")?.count).toBe(e.count);
+  });
+});
+
+describe("expiry", () => {
+  it("deletes buckets, quality, results and partials before the cutoff day, keeps the rest, about hourly", async () => {
+    const { model, engine, keeping } = await fresh();
+    const DAY = 24 * HOUR;
+    const now = at(2 * DAY);
+    const cutoff = expiryCutoff(now, 1).getTime() - T0;
+    const [older, newer] = [cutoff - 2 * MIN, cutoff + 2 * MIN];
+    const old = [row(model, older, 1), row(model, older + 1000, 2)];
+    await ingest([...old, row(model, newer, 3)]);
+    await pool.query(
+      `INSERT INTO ground_truth (capture_id, request_id, instance, source, source_ref, label, labeled_at, received_at)
+       VALUES ($1, '', 0, 'api', '', $2, now(), now())`,
+      [old[0]!.id, JSON.stringify({ kind: "classification", label: "a", score: null })],
+    );
+    await engine.model(model, now);
+    for (const end of [older + MIN - (older % MIN), newer + MIN - (newer % MIN)]) {
+      await engine.evaluate(model, MIN, at(end), undefined, now);
+    }
+    const rows = async () => {
+      const q = async (sql: string) =>
+        (await pool.query<{ t: Date }>(sql, [model])).rows.map((r) => r.t.getTime() - T0);
+      return {
+        buckets: await q("SELECT start_at AS t FROM monitor_buckets WHERE model = $1 ORDER BY 1"),
+        quality: await q("SELECT minute AS t FROM monitor_quality WHERE model = $1 ORDER BY 1"),
+        // Every window over the old minute (1m, 5m, 1h) was evaluated when it was folded.
+        results: await q("SELECT window_end AS t FROM monitor_results WHERE model = $1 ORDER BY 1"),
+        partials: await q("SELECT minute AS t FROM monitor_partials WHERE model = $1 ORDER BY 1"),
+      };
+    };
+    const before = await rows();
+    expect(before.buckets.filter((t) => t < cutoff).length).toBe(2); // the old minute and its hour
+    expect(before.quality).toEqual([older - (older % MIN)]);
+    expect(before.results.filter((t) => t <= cutoff).length).toBe(3);
+
+    const expiring = keeping(1);
+    await expiring.model(model, now);
+    const after = await rows();
+    expect(after.buckets.every((t) => t >= cutoff)).toBe(true);
+    expect(after.buckets.length).toBe(before.buckets.length - 2);
+    expect(after.quality).toEqual([]);
+    expect(after.results.every((t) => t > cutoff)).toBe(true);
+    expect(after.results.length).toBe(before.results.length - 3);
+    expect(await counter(model, "rows_expired")).toBe(2 + 1 + 3);
+
+    // A late capture for the expired minute folds again; the next sweep is an hour later.
+    await ingest([row(model, older + 2000, 4)]);
+    await expiring.model(model, new Date(now.getTime() + 10 * MIN));
+    expect((await rows()).buckets.filter((t) => t < cutoff).length).toBe(2);
+    await expiring.model(model, new Date(now.getTime() + HOUR));
+    expect((await rows()).buckets.filter((t) => t < cutoff)).toEqual([]);
+    expect((await rows()).partials).toEqual([]);
   });
 });
 

@@ -375,5 +375,11 @@ describe("monitor settings", () => {
     );
     // Whole hours are evaluated over hour buckets: any rollup will do.
     expect(problems({ MODELTAP_MONITOR_WINDOWS: "2h", MODELTAP_MONITOR_ROLLUP_HOURS: "1" })).toEqual([]);
+    // Expiry keeps at least a day past the longest window (its buckets are merged until it closes).
+    expect(problems({ MODELTAP_MONITOR_WINDOWS: "7d", MODELTAP_MONITOR_RETENTION_DAYS: "7" })[0]).toMatch(
+      /^MODELTAP_MONITOR_RETENTION_DAYS: 7 d would expire the 7d window's buckets/,
+    );
+    expect(problems({ MODELTAP_MONITOR_WINDOWS: "7d", MODELTAP_MONITOR_RETENTION_DAYS: "8" })).toEqual([]);
+    expect(problems({ MODELTAP_MONITOR_WINDOWS: "31d", MODELTAP_MONITOR_RETENTION_DAYS: "0" })).toEqual([]);
   });
 });

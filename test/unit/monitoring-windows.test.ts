@@ -10,7 +10,13 @@ import {
   unitMs,
   windowName,
 } from "../../src/core/monitor-settings.js";
-import { closedBefore, lastClosedEnd, parseTime, windowEndOf } from "../../src/core/monitoring/windows.js";
+import {
+  closedBefore,
+  expiryCutoff,
+  lastClosedEnd,
+  parseTime,
+  windowEndOf,
+} from "../../src/core/monitoring/windows.js";
 
 const M = MINUTE_MS;
 const H = 60 * M;
@@ -95,6 +101,17 @@ describe("unitMs", () => {
     expect([unitMs("m"), unitMs("h"), unitMs("d")]).toEqual([M, H, D]);
     expect(unitMs("s")).toBeUndefined();
     expect(unitMs("constructor")).toBeUndefined();
+  });
+});
+
+describe("expiryCutoff", () => {
+  it.each([
+    // `days` back, then down to UTC midnight: a day's windows expire together
+    ["2026-05-10T15:42:00.000Z", 1, "2026-05-09T00:00:00.000Z"],
+    ["2026-05-10T00:00:00.000Z", 1, "2026-05-09T00:00:00.000Z"],
+    ["2026-05-09T23:59:59.999Z", 400, "2025-04-04T00:00:00.000Z"],
+  ])("at %s keeping %i days, rows before %s go", (now, days, cutoff) => {
+    expect(iso(expiryCutoff(t(now), days))).toBe(cutoff);
   });
 });
 

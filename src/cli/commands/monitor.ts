@@ -32,6 +32,7 @@ function engineFor(
       graceMs: config.monitor.graceMs,
       intervalMs: config.monitor.intervalMs,
       rollupHours: config.monitor.rollupHours,
+      retentionDays: config.monitor.retentionDays,
     },
     events,
     log,

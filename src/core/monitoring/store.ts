@@ -160,6 +160,12 @@ export interface MonitorStore {
   /** Delete results of these windows that ended before `before`; returns how many. */
   pruneResults(model: string, windows: readonly string[], before: Date): Promise<number>;
   /**
+   * Delete at most `limit` rows of each of the model's monitoring tables that hold nothing after
+   * `before`: minute and hour buckets, partials and quality of earlier minutes, and results of
+   * windows that ended by then. Returns how many rows went; fewer than 4·limit means none is left.
+   */
+  expire(model: string, before: Date, limit: number): Promise<number>;
+  /**
    * The version and minute (of prediction time) of every capture whose labels changed since the
    * watermark `since`, and the next watermark. Times are ISO 8601 with microseconds, as stored.
    */

@@ -23,6 +23,15 @@ export function closedBefore(now: Date, graceMs: number): Date {
   return new Date(Math.floor((now.getTime() - graceMs) / MINUTE_MS) * MINUTE_MS);
 }
 
+/**
+ * Monitoring rows that hold nothing after this are expired: `days` before `now`, down to a whole
+ * UTC day, so a day's windows go together.
+ */
+export function expiryCutoff(now: Date, days: number): Date {
+  const DAY = 86_400_000;
+  return new Date(Math.floor((now.getTime() - days * DAY) / DAY) * DAY);
+}
+
 /** A time given on the command line: ISO 8601, or relative to now ("-1h", "now"). */
 export function parseTime(text: string, now: Date): Date | undefined {
   if (text === "now") return now;
