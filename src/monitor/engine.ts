@@ -13,7 +13,7 @@ import { Profile, type ProfileJson } from "../core/monitoring/profile.js";
 import {
   addLabeled,
   emptyQuality,
-  mergeQuality,
+  mergeQualities,
   type QualityAggregate,
 } from "../core/monitoring/quality-aggregate.js";
 import type { MonitorStore } from "../core/monitoring/store.js";
@@ -242,12 +242,9 @@ export class MonitorEngine {
       const profile = Profile.mergeAll(
         buckets.filter((b) => b.version === version).map((b) => Profile.fromJSON(b.profile)),
       );
-      const quality = qualityRows
-        .filter((q) => q.version === version)
-        .reduce<QualityAggregate>(
-          (acc, q) => mergeQuality(acc, q.quality as QualityAggregate),
-          emptyQuality(),
-        );
+      const quality = mergeQualities(
+        qualityRows.filter((q) => q.version === version).map((q) => q.quality as QualityAggregate),
+      );
       const result = windowResult({ window: name, from, to: end, profile, baseline, quality });
       const revision = await this.store.saveResult({
         model,

@@ -41,6 +41,13 @@ export async function windowProfile(
   );
 }
 
+/** Labeled predictions read at a time: ten minutes of captures (60 MB of detections at 100/s). */
+const QUALITY_SLICE_MS = 10 * 60_000;
+
+/**
+ * The quality of [from, to) from every labeled prediction in it, read ten minutes at a time so a
+ * month-long window holds one slice in memory, not the month.
+ */
 export async function windowQuality(
   store: MonitorStore,
   model: string,
@@ -49,8 +56,11 @@ export async function windowQuality(
   version: string | null = null,
 ): Promise<QualityAggregate> {
   const q = emptyQuality();
-  for (const p of await store.labeledPredictions(model, version, from, to))
-    addLabeled(q, p.prediction, p.label);
+  for (let t = from.getTime(); t < to.getTime(); t += QUALITY_SLICE_MS) {
+    const end = new Date(Math.min(to.getTime(), t + QUALITY_SLICE_MS));
+    for (const p of await store.labeledPredictions(model, version, new Date(t), end))
+      addLabeled(q, p.prediction, p.label);
+  }
   return q;
 }
 

@@ -10,6 +10,7 @@ import {
   emptyQuality,
   headlineMetrics,
   LOWER_IS_BETTER,
+  mergeQualities,
   mergeQuality,
   type QualityAggregate,
 } from "../../src/core/monitoring/quality-aggregate.js";
@@ -184,7 +185,9 @@ describe("mergeQuality", () => {
     const aggregates = parts.map(fold);
     const forward = aggregates.reduce(mergeQuality, emptyQuality());
     const backward = [...aggregates].reverse().reduce((acc, q) => mergeQuality(q, acc), emptyQuality());
-    for (const merged of [forward, backward]) {
+    // All at once, as the monitor merges a window's minute rows.
+    const atOnce = mergeQualities(aggregates);
+    for (const merged of [forward, backward, atOnce]) {
       expect(merged).toEqual(whole);
       expect(headlineMetrics(merged)).toEqual(headlineMetrics(whole));
     }
@@ -200,9 +203,19 @@ describe("mergeQuality", () => {
   it("leaves its inputs as they were", () => {
     const a = fold(all.slice(0, 100));
     const b = fold(all.slice(100, 200));
-    const [ja, jb] = [JSON.stringify(a), JSON.stringify(b)];
+    const c = fold(all.slice(200, 300));
+    const [ja, jb, jc] = [JSON.stringify(a), JSON.stringify(b), JSON.stringify(c)];
     mergeQuality(a, b);
-    expect([JSON.stringify(a), JSON.stringify(b)]).toEqual([ja, jb]);
+    // And merging many never sums into the first part's bins or matrix.
+    const merged = mergeQualities([a, b, c]);
+    mergeQualities([merged, a]);
+    expect([JSON.stringify(a), JSON.stringify(b), JSON.stringify(c)]).toEqual([ja, jb, jc]);
+  });
+
+  it("of none is empty, of one is that one", () => {
+    expect(mergeQualities([])).toEqual(emptyQuality());
+    const one = fold(all.slice(0, 50));
+    expect(mergeQualities([one])).toEqual(one);
   });
 
   it("keeps a kind only one side has", () => {

@@ -30,7 +30,7 @@ import { Profile, type BinPlan, type ProfileJson } from "../../src/core/monitori
 import {
   addLabeled,
   emptyQuality,
-  mergeQuality,
+  mergeQualities,
   type QualityAggregate,
 } from "../../src/core/monitoring/quality-aggregate.js";
 import { windowResult, type WindowResult } from "../../src/core/monitoring/window-result.js";
@@ -435,10 +435,9 @@ function evaluate(s: Stored, window: (typeof WINDOWS)[number], baseline: Baselin
       ? Array.from({ length: minutes / 60 }, () => s.hour)
       : Array.from({ length: minutes }, (_, i) => s.minutes[i % 3]!);
   const profile = Profile.mergeAll(buckets.map((b) => Profile.fromJSON(parse(b))));
-  const quality = Array.from(
-    { length: minutes },
-    (_, i) => JSON.parse(s.quality[i % 3]!) as QualityAggregate,
-  ).reduce(mergeQuality, emptyQuality());
+  const quality = mergeQualities(
+    Array.from({ length: minutes }, (_, i) => JSON.parse(s.quality[i % 3]!) as QualityAggregate),
+  );
   const end = new Date(MINUTE0 + MINUTE_MS);
   const result = windowResult({
     window: window.name,

@@ -19,7 +19,9 @@ import {
   emptySegmentation,
   entityMetrics,
   mergeClassification,
+  mergeClassifications,
   mergeDetection,
+  mergeDetections,
   mergeEntities,
   mergeRegression,
   mergeSegmentation,
@@ -77,6 +79,31 @@ export function addLabeled(
       q.mismatched += 1;
   }
   return q;
+}
+
+/**
+ * Many aggregates at once (a window's minute rows): the same as merging them pairwise in order,
+ * but the confusion matrix and the detection bins are summed in one pass.
+ */
+export function mergeQualities(list: readonly QualityAggregate[]): QualityAggregate {
+  const out = emptyQuality();
+  for (const q of list) {
+    out.labeled += q.labeled;
+    out.mismatched += q.mismatched;
+  }
+  const parts = <K extends Exclude<keyof QualityAggregate, "labeled" | "mismatched">>(k: K) =>
+    list.map((q) => q[k]).filter((x): x is NonNullable<QualityAggregate[K]> => x !== undefined);
+  const c = parts("classification");
+  const r = parts("regression");
+  const d = parts("detection");
+  const s = parts("segmentation");
+  const e = parts("entities");
+  if (c.length > 0) out.classification = c.length === 1 ? c[0] : mergeClassifications(c);
+  if (r.length > 0) out.regression = r.reduce(mergeRegression);
+  if (d.length > 0) out.detection = d.length === 1 ? d[0] : mergeDetections(d);
+  if (s.length > 0) out.segmentation = s.reduce(mergeSegmentation);
+  if (e.length > 0) out.entities = e.reduce(mergeEntities);
+  return out;
 }
 
 function both<T>(a: T | undefined, b: T | undefined, merge: (x: T, y: T) => T): T | undefined {

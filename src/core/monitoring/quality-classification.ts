@@ -146,9 +146,16 @@ export function mergeClassification(
   a: ClassificationQuality,
   b: ClassificationQuality,
 ): ClassificationQuality {
-  const classes = keptClasses([...a.classes, ...b.classes]);
-  const merged = refold([a, b], classes);
-  if (classes.length < new Set([...a.classes, ...b.classes]).size) merged.overflowed = true;
+  return mergeClassifications([a, b]);
+}
+
+/** Many aggregates at once (a window's minutes), each poured once into one matrix. */
+export function mergeClassifications(parts: readonly ClassificationQuality[]): ClassificationQuality {
+  const names = new Set<string>();
+  for (const p of parts) for (const c of p.classes) names.add(c);
+  const classes = keptClasses(names);
+  const merged = refold(parts, classes);
+  if (classes.length < names.size) merged.overflowed = true;
   return merged;
 }
 

@@ -134,26 +134,39 @@ export function addDetection(q: DetectionQuality, prediction: Detection, label: 
 }
 
 export function mergeDetection(a: DetectionQuality, b: DetectionQuality): DetectionQuality {
-  const names = new Set([...Object.keys(a.classes), ...Object.keys(b.classes)]);
+  return mergeDetections([a, b]);
+}
+
+/**
+ * Many aggregates at once (a window's minutes): each class's bins summed in place, so a day of
+ * minutes costs their size, not their size times their number as merging them pairwise would.
+ */
+export function mergeDetections(parts: readonly DetectionQuality[]): DetectionQuality {
+  const names = new Set<string>();
+  for (const p of parts) for (const name of Object.keys(p.classes)) names.add(name);
   const kept = keptClasses(names);
   const classes: Counts<DetectionClass> = {};
   for (const name of kept) {
     const merged: DetectionClass = { ground_truth: 0, bins: {} };
-    for (const part of [getOwn(a.classes, name), getOwn(b.classes, name)]) {
+    for (const p of parts) {
+      const part = getOwn(p.classes, name);
       if (!part) continue;
       merged.ground_truth += part.ground_truth;
       for (const bin of Object.keys(part.bins)) {
         const [tp, fp] = getOwn(part.bins, bin) ?? [0, 0];
-        const sum = getOwn(merged.bins, bin) ?? [0, 0];
-        setOwn(merged.bins, bin, [sum[0] + tp, sum[1] + fp]);
+        const sum = getOwn(merged.bins, bin);
+        if (sum) {
+          sum[0] += tp;
+          sum[1] += fp;
+        } else setOwn(merged.bins, bin, [tp, fp]);
       }
     }
     setOwn(classes, name, merged);
   }
   return {
-    images: a.images + b.images,
+    images: parts.reduce((n, p) => n + p.images, 0),
     classes,
-    overflowed: a.overflowed || b.overflowed || kept.length < names.size,
+    overflowed: parts.some((p) => p.overflowed) || kept.length < names.size,
   };
 }
 
