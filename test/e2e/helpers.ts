@@ -1,10 +1,13 @@
 /** Shared helpers for tests against the real stack. */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import net from "node:net";
+import path from "node:path";
 import pg from "pg";
 import { expect } from "vitest";
 import { S3BlobStore } from "../../src/adapters/s3/blob-store.js";
 import { loadStackConfig } from "../../tools/stack/settings.js";
-import { s3Credentials, stackSamplingSeed } from "../../tools/stack/services.js";
+import { paths, s3Credentials, stackSamplingSeed } from "../../tools/stack/services.js";
 
 export const config = loadStackConfig();
 /** The seed the stack's collector samples with: predicts which request ids are captured. */
@@ -185,6 +188,27 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * The stack's Envoy binary on a config of a test's own (written to dir/envoy.yaml), returned once
+ * its admin port says ready; stopped again if it never does.
+ */
+export async function startEnvoy(dir: string, yaml: string, adminPort: number): Promise<ChildProcess> {
+  const file = path.join(dir, "envoy.yaml");
+  fs.writeFileSync(file, yaml);
+  const envoy = spawn(
+    path.join(paths(config).venvBin, "envoy"),
+    ["-c", file, "--disable-hot-restart", "-l", "error"],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  try {
+    await until("Envoy", async () => (await fetch(`http://127.0.0.1:${adminPort}/ready`)).ok);
+    return envoy;
+  } catch (err) {
+    envoy.kill("SIGTERM");
+    throw err;
+  }
 }
 
 /** Delete every row these models left: captures, their labels, baselines and all monitoring state. */

@@ -21,11 +21,10 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/config.js";
 import { pngImage } from "../../tools/demo/payloads.js";
-import { paths } from "../../tools/stack/services.js";
 import { productEnv } from "../../tools/stack/settings.js";
 import { claimedPng } from "../support/claimed-images.js";
 import { send } from "../support/http.js";
-import { config, db, expectBytes, freePort, storedBody, until, waitForRows } from "./helpers.js";
+import { config, db, expectBytes, freePort, startEnvoy, storedBody, until, waitForRows } from "./helpers.js";
 
 const pg = db();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "modeltap-hostile-"));
@@ -115,16 +114,8 @@ beforeAll(async () => {
       stdio: ["ignore", "ignore", "inherit"],
     }),
   );
-  fs.writeFileSync(path.join(dir, "envoy.yaml"), envoyConfig((rleModel.address() as AddressInfo).port));
-  children.push(
-    spawn(
-      path.join(paths(config).venvBin, "envoy"),
-      ["-c", path.join(dir, "envoy.yaml"), "--disable-hot-restart", "-l", "error"],
-      { stdio: ["ignore", "ignore", "inherit"] },
-    ),
-  );
   await until("the collector", async () => (await fetch(`http://127.0.0.1:${ports.metrics}/readyz`)).ok);
-  await until("Envoy", async () => (await fetch(`http://127.0.0.1:${ports.admin}/ready`)).ok);
+  children.push(await startEnvoy(dir, envoyConfig((rleModel.address() as AddressInfo).port), ports.admin));
 });
 
 afterAll(async () => {

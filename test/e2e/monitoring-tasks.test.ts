@@ -16,7 +16,7 @@
  * lengths), so every unchanged field matches its reference almost exactly and a false "drifted"
  * cannot come from sampling noise.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFile, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -30,11 +30,10 @@ import type { DriftResult, FieldDrift } from "../../src/core/monitoring/evaluate
 import { Profile, type ProfileJson } from "../../src/core/monitoring/profile.js";
 import type { WindowResult } from "../../src/core/monitoring/window-result.js";
 import { pngImage } from "../../tools/demo/payloads.js";
-import { paths } from "../../tools/stack/services.js";
 import { productEnv } from "../../tools/stack/settings.js";
 import { observabilityEnvoyConfig } from "../support/envoy-config.js";
 import { send } from "../support/http.js";
-import { config, db, freePort, poll, until } from "./helpers.js";
+import { config, db, freePort, poll, startEnvoy, until } from "./helpers.js";
 
 const pg = db();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "modeltap-monitoring-tasks-"));
@@ -141,51 +140,43 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => upstream!.listen(0, "127.0.0.1", resolve));
   ports.listener = await freePort();
   ports.admin = await freePort();
-  fs.writeFileSync(
-    path.join(dir, "envoy.yaml"),
-    observabilityEnvoyConfig({
-      name: "monitoring_tasks",
-      adminPort: ports.admin,
-      listenerPort: ports.listener,
-      collectorPort: config.ports.collector,
-      routes: [
-        {
-          name: "detector",
-          path: "/predictions/detector",
-          cluster: "models",
-          modeltap: {
-            model: DET,
-            version: "1",
-            task: "object_detection",
-            sample_rate: 1.0,
-            protocol: "torchserve",
-            converter: "voc",
-            scaler: "letterbox",
-            input_size: "640x640",
-          },
+  const envoyYaml = observabilityEnvoyConfig({
+    name: "monitoring_tasks",
+    adminPort: ports.admin,
+    listenerPort: ports.listener,
+    collectorPort: config.ports.collector,
+    routes: [
+      {
+        name: "detector",
+        path: "/predictions/detector",
+        cluster: "models",
+        modeltap: {
+          model: DET,
+          version: "1",
+          task: "object_detection",
+          sample_rate: 1.0,
+          protocol: "torchserve",
+          converter: "voc",
+          scaler: "letterbox",
+          input_size: "640x640",
         },
-        {
-          name: "chat",
-          path: "/v1/chat/completions",
-          cluster: "models",
-          modeltap: {
-            model: CHAT,
-            version: "1",
-            task: "text_generation",
-            sample_rate: 1.0,
-            protocol: "openai_chat",
-          },
+      },
+      {
+        name: "chat",
+        path: "/v1/chat/completions",
+        cluster: "models",
+        modeltap: {
+          model: CHAT,
+          version: "1",
+          task: "text_generation",
+          sample_rate: 1.0,
+          protocol: "openai_chat",
         },
-      ],
-      upstreams: { models: (upstream.address() as AddressInfo).port },
-    }),
-  );
-  envoy = spawn(
-    path.join(paths(config).venvBin, "envoy"),
-    ["-c", path.join(dir, "envoy.yaml"), "--disable-hot-restart", "-l", "error"],
-    { stdio: ["ignore", "ignore", "inherit"] },
-  );
-  await until("Envoy", async () => (await fetch(`http://127.0.0.1:${ports.admin}/ready`)).ok);
+      },
+    ],
+    upstreams: { models: (upstream.address() as AddressInfo).port },
+  });
+  envoy = await startEnvoy(dir, envoyYaml, ports.admin);
 });
 
 afterAll(async () => {

@@ -27,12 +27,12 @@ import { Profile, type ProfileJson } from "../../src/core/monitoring/profile.js"
 import type { WindowResult } from "../../src/core/monitoring/window-result.js";
 import { restartService, serviceByName, stackContext } from "../../tools/stack/stack.js";
 import { stopPid } from "../../tools/stack/process.js";
-import { localSecrets, paths } from "../../tools/stack/services.js";
+import { localSecrets } from "../../tools/stack/services.js";
 import { productEnv } from "../../tools/stack/settings.js";
-import { observabilityEnvoyConfig } from "../support/envoy-config.js";
+import { creditRoute, observabilityEnvoyConfig } from "../support/envoy-config.js";
 import { send } from "../support/http.js";
 import { draws } from "../support/random.js";
-import { config, db, freePort, poll, until } from "./helpers.js";
+import { config, db, freePort, poll, startEnvoy, until } from "./helpers.js";
 
 const run = promisify(execFile);
 const pg = db();
@@ -71,39 +71,14 @@ beforeAll(async () => {
   upstream.keepAliveTimeout = 300_000;
   await new Promise<void>((resolve) => upstream!.listen(0, "127.0.0.1", resolve));
   for (const k of Object.keys(ports) as Array<keyof typeof ports>) ports[k] = await freePort();
-  fs.writeFileSync(
-    path.join(dir, "envoy.yaml"),
-    observabilityEnvoyConfig({
-      name: "monitoring",
-      adminPort: ports.admin,
-      listenerPort: ports.listener,
-      collectorPort: config.ports.collector,
-      routes: [
-        {
-          name: "credit",
-          path: "/v1/models/credit:predict",
-          cluster: "credit",
-          modeltap: {
-            model: MODEL,
-            version: "1",
-            task: "tabular_classification",
-            sample_rate: 1.0,
-            protocol: "kserve_v1",
-          },
-        },
-      ],
-      upstreams: { credit: (upstream.address() as AddressInfo).port },
-    }),
-  );
-  children.push(
-    spawn(
-      path.join(paths(config).venvBin, "envoy"),
-      ["-c", path.join(dir, "envoy.yaml"), "--disable-hot-restart", "-l", "error"],
-      {
-        stdio: ["ignore", "ignore", "inherit"],
-      },
-    ),
-  );
+  const envoyYaml = observabilityEnvoyConfig({
+    name: "monitoring",
+    adminPort: ports.admin,
+    listenerPort: ports.listener,
+    collectorPort: config.ports.collector,
+    routes: [creditRoute(MODEL)],
+    upstreams: { credit: (upstream.address() as AddressInfo).port },
+  });
   // A real Prometheus with the shipped rules, scraping the monitor every 2 s.
   const rules = path.join(dir, "alerts.yml");
   fs.copyFileSync(path.join(PACKAGE_ROOT, "docs", "ops", "alerts.yml"), rules);
@@ -122,7 +97,7 @@ beforeAll(async () => {
       { stdio: ["ignore", "ignore", "ignore"] },
     ),
   );
-  await until("Envoy", async () => (await fetch(`http://127.0.0.1:${ports.admin}/ready`)).ok);
+  children.push(await startEnvoy(dir, envoyYaml, ports.admin));
   await until(
     "Prometheus",
     async () => (await fetch(`http://127.0.0.1:${ports.prometheus}/-/ready`)).ok,

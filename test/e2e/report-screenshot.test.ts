@@ -8,7 +8,7 @@
  * the window's bar colours side by side in the histogram rows, the drifted rows of the drift
  * table above them.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -18,12 +18,12 @@ import { decode } from "fast-png";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/config.js";
 import { COLORS } from "../../src/core/monitoring/report-svg.js";
-import { localSecrets, paths } from "../../tools/stack/services.js";
+import { localSecrets } from "../../tools/stack/services.js";
 import { productEnv } from "../../tools/stack/settings.js";
-import { observabilityEnvoyConfig } from "../support/envoy-config.js";
+import { creditRoute, observabilityEnvoyConfig } from "../support/envoy-config.js";
 import { send } from "../support/http.js";
 import { draws } from "../support/random.js";
-import { config, db, freePort, until } from "./helpers.js";
+import { config, db, freePort, startEnvoy, until } from "./helpers.js";
 
 const pg = db();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "modeltap-report-"));
@@ -57,38 +57,15 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => upstream!.listen(0, "127.0.0.1", resolve));
   for (const k of Object.keys(ports) as Array<keyof typeof ports>) ports[k] = await freePort();
-  fs.writeFileSync(
-    path.join(dir, "envoy.yaml"),
-    observabilityEnvoyConfig({
-      name: "report",
-      adminPort: ports.admin,
-      listenerPort: ports.listener,
-      collectorPort: config.ports.collector,
-      routes: [
-        {
-          name: "credit",
-          path: "/v1/models/credit:predict",
-          cluster: "credit",
-          modeltap: {
-            model: MODEL,
-            version: "1",
-            task: "tabular_classification",
-            sample_rate: 1.0,
-            protocol: "kserve_v1",
-          },
-        },
-      ],
-      upstreams: { credit: (upstream.address() as AddressInfo).port },
-    }),
-  );
-  children.push(
-    spawn(
-      path.join(paths(config).venvBin, "envoy"),
-      ["-c", path.join(dir, "envoy.yaml"), "--disable-hot-restart", "-l", "error"],
-      { stdio: ["ignore", "ignore", "inherit"] },
-    ),
-  );
-  await until("Envoy", async () => (await fetch(`http://127.0.0.1:${ports.admin}/ready`)).ok);
+  const envoyYaml = observabilityEnvoyConfig({
+    name: "report",
+    adminPort: ports.admin,
+    listenerPort: ports.listener,
+    collectorPort: config.ports.collector,
+    routes: [creditRoute(MODEL)],
+    upstreams: { credit: (upstream.address() as AddressInfo).port },
+  });
+  children.push(await startEnvoy(dir, envoyYaml, ports.admin));
 });
 
 afterAll(async () => {

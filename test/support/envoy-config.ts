@@ -24,6 +24,22 @@ export interface TestEnvoy {
   upstreams: Readonly<Record<string, number>>;
 }
 
+/** A KServe V1 tabular classifier at /v1/models/credit:predict, every exchange captured. */
+export function creditRoute(model: string): TestRoute {
+  return {
+    name: "credit",
+    path: "/v1/models/credit:predict",
+    cluster: "credit",
+    modeltap: {
+      model,
+      version: "1",
+      task: "tabular_classification",
+      sample_rate: 1.0,
+      protocol: "kserve_v1",
+    },
+  };
+}
+
 const cluster = (name: string, port: number) => `
     - name: ${name}
       type: STATIC
