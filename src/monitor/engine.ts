@@ -75,6 +75,11 @@ export class MonitorEngine {
     private readonly log: Logger,
   ) {}
 
+  /** Rows from this time on are kept (ms since the epoch; -Infinity with no monitoring retention). */
+  private keptFrom(now: Date): number {
+    return this.opts.retentionDays > 0 ? expiryCutoff(now, this.opts.retentionDays).getTime() : -Infinity;
+  }
+
   /** One cycle at `now`; returns the models this replica held. */
   async cycle(now = new Date()): Promise<string[]> {
     const started = performance.now();
@@ -138,7 +143,10 @@ export class MonitorEngine {
       });
     for (const m of changes.minutes)
       minutes.set(`${m.version}\u0000${m.minute.getTime()}`, { ...m, labelsChanged: true });
+    // Minutes past the monitoring retention are not brought back (their rows are expired).
+    const kept = this.keptFrom(now);
     for (const m of minutes.values()) {
+      if (m.minute.getTime() < kept) continue;
       const q = emptyQuality();
       const pairs = await this.store.labeledPredictions(
         model,
@@ -216,7 +224,11 @@ export class MonitorEngine {
         if (end <= last.getTime() && (!mark || end <= mark.getTime())) ends.add(end);
       }
     }
+    // A window that starts before the monitoring retention's cutoff has lost rows to expiry: its
+    // stored result stands (evaluating it again would count only what is left).
+    const kept = this.keptFrom(now);
     for (const end of [...ends].sort((a, b) => a - b)) {
+      if (end - windowMs < kept) continue;
       await this.evaluate(model, windowMs, new Date(end), baseline, now, closing.has(end));
     }
     if (Number.isFinite(reached) && (!mark || reached > mark.getTime()))

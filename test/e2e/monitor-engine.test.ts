@@ -363,12 +363,16 @@ describe("expiry", () => {
     const cutoff = expiryCutoff(now, 1).getTime() - T0;
     const [older, newer] = [cutoff - 2 * MIN, cutoff + 2 * MIN];
     const old = [row(model, older, 1), row(model, older + 1000, 2)];
-    await ingest([...old, row(model, newer, 3)]);
-    await pool.query(
-      `INSERT INTO ground_truth (capture_id, request_id, instance, source, source_ref, label, labeled_at, received_at)
-       VALUES ($1, '', 0, 'api', '', $2, now(), now())`,
-      [old[0]!.id, JSON.stringify({ kind: "classification", label: "a", score: null })],
-    );
+    const kept = row(model, newer, 3);
+    await ingest([...old, kept]);
+    const labelled = (id: string) =>
+      pool.query(
+        `INSERT INTO ground_truth (capture_id, request_id, instance, source, source_ref, label, labeled_at, received_at)
+         VALUES ($1, '', 0, 'api', '', $2, now(), now())`,
+        [id, JSON.stringify({ kind: "classification", label: "a", score: null })],
+      );
+    await labelled(old[0]!.id);
+    await labelled(kept.id);
     await engine.model(model, now);
     for (const end of [older + MIN - (older % MIN), newer + MIN - (newer % MIN)]) {
       await engine.evaluate(model, MIN, at(end), undefined, now);
@@ -386,7 +390,7 @@ describe("expiry", () => {
     };
     const before = await rows();
     expect(before.buckets.filter((t) => t < cutoff).length).toBe(2); // the old minute and its hour
-    expect(before.quality).toEqual([older - (older % MIN)]);
+    expect(before.quality).toEqual([older - (older % MIN), newer - (newer % MIN)]);
     expect(before.results.filter((t) => t <= cutoff).length).toBe(3);
 
     const expiring = keeping(1);
@@ -394,18 +398,34 @@ describe("expiry", () => {
     const after = await rows();
     expect(after.buckets.every((t) => t >= cutoff)).toBe(true);
     expect(after.buckets.length).toBe(before.buckets.length - 2);
-    expect(after.quality).toEqual([]);
+    expect(after.quality).toEqual([newer - (newer % MIN)]);
     expect(after.results.every((t) => t > cutoff)).toBe(true);
     expect(after.results.length).toBe(before.results.length - 3);
     expect(await counter(model, "rows_expired")).toBe(2 + 1 + 3);
 
-    // A late capture for the expired minute folds again; the next sweep is an hour later.
+    // A late capture and a late label for the expired minute: the capture folds again (its
+    // buckets go with the next sweep, an hour later), but neither brings back a quality row or
+    // evaluates a window that starts before the cutoff over what is left of it.
     await ingest([row(model, older + 2000, 4)]);
+    await labelled(old[1]!.id);
     await expiring.model(model, new Date(now.getTime() + 10 * MIN));
-    expect((await rows()).buckets.filter((t) => t < cutoff).length).toBe(2);
+    const late = await rows();
+    expect(late.buckets.filter((t) => t < cutoff).length).toBe(2);
+    expect(late.quality.filter((t) => t < cutoff)).toEqual([]);
+    expect(late.results.filter((t) => t <= cutoff)).toEqual([]);
     await expiring.model(model, new Date(now.getTime() + HOUR));
     expect((await rows()).buckets.filter((t) => t < cutoff)).toEqual([]);
-    expect((await rows()).partials).toEqual([]);
+  });
+
+  it("deletes partials not folded yet before the cutoff, and only those", async () => {
+    const { model } = await fresh();
+    const cutoff = expiryCutoff(at(2 * 24 * HOUR), 1);
+    const rel = cutoff.getTime() - T0;
+    await ingest([row(model, rel - MIN, 1), row(model, rel - 1, 2), row(model, rel, 3)]);
+    expect((await partialRows(model)).length).toBe(2);
+    expect(await repo.expire(model, cutoff, 5000)).toBe(1);
+    expect((await partialRows(model)).map((p) => p.minute.getTime())).toEqual([cutoff.getTime()]);
+    await expect(repo.expire(model, new Date(cutoff.getTime() + MIN), 5000)).rejects.toThrow(/whole hour/);
   });
 });
 

@@ -209,7 +209,7 @@ async function main(): Promise<void> {
     const lines = [
       "# Monitor detection lag",
       "",
-      `1m windows on iris at ${RATE} requests/s, ${WINDOWS} windows (every second one shifted), grace ${config.monitor.graceMs / 1000} s, monitor interval ${config.monitor.intervalMs / 1000} s, Prometheus scrape and evaluation 15 s (the shipped ones). With this few samples p99 is the maximum.`,
+      `1m windows on iris at ${RATE} requests/s, ${WINDOWS} windows (every other one shifted, starting with the first), grace ${config.monitor.graceMs / 1000} s, monitor interval ${config.monitor.intervalMs / 1000} s, Prometheus scrape and evaluation 15 s (the shipped ones). With this few samples p99 is the maximum.`,
       "",
       "| from a window's end to | samples | p50 | p99 |",
       "|---|---|---|---|",

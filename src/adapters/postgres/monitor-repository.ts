@@ -508,19 +508,22 @@ export class PostgresMonitorRepository implements MonitorStore {
   }
 
   async expire(model: string, before: Date, limit: number): Promise<number> {
+    if (before.getTime() % HOUR_MS !== 0) throw new RangeError("expire: the cutoff must be on a whole hour");
     // Each statement takes at most `limit` rows (by primary key, so one sweep never holds a large
-    // lock); an hour bucket goes once its whole hour is before the cutoff.
+    // lock). A bucket, partial or quality row goes once its minute or hour ends by the cutoff; the
+    // cutoff is on a whole hour (UTC midnight), so that is a start before it: a plain comparison
+    // on the indexed column (a range of monitor_partials_model_minute, a filter within the model's
+    // part of the other primary keys) rather than an expression on every row.
     const statements = [
       `DELETE FROM monitor_buckets WHERE (model, version, resolution, start_at) IN (
          SELECT model, version, resolution, start_at FROM monitor_buckets
-          WHERE model = $1 AND start_at + CASE resolution WHEN 'hour' THEN interval '1 hour' ELSE interval '1 minute' END <= $2
-          LIMIT $3)`,
+          WHERE model = $1 AND start_at < $2 LIMIT $3)`,
       `DELETE FROM monitor_quality WHERE (model, version, minute) IN (
-         SELECT model, version, minute FROM monitor_quality WHERE model = $1 AND minute + interval '1 minute' <= $2 LIMIT $3)`,
+         SELECT model, version, minute FROM monitor_quality WHERE model = $1 AND minute < $2 LIMIT $3)`,
       `DELETE FROM monitor_results WHERE (model, version, window_name, window_end) IN (
          SELECT model, version, window_name, window_end FROM monitor_results WHERE model = $1 AND window_end <= $2 LIMIT $3)`,
       `DELETE FROM monitor_partials WHERE id IN (
-         SELECT id FROM monitor_partials WHERE model = $1 AND minute + interval '1 minute' <= $2 LIMIT $3)`,
+         SELECT id FROM monitor_partials WHERE model = $1 AND minute < $2 LIMIT $3)`,
     ];
     let n = 0;
     for (const sql of statements) n += (await this.pool.query(sql, [model, before, limit])).rowCount ?? 0;

@@ -162,7 +162,8 @@ export interface MonitorStore {
   /**
    * Delete at most `limit` rows of each of the model's monitoring tables that hold nothing after
    * `before`: minute and hour buckets, partials and quality of earlier minutes, and results of
-   * windows that ended by then. Returns how many rows went; fewer than 4·limit means none is left.
+   * windows that ended by then. Returns how many rows went; fewer than `limit` in all means none
+   * is left.
    */
   expire(model: string, before: Date, limit: number): Promise<number>;
   /**
