@@ -34,6 +34,8 @@ const HOUR_MS = 3_600_000;
 const FOLD_LIMIT = 2000;
 /** Closed windows a model catches up on per cycle and window length (the rest next cycle). */
 const CATCH_UP = 60;
+/** Minutes whose labels changed that a model's quality is recomputed for per cycle (in queue order). */
+export const QUALITY_MINUTES = 240;
 /** Rows per table and statement an expiry deletes, and statements per table and cycle. */
 const EXPIRE_BATCH = 5000;
 const EXPIRE_ROUNDS = 10;
@@ -130,10 +132,27 @@ export class MonitorEngine {
       }
       if (out.partials < FOLD_LIMIT) break;
     }
-    // 2. Quality of the minutes whose labels changed, and of the minutes just folded (a label may
-    // have arrived before its capture was stored: the capture brings it into its minute's quality).
+    // 2. Quality. Minutes whose labels changed are queued together with the label watermark (one
+    // transaction), then recomputed at most QUALITY_MINUTES a cycle in queue order, so a bulk import
+    // of labels is worked through over the next cycles and survives a restart. The minutes just
+    // folded are recomputed now: a label may have arrived before its capture was stored, and the
+    // capture brings it into its minute's quality. Minutes past the monitoring retention are not
+    // brought back (their rows are expired).
+    const kept = this.keptFrom(now);
     const since = (await this.store.watermark(model, "labels")) ?? "1970-01-01T00:00:00Z";
     const changes = await this.store.labelChanges(model, since);
+    await this.store.queueQuality(
+      model,
+      changes.minutes.filter((m) => m.minute.getTime() >= kept),
+      changes.newest,
+    );
+    const pending = await this.store.pendingQuality(model, QUALITY_MINUTES);
+    if (pending.total > pending.minutes.length) {
+      this.log.info(
+        { model, queued: pending.total, now: pending.minutes.length },
+        "labels changed in more minutes than one cycle recomputes: the rest in the next cycles",
+      );
+    }
     const minutes = new Map<string, { version: string; minute: Date; labelsChanged: boolean }>();
     for (const f of folded)
       minutes.set(`${f.version}\u0000${f.startAt.getTime()}`, {
@@ -141,10 +160,12 @@ export class MonitorEngine {
         minute: f.startAt,
         labelsChanged: false,
       });
-    for (const m of changes.minutes)
-      minutes.set(`${m.version}\u0000${m.minute.getTime()}`, { ...m, labelsChanged: true });
-    // Minutes past the monitoring retention are not brought back (their rows are expired).
-    const kept = this.keptFrom(now);
+    for (const m of pending.minutes)
+      minutes.set(`${m.version}\u0000${m.minute.getTime()}`, {
+        version: m.version,
+        minute: m.minute,
+        labelsChanged: true,
+      });
     for (const m of minutes.values()) {
       if (m.minute.getTime() < kept) continue;
       const q = emptyQuality();
@@ -165,7 +186,7 @@ export class MonitorEngine {
       });
       if (changed) touch(m.version, m.minute);
     }
-    if (changes.newest) await this.store.setWatermark(model, "labels", changes.newest);
+    await this.store.clearQuality(model, pending.minutes);
     // 3. Windows.
     const baseline = await this.store.activeBaseline(model);
     for (const windowMs of this.opts.windowsMs) await this.windows(model, windowMs, now, baseline, touched);

@@ -223,6 +223,7 @@ export async function deleteModels(pool: pg.Pool, models: readonly string[]): Pr
     "monitor_partials",
     "monitor_buckets",
     "monitor_quality",
+    "monitor_quality_pending",
     "monitor_results",
     "monitor_leases",
     "monitor_counters",

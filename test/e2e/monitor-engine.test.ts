@@ -22,7 +22,7 @@ import { expiryCutoff } from "../../src/core/monitoring/windows.js";
 import { headlineMetrics, type QualityAggregate } from "../../src/core/monitoring/quality-aggregate.js";
 import type { CaptureRow } from "../../src/core/ports.js";
 import { createLogger } from "../../src/log.js";
-import { MonitorEngine, mergeProfiles } from "../../src/monitor/engine.js";
+import { MonitorEngine, mergeProfiles, QUALITY_MINUTES } from "../../src/monitor/engine.js";
 import { PACKAGE_ROOT } from "../../src/config.js";
 import { productEnv } from "../../tools/stack/settings.js";
 import { captureRow } from "../support/captures.js";
@@ -503,6 +503,56 @@ describe("quality", () => {
     await engine.model(model, now);
     expect((await quality()).map((r) => r.revision)).toEqual([2]);
     expect((await result(model, "1m", MIN))?.revision).toBe(2);
+  });
+});
+
+describe("a burst of label changes", () => {
+  it("recomputes QUALITY_MINUTES minutes a cycle, in queue order, the rest the next cycles", async () => {
+    const { model, engine } = await fresh();
+    const n = QUALITY_MINUTES + 60;
+    const rows = Array.from({ length: n }, (_, i) => row(model, i * MIN, i));
+    await ingest(rows);
+    const now = at(n * MIN + GRACE);
+    await engine.model(model, now); // folds every minute; no label yet, so no quality row
+    await pool.query(
+      `INSERT INTO ground_truth (capture_id, request_id, instance, source, source_ref, label, labeled_at, received_at)
+       SELECT id, '', 0, 'api', '', $2, now(), now() - interval '10 seconds' FROM unnest($1::text[]) AS id`,
+      [rows.map((r) => r.id), JSON.stringify({ kind: "classification", label: "a", score: null })],
+    );
+    const minutes = async () =>
+      (
+        await pool.query<{ minute: Date }>(
+          "SELECT minute FROM monitor_quality WHERE model = $1 ORDER BY minute",
+          [model],
+        )
+      ).rows.map((r) => (r.minute.getTime() - T0) / MIN);
+    await engine.model(model, now);
+    expect(await minutes()).toEqual(Array.from({ length: QUALITY_MINUTES }, (_, i) => i));
+    expect((await repo.pendingQuality(model, 1)).total).toBe(60);
+    // A minute later the label scan no longer looks back at these labels (it re-reads the last
+    // minute's, for transactions that commit late): the queue then drains.
+    await repo.setWatermark(model, "labels", new Date(Date.now() + 2 * MIN));
+    await engine.model(model, now);
+    expect(await minutes()).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect((await repo.pendingQuality(model, 1)).total).toBe(0);
+    // Every 1m window over a labeled minute was evaluated again with its label.
+    expect((await result(model, "1m", n * MIN))?.labeled).toBe(1);
+  });
+
+  it("keeps a queued minute's place, and clears only the entry it read", async () => {
+    const { model } = await fresh();
+    const [a, b] = [at(5 * MIN), at(0)].map((minute) => ({ version: "1", minute }));
+    await repo.queueQuality(model, [a!], null);
+    await repo.queueQuality(model, [b!, a!], null); // a keeps its place before b
+    const read = await repo.pendingQuality(model, 10);
+    expect(read.minutes.map((p) => p.minute)).toEqual([a!.minute, b!.minute]);
+    // Another replica clears a and queues it again after its recompute: a new entry, kept.
+    await repo.clearQuality(model, read.minutes.slice(0, 1));
+    await repo.queueQuality(model, [a!], null);
+    await repo.clearQuality(model, read.minutes);
+    const left = await repo.pendingQuality(model, 10);
+    expect(left.minutes.map((p) => p.minute)).toEqual([a!.minute]);
+    expect(left.total).toBe(1);
   });
 });
 

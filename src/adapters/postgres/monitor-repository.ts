@@ -9,6 +9,7 @@ import type {
   FoldOutcome,
   LabeledPrediction,
   MonitorStore,
+  PendingMinute,
   QualityRow,
   Resolution,
   ResultRow,
@@ -524,6 +525,8 @@ export class PostgresMonitorRepository implements MonitorStore {
          SELECT model, version, window_name, window_end FROM monitor_results WHERE model = $1 AND window_end <= $2 LIMIT $3)`,
       `DELETE FROM monitor_partials WHERE id IN (
          SELECT id FROM monitor_partials WHERE model = $1 AND minute < $2 LIMIT $3)`,
+      `DELETE FROM monitor_quality_pending WHERE (model, version, minute) IN (
+         SELECT model, version, minute FROM monitor_quality_pending WHERE model = $1 AND minute < $2 LIMIT $3)`,
     ];
     let n = 0;
     for (const sql of statements) n += (await this.pool.query(sql, [model, before, limit])).rowCount ?? 0;
@@ -556,6 +559,55 @@ export class PostgresMonitorRepository implements MonitorStore {
       [model, since, upto],
     );
     return { minutes: res.rows.map((r) => ({ version: r.version, minute: r.minute })), newest: upto };
+  }
+
+  async queueQuality(
+    model: string,
+    minutes: ReadonlyArray<{ version: string; minute: Date }>,
+    watermark: string | null,
+  ): Promise<void> {
+    // Oldest minute first within a batch, so the queue's order is prediction time's where it can be.
+    const sorted = [...minutes].sort(
+      (a, b) => a.minute.getTime() - b.minute.getTime() || (a.version < b.version ? -1 : 1),
+    );
+    await transaction(this.pool, async (c) => {
+      if (sorted.length > 0) {
+        await c.query(
+          `INSERT INTO monitor_quality_pending (model, version, minute)
+           SELECT $1, v, m FROM unnest($2::text[], $3::timestamptz[]) AS u(v, m)
+           ON CONFLICT (model, version, minute) DO NOTHING`,
+          [model, sorted.map((m) => m.version), sorted.map((m) => m.minute)],
+        );
+      }
+      if (watermark !== null) {
+        await c.query(
+          `INSERT INTO monitor_watermarks (model, name, at) VALUES ($1, 'labels', $2)
+           ON CONFLICT (model, name) DO UPDATE SET at = GREATEST(monitor_watermarks.at, EXCLUDED.at)`,
+          [model, watermark],
+        );
+      }
+    });
+  }
+
+  async pendingQuality(model: string, limit: number): Promise<{ minutes: PendingMinute[]; total: number }> {
+    const res = await this.pool.query<{ version: string; minute: Date; seq: string; total: string }>(
+      `SELECT version, minute, seq::text AS seq, count(*) OVER () AS total FROM monitor_quality_pending
+        WHERE model = $1 ORDER BY seq LIMIT $2`,
+      [model, limit],
+    );
+    return {
+      minutes: res.rows.map((r) => ({ version: r.version, minute: r.minute, seq: r.seq })),
+      total: Number(res.rows[0]?.total ?? 0),
+    };
+  }
+
+  async clearQuality(model: string, minutes: readonly PendingMinute[]): Promise<void> {
+    if (minutes.length === 0) return;
+    await this.pool.query(
+      `DELETE FROM monitor_quality_pending p USING unnest($2::text[], $3::timestamptz[], $4::bigint[]) AS u(v, m, s)
+        WHERE p.model = $1 AND p.version = u.v AND p.minute = u.m AND p.seq = u.s`,
+      [model, minutes.map((m) => m.version), minutes.map((m) => m.minute), minutes.map((m) => m.seq)],
+    );
   }
 
   async labeledPredictions(

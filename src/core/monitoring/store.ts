@@ -30,6 +30,13 @@ export interface BucketRow {
   updatedAt: Date;
 }
 
+/** A minute queued for its quality to be recomputed; `seq` tells a re-queued one apart. */
+export interface PendingMinute {
+  version: string;
+  minute: Date;
+  seq: string;
+}
+
 export interface QualityRow {
   model: string;
   version: string;
@@ -174,6 +181,19 @@ export interface MonitorStore {
     model: string,
     since: string,
   ): Promise<{ minutes: Array<{ version: string; minute: Date }>; newest: string | null }>;
+  /**
+   * Queue minutes whose labels changed for their quality to be recomputed, and move the label
+   * watermark to `watermark`, in one transaction. A minute already queued keeps its place.
+   */
+  queueQuality(
+    model: string,
+    minutes: ReadonlyArray<{ version: string; minute: Date }>,
+    watermark: string | null,
+  ): Promise<void>;
+  /** The `limit` minutes queued first for a model, and how many are queued in all. */
+  pendingQuality(model: string, limit: number): Promise<{ minutes: PendingMinute[]; total: number }>;
+  /** Unqueue these minutes, each only if it is still the entry that was read (same `seq`). */
+  clearQuality(model: string, minutes: readonly PendingMinute[]): Promise<void>;
   /** Labeled predictions of captures received in [from, to) (every version when version is null). */
   labeledPredictions(
     model: string,
