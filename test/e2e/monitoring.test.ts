@@ -29,7 +29,7 @@ import { restartService, serviceByName, stackContext } from "../../tools/stack/s
 import { stopPid } from "../../tools/stack/process.js";
 import { localSecrets } from "../../tools/stack/services.js";
 import { productEnv } from "../../tools/stack/settings.js";
-import { creditRoute, observabilityEnvoyConfig } from "../support/envoy-config.js";
+import { creditEnvoyConfig } from "../support/envoy-config.js";
 import { send } from "../support/http.js";
 import { draws } from "../support/random.js";
 import { config, db, freePort, poll, startEnvoy, until } from "./helpers.js";
@@ -71,13 +71,10 @@ beforeAll(async () => {
   upstream.keepAliveTimeout = 300_000;
   await new Promise<void>((resolve) => upstream!.listen(0, "127.0.0.1", resolve));
   for (const k of Object.keys(ports) as Array<keyof typeof ports>) ports[k] = await freePort();
-  const envoyYaml = observabilityEnvoyConfig({
-    name: "monitoring",
-    adminPort: ports.admin,
-    listenerPort: ports.listener,
-    collectorPort: config.ports.collector,
-    routes: [creditRoute(MODEL)],
-    upstreams: { credit: (upstream.address() as AddressInfo).port },
+  const envoyYaml = creditEnvoyConfig("monitoring", MODEL, {
+    ...ports,
+    collector: config.ports.collector,
+    upstream: (upstream.address() as AddressInfo).port,
   });
   // A real Prometheus with the shipped rules, scraping the monitor every 2 s.
   const rules = path.join(dir, "alerts.yml");

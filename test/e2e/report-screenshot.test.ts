@@ -20,7 +20,7 @@ import { PACKAGE_ROOT } from "../../src/config.js";
 import { COLORS } from "../../src/core/monitoring/report-svg.js";
 import { localSecrets } from "../../tools/stack/services.js";
 import { productEnv } from "../../tools/stack/settings.js";
-import { creditRoute, observabilityEnvoyConfig } from "../support/envoy-config.js";
+import { creditEnvoyConfig } from "../support/envoy-config.js";
 import { send } from "../support/http.js";
 import { draws } from "../support/random.js";
 import { config, db, freePort, startEnvoy, until } from "./helpers.js";
@@ -57,13 +57,10 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => upstream!.listen(0, "127.0.0.1", resolve));
   for (const k of Object.keys(ports) as Array<keyof typeof ports>) ports[k] = await freePort();
-  const envoyYaml = observabilityEnvoyConfig({
-    name: "report",
-    adminPort: ports.admin,
-    listenerPort: ports.listener,
-    collectorPort: config.ports.collector,
-    routes: [creditRoute(MODEL)],
-    upstreams: { credit: (upstream.address() as AddressInfo).port },
+  const envoyYaml = creditEnvoyConfig("report", MODEL, {
+    ...ports,
+    collector: config.ports.collector,
+    upstream: (upstream.address() as AddressInfo).port,
   });
   children.push(await startEnvoy(dir, envoyYaml, ports.admin));
 });

@@ -24,22 +24,6 @@ export interface TestEnvoy {
   upstreams: Readonly<Record<string, number>>;
 }
 
-/** A KServe V1 tabular classifier at /v1/models/credit:predict, every exchange captured. */
-export function creditRoute(model: string): TestRoute {
-  return {
-    name: "credit",
-    path: "/v1/models/credit:predict",
-    cluster: "credit",
-    modeltap: {
-      model,
-      version: "1",
-      task: "tabular_classification",
-      sample_rate: 1.0,
-      protocol: "kserve_v1",
-    },
-  };
-}
-
 const cluster = (name: string, port: number) => `
     - name: ${name}
       type: STATIC
@@ -105,4 +89,36 @@ static_resources:
         cluster_name: modeltap_collector
         endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${e.collectorPort} } } } }] }]${upstreams}
 `;
+}
+
+/**
+ * One listener with one route, a KServe V1 tabular classifier at /v1/models/credit:predict whose
+ * every exchange is captured as `model`, served on 127.0.0.1:`upstreamPort`.
+ */
+export function creditEnvoyConfig(
+  name: string,
+  model: string,
+  ports: { admin: number; listener: number; collector: number; upstream: number },
+): string {
+  return observabilityEnvoyConfig({
+    name,
+    adminPort: ports.admin,
+    listenerPort: ports.listener,
+    collectorPort: ports.collector,
+    routes: [
+      {
+        name: "credit",
+        path: "/v1/models/credit:predict",
+        cluster: "credit",
+        modeltap: {
+          model,
+          version: "1",
+          task: "tabular_classification",
+          sample_rate: 1.0,
+          protocol: "kserve_v1",
+        },
+      },
+    ],
+    upstreams: { credit: ports.upstream },
+  });
 }
