@@ -590,13 +590,14 @@ export class PostgresMonitorRepository implements MonitorStore {
   }
 
   async pendingQuality(model: string, limit: number): Promise<{ minutes: PendingMinute[]; total: number }> {
-    const res = await this.pool.query<{ version: string; minute: Date; seq: string; total: string }>(
-      `SELECT version, minute, seq::text AS seq, count(*) OVER () AS total FROM monitor_quality_pending
+    // Ordered by the bigint column: an output column named seq (the text) would order "45" < "5".
+    const res = await this.pool.query<{ version: string; minute: Date; seq_text: string; total: string }>(
+      `SELECT version, minute, seq::text AS seq_text, count(*) OVER () AS total FROM monitor_quality_pending
         WHERE model = $1 ORDER BY seq LIMIT $2`,
       [model, limit],
     );
     return {
-      minutes: res.rows.map((r) => ({ version: r.version, minute: r.minute, seq: r.seq })),
+      minutes: res.rows.map((r) => ({ version: r.version, minute: r.minute, seq: r.seq_text })),
       total: Number(res.rows[0]?.total ?? 0),
     };
   }
