@@ -1,7 +1,14 @@
-/** Helpers the benchmarks share: sizes from the environment, percentiles, and writing results. */
+/**
+ * Helpers the benchmarks share: sizes from the environment, percentiles, writing results, and
+ * analysing a record as the collector does.
+ */
 import fs from "node:fs";
 import path from "node:path";
 import { PACKAGE_ROOT } from "../../src/config.js";
+import { analyzeRecordWithImages } from "../../src/core/analysis/input-images.js";
+import type { CaptureRecord } from "../../src/core/record.js";
+import type { RouteConfig } from "../../src/core/route-config.js";
+import type { PluginRegistry } from "../../src/plugins/registry.js";
 import { updateDocsTable } from "./docs-table.js";
 
 /** An integer setting from the environment, from 1 to max, or the default. */
@@ -29,4 +36,20 @@ export function writeResults(name: string, data: unknown, lines: readonly string
   fs.writeFileSync(path.join(dir, `${name}-${stamp}.json`), JSON.stringify(data, null, 2));
   fs.writeFileSync(path.join(dir, `${name}-latest.md`), `${lines.join("\n")}\n`);
   updateDocsTable(name, lines.slice(2).join("\n"));
+}
+
+/** As the collector does: the analysis, and the decoded input images the worker stores as objects. */
+export function analyzeAsCollector(
+  plugins: PluginRegistry,
+  config: RouteConfig,
+  record: CaptureRecord,
+): void {
+  analyzeRecordWithImages(
+    record,
+    config.task,
+    config.analysis,
+    plugins.detectionOrder(),
+    [],
+    config.maxDecodedBytes,
+  );
 }

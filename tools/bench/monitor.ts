@@ -17,7 +17,6 @@ import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import pg from "pg";
 import type { Prediction } from "../../src/core/canonical.js";
-import { analyzeRecordWithImages } from "../../src/core/analysis/input-images.js";
 import {
   binPlanOf,
   buildBaseline,
@@ -46,7 +45,7 @@ import { chatBody, nerBody, pngImage } from "../demo/payloads.js";
 import { loadStackConfig } from "../stack/settings.js";
 import { draws } from "../demo/drift-story.js";
 import { BENCHMARKS_DOC } from "./docs-table.js";
-import { envInt, writeResults } from "./common.js";
+import { analyzeAsCollector, envInt, writeResults } from "./common.js";
 
 const ROUNDS = envInt("BENCH_MONITOR_ROUNDS", 5, 50);
 const CELL_MS = envInt("BENCH_MONITOR_CELL_MS", 250, 10_000);
@@ -172,14 +171,7 @@ function captureRows(kind: Kind, n: number, seed: number): CaptureRow[] {
       request: body(x.request[0], x.request[1]),
       response: body(x.response[0], x.response[1]),
     });
-    analyzeRecordWithImages(
-      record,
-      cfg.config.task,
-      cfg.config.analysis,
-      plugins.detectionOrder(),
-      [],
-      cfg.config.maxDecodedBytes,
-    );
+    analyzeAsCollector(plugins, cfg.config, record);
     if (record.parseError) throw new Error(`${kind}: ${record.parseError}`);
     rows.push(planPersist(record, (k) => `s3://bench/${k}`, { rowInlineMaxBytes: 8192 }).row);
   }

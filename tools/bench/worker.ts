@@ -12,7 +12,6 @@ import pg from "pg";
 import { connectNats } from "../../src/adapters/nats/connection.js";
 import { JetStreamRecordPublisher } from "../../src/adapters/nats/record-publisher.js";
 import { loadStackConfig } from "../stack/settings.js";
-import { analyzeRecordWithImages } from "../../src/core/analysis/input-images.js";
 import { emptyBody, type CaptureRecord } from "../../src/core/record.js";
 import { newRecord } from "../../test/support/records.js";
 import { compileRouteConfig } from "../../src/core/route-config.js";
@@ -22,7 +21,7 @@ import { createLogger } from "../../src/log.js";
 import { PluginRegistry } from "../../src/plugins/registry.js";
 import { restartService, serviceByName, stackContext, stackUp } from "../stack/stack.js";
 import { noisyPng } from "./images.js";
-import { envInt, percentile, sleep, writeResults } from "./common.js";
+import { analyzeAsCollector, envInt, percentile, sleep, writeResults } from "./common.js";
 
 const config = loadStackConfig();
 const ctx = stackContext(config);
@@ -58,15 +57,7 @@ function buildRecord(
     request,
     response,
   });
-  // As the collector does: the analysis, and the decoded input images the worker stores as objects.
-  analyzeRecordWithImages(
-    record,
-    cfg.config.task,
-    cfg.config.analysis,
-    plugins.detectionOrder(),
-    [],
-    cfg.config.maxDecodedBytes,
-  );
+  analyzeAsCollector(plugins, cfg.config, record);
   return record;
 }
 
