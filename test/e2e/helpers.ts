@@ -1,6 +1,7 @@
 /** Shared helpers for tests against the real stack. */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import pg from "pg";
@@ -209,6 +210,35 @@ export async function startEnvoy(dir: string, yaml: string, adminPort: number): 
     envoy.kill("SIGTERM");
     throw err;
   }
+}
+
+/** The monitoring tests' tabular model: approve when x1 + x2/2 > 0, else deny. */
+export function creditPrediction(row: Record<string, number | string>): string {
+  return (row.x1 as number) + (row.x2 as number) / 2 > 0 ? "approve" : "deny";
+}
+
+/**
+ * That model served as KServe V1 (at any path). It keeps idle connections longer than any test, since Envoy reuses
+ * upstream connections far longer than Node's 5 s keep-alive and a connection the server closed
+ * under it would answer 503 (still captured, but not the model's answer). Listening on a free
+ * loopback port when it resolves.
+ */
+export async function startCreditModel(): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
+        instances: Array<Record<string, number | string>>;
+      };
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ predictions: body.instances.map(creditPrediction) }));
+    });
+  });
+  server.keepAliveTimeout = 300_000;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return server;
 }
 
 /** Delete every row these models left: captures, their labels, baselines and all monitoring state. */

@@ -32,7 +32,16 @@ import { productEnv } from "../../tools/stack/settings.js";
 import { creditEnvoyConfig } from "../support/envoy-config.js";
 import { send } from "../support/http.js";
 import { draws } from "../support/random.js";
-import { config, db, freePort, poll, startEnvoy, until } from "./helpers.js";
+import {
+  config,
+  creditPrediction,
+  db,
+  freePort,
+  poll,
+  startCreditModel,
+  startEnvoy,
+  until,
+} from "./helpers.js";
 
 const run = promisify(execFile);
 const pg = db();
@@ -48,28 +57,8 @@ const ports = { listener: 0, admin: 0, prometheus: 0 };
 const children: ChildProcess[] = [];
 let upstream: http.Server | undefined;
 
-/** The model: approve when x1 + x2/2 > 0. */
-function predict(row: Record<string, number | string>): string {
-  return (row.x1 as number) + (row.x2 as number) / 2 > 0 ? "approve" : "deny";
-}
-
 beforeAll(async () => {
-  upstream = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
-        instances: Array<Record<string, number | string>>;
-      };
-      res
-        .writeHead(200, { "content-type": "application/json" })
-        .end(JSON.stringify({ predictions: body.instances.map(predict) }));
-    });
-  });
-  // Envoy keeps idle upstream connections far longer than Node's 5 s keep-alive: a connection the
-  // server closed while Envoy reused it would answer 503 (still captured, but not the model's).
-  upstream.keepAliveTimeout = 300_000;
-  await new Promise<void>((resolve) => upstream!.listen(0, "127.0.0.1", resolve));
+  upstream = await startCreditModel();
   for (const k of Object.keys(ports) as Array<keyof typeof ports>) ports[k] = await freePort();
   const envoyYaml = creditEnvoyConfig("monitoring", MODEL, {
     ...ports,
@@ -146,7 +135,7 @@ async function minuteOfTraffic(
           `http://127.0.0.1:${ports.listener}/v1/models/credit:predict`,
           JSON.stringify({ instances: [row] }),
         );
-        const prediction = predict(row);
+        const prediction = creditPrediction(row);
         const sent: Sent = {
           id: s.id,
           ok: s.status === 200,

@@ -23,7 +23,7 @@ import { productEnv } from "../../tools/stack/settings.js";
 import { creditEnvoyConfig } from "../support/envoy-config.js";
 import { send } from "../support/http.js";
 import { draws } from "../support/random.js";
-import { config, db, freePort, startEnvoy, until } from "./helpers.js";
+import { config, creditPrediction, db, freePort, startCreditModel, startEnvoy, until } from "./helpers.js";
 
 const pg = db();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "modeltap-report-"));
@@ -38,24 +38,8 @@ let upstream: http.Server | undefined;
 /** The drifted rows' background in the drift table (report.ts STYLE). */
 const DRIFTED_ROW = "#fde0dc";
 
-function predict(row: Record<string, number | string>): string {
-  return (row.x1 as number) + (row.x2 as number) / 2 > 0 ? "approve" : "deny";
-}
-
 beforeAll(async () => {
-  upstream = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
-        instances: Array<Record<string, number | string>>;
-      };
-      res
-        .writeHead(200, { "content-type": "application/json" })
-        .end(JSON.stringify({ predictions: body.instances.map(predict) }));
-    });
-  });
-  await new Promise<void>((resolve) => upstream!.listen(0, "127.0.0.1", resolve));
+  upstream = await startCreditModel();
   for (const k of Object.keys(ports) as Array<keyof typeof ports>) ports[k] = await freePort();
   const envoyYaml = creditEnvoyConfig("report", MODEL, {
     ...ports,
@@ -91,7 +75,7 @@ async function burst(n: number, opts: { shift: number; agreement: number; seed: 
         expect(s.status).toBe(200);
         ok += 1;
         if ((i + j) % 2 !== 0) return;
-        const p = predict(row);
+        const p = creditPrediction(row);
         const res = await fetch(`${API}/v1/ground-truth`, {
           method: "POST",
           headers: { authorization: `Bearer ${secrets.apiToken}`, "content-type": "application/json" },
