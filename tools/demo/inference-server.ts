@@ -11,8 +11,15 @@ import { DEMO_MODELS } from "./models.js";
 
 const STREAM_DELAY_MS = 15;
 
+/**
+ * Longer than Envoy's default upstream idle timeout (1 h): with Node's 5 s keep-alive the server
+ * closes idle connections that Envoy may be reusing at that moment, and that request answers 503
+ * "upstream connect error or disconnect/reset before headers" (docs/troubleshooting.md).
+ */
+const KEEP_ALIVE_MS = 3_660_000;
+
 export function createInferenceServer(): http.Server {
-  return http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -61,4 +68,6 @@ export function createInferenceServer(): http.Server {
       res.end(body);
     });
   });
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  return server;
 }
