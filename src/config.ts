@@ -397,8 +397,8 @@ export const SETTINGS = [
     env: "MODELTAP_SAMPLING_SEED",
     kind: "string",
     default: "",
-    doc: "Secret seed of the sampling hash (XXH64 of x-request-id), a 64-bit integer in decimal or 0x hex, the same on every collector of a deployment; unset, the seed is 0 and clients can pick ids that force or avoid capture (warned at start). The local stack generates one",
-    readBy: ["collector"],
+    doc: "Secret seed of the sampling hash (XXH64 of x-request-id), a 64-bit integer in decimal or 0x hex, the same on every collector of a deployment and in Envoy's sampling gate (`modeltap envoy gate` writes it there); unset, the seed is 0 and clients can pick ids that force or avoid capture (warned at start). The local stack generates one",
+    readBy: ["collector", "envoy"],
   },
   {
     env: "MODELTAP_BUFFER_MAX_RECORDS",

@@ -17,6 +17,7 @@ import { baselineCommand } from "./commands/baseline.js";
 import { driftCommand } from "./commands/drift.js";
 import { qualityCommand } from "./commands/quality.js";
 import { reportCommand } from "./commands/report.js";
+import { envoyCommand } from "./commands/envoy.js";
 
 export const PRODUCT_COMMANDS: readonly Command[] = [
   collectorCommand,
@@ -30,6 +31,7 @@ export const PRODUCT_COMMANDS: readonly Command[] = [
   driftCommand,
   qualityCommand,
   reportCommand,
+  envoyCommand,
 ];
 
 export const VERSION = (

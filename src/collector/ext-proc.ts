@@ -98,6 +98,18 @@ export function toHeaderList(map: HeaderMap | undefined): HeaderList {
   return out;
 }
 
+/** The x-request-id header's value, as its bytes and as text (Latin-1, one char per byte), if present. */
+export function requestIdHeader(map: HeaderMap | undefined): { bytes: Uint8Array; text: string } | undefined {
+  for (const h of map?.headers ?? []) {
+    if (h.key !== "x-request-id") continue;
+    const bytes = h.raw_value ?? Buffer.from(h.value ?? "", "utf8");
+    return bytes.length > 0
+      ? { bytes, text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1") }
+      : undefined;
+  }
+  return undefined;
+}
+
 function valueToJson(v: ProtoValue): unknown {
   switch (v.kind) {
     case "stringValue":

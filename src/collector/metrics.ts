@@ -12,6 +12,12 @@ export function createCollectorMetrics() {
       labelNames: ["decision", "mode"] as const,
       registers: [registry],
     }),
+    gateDisagreements: new Counter({
+      name: "modeltap_gate_sampled_out_total",
+      help: "Streams Envoy's sampling gate opened that the collector did not sample: the gate and the route's sample_rate or MODELTAP_SAMPLING_SEED disagree (run modeltap envoy check)",
+      labelNames: ["model"] as const,
+      registers: [registry],
+    }),
     captured: new Counter({
       name: "modeltap_captures_total",
       help: "Capture records built, by completeness",

@@ -14,11 +14,12 @@ import type { ProtocolParser } from "../core/plugins.js";
 import type { CaptureRecord } from "../core/record.js";
 import type { RouteResolver } from "../core/capture/route-resolver.js";
 import { NAMESPACE } from "../core/capture/route-resolver.js";
-import { isSampled } from "../core/sampler.js";
+import { GATE_MARKER, isSampledBytes } from "../core/sampler.js";
 import { requestIdKey } from "../core/capture-id.js";
 import type { Logger } from "../log.js";
 import {
   attribute,
+  requestIdHeader,
   structToJson,
   toHeaderList,
   type ProcessCall,
@@ -64,6 +65,11 @@ function protocolOf(parseError: string): string {
 function envoyStart(time: string | undefined): { envoyStartUs?: number } {
   const us = parseEnvoyTime(time);
   return us === undefined ? {} : { envoyStartUs: us };
+}
+
+/** True when the stream comes from a filter wrapped in modeltap's sampling gate (its gRPC metadata says so). */
+function isGated(call: ProcessCall): boolean {
+  return call.metadata?.get(GATE_MARKER.key)[0] === GATE_MARKER.value;
 }
 
 export function handleProcessStream(call: ProcessCall, deps: StreamDeps): void {
@@ -115,12 +121,14 @@ export function handleProcessStream(call: ProcessCall, deps: StreamDeps): void {
     call.write({ [req.request]: {}, ...extra });
   };
 
+  /**
+   * The decision comes first and reads only the x-request-id header: an exchange that is not
+   * sampled costs no header list and no child logger.
+   */
   const onHeaders = (req: ProcessingRequest) => {
     const mode = req.observability_mode ? "observability" : "normal";
-    const headers = toHeaderList(req.request_headers?.headers);
-    const requestId = headers.find((h) => h.name === "x-request-id")?.value ?? "";
-    const sampledBy = requestId ? "request_id" : "random";
-    log = deps.log.child({ request_id: requestId });
+    const id = requestIdHeader(req.request_headers?.headers);
+    const requestId = id?.text ?? "";
     const dynamic = req.metadata_context?.filter_metadata?.[NAMESPACE];
     const { result, firstSeen } = deps.resolver.resolve(
       attribute(req, "xds.route_metadata"),
@@ -130,14 +138,20 @@ export function handleProcessStream(call: ProcessCall, deps: StreamDeps): void {
     if (!result) decision = "no_metadata";
     else if (!result.ok) {
       decision = "invalid_config";
-      if (firstSeen || dynamic)
-        log.warn({ problems: result.problems }, "route modeltap metadata is invalid; not capturing");
+      if (firstSeen || dynamic) {
+        deps.log
+          .child({ request_id: requestId })
+          .warn({ problems: result.problems }, "route modeltap metadata is invalid; not capturing");
+      }
     } else {
       const rate = result.config.sampleRate;
-      // Every hop of one request shares its x-request-id, so they are sampled together; without
-      // one, a random draw at the route's rate (the record says which).
-      const sampled = requestId ? isSampled(requestId, rate, deps.samplingSeed) : deps.random() < rate;
+      // Every hop of one request shares its x-request-id, so they are sampled together; the hash
+      // is over the header's bytes, as Envoy's gate computes it. Without an id, a random draw at
+      // the route's rate (the record says which).
+      const sampled = id ? isSampledBytes(id.bytes, rate, deps.samplingSeed) : deps.random() < rate;
       decision = sampled ? "sampled" : "not_sampled";
+      // Envoy's gate let this stream through: a gate and a collector that agree never get here.
+      if (!sampled && id && isGated(call)) deps.metrics.gateDisagreements.inc({ model: result.config.model });
     }
     deps.metrics.exchanges.inc({ decision, mode });
 
@@ -146,8 +160,10 @@ export function handleProcessStream(call: ProcessCall, deps: StreamDeps): void {
       else reply(req, { mode_override: SKIP_EVERYTHING });
       return;
     }
+    const headers = toHeaderList(req.request_headers?.headers);
+    const sampledBy = requestId ? "request_id" : "random";
     const captureId = deps.newCaptureId();
-    log = log.child({ capture_id: captureId });
+    log = deps.log.child({ request_id: requestId, capture_id: captureId });
     exchange = new Exchange(
       {
         captureId,

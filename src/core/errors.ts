@@ -8,6 +8,8 @@ export const ERROR_CODES = {
     "the collector would serve plaintext gRPC on an address other than loopback; it needs TLS or MODELTAP_COLLECTOR_INSECURE=1",
   ROUTE_CONFIG_INVALID:
     "the modeltap metadata on an Envoy route failed validation; the route is not captured",
+  ENVOY_CONFIG_INVALID:
+    "`modeltap envoy gate` cannot gate this Envoy config as it is (the message names each route or filter and why)",
   ROUTE_METADATA_UNPARSABLE: "Envoy's xds.route_metadata attribute could not be parsed",
   RECORD_DECODE_FAILED: "a capture record on JetStream could not be decoded",
   MIGRATIONS_PENDING: "the database schema is older than this build; run `modeltap migrate`",

@@ -143,6 +143,15 @@ function intInRange(
 }
 
 /**
+ * The route's sample_rate (default 1), or undefined when it is not a number from 0 to 1. The
+ * collector and `modeltap envoy gate` both read the rate through this one function.
+ */
+export function routeSampleRate(raw: Readonly<Record<string, unknown>>): number | undefined {
+  const rate = raw.sample_rate === undefined ? ROUTE_DEFAULTS.sampleRate : num(raw.sample_rate);
+  return rate !== undefined && rate >= 0 && rate <= 1 ? rate : undefined;
+}
+
+/**
  * Validate the `modeltap` metadata of a route, with per-request dynamic overrides applied on top.
  * Returns undefined when neither carries modeltap metadata (the route is not captured).
  */
@@ -167,8 +176,8 @@ export function compileRouteConfig(
   if (!(TASKS as readonly unknown[]).includes(task)) {
     problems.push(`modeltap.task: unknown task ${JSON.stringify(task)} (known: ${TASKS.join(", ")})`);
   }
-  const sampleRate = raw.sample_rate === undefined ? ROUTE_DEFAULTS.sampleRate : num(raw.sample_rate);
-  if (sampleRate === undefined || !(sampleRate >= 0 && sampleRate <= 1)) {
+  const sampleRate = routeSampleRate(raw);
+  if (sampleRate === undefined) {
     problems.push(
       `modeltap.sample_rate: must be a number from 0 to 1, got ${JSON.stringify(raw.sample_rate)}`,
     );

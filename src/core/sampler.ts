@@ -230,11 +230,29 @@ export function samplingBucket(requestId: string, seed: bigint): number {
   return (((H >>> 0) % SAMPLING_MODULO) * TWO32_MOD + (L >>> 0)) % SAMPLING_MODULO;
 }
 
-/** True when the exchange with this request id falls inside the sample at `rate`. */
+/**
+ * The bucket of an id given as the bytes of its header value, as Envoy hashes it. The collector
+ * decides with this: a header is bytes, and an id that is not ASCII (a Latin-1 byte, say) hashes
+ * the same here and in Envoy's gate only if nobody decodes it first.
+ */
+export function samplingBucketOfBytes(requestId: Uint8Array, seed: bigint): number {
+  splitSeed(seed);
+  hash(requestId, requestId.length, seedH, seedL);
+  return (((H >>> 0) % SAMPLING_MODULO) * TWO32_MOD + (L >>> 0)) % SAMPLING_MODULO;
+}
+
+/** True when the exchange with this request id (hashed as UTF-8) falls inside the sample at `rate`. */
 export function isSampled(requestId: string, rate: number, seed: bigint): boolean {
   if (rate >= 1) return true;
   if (rate <= 0) return false;
   return samplingBucket(requestId, seed) < samplingThreshold(rate);
+}
+
+/** isSampled for an id given as its header's bytes (see samplingBucketOfBytes). */
+export function isSampledBytes(requestId: Uint8Array, rate: number, seed: bigint): boolean {
+  if (rate >= 1) return true;
+  if (rate <= 0) return false;
+  return samplingBucketOfBytes(requestId, seed) < samplingThreshold(rate);
 }
 
 /** A seed, as configured: a decimal or 0x-hex unsigned 64-bit integer; undefined when it is not one. */
@@ -244,3 +262,11 @@ export function parseSamplingSeed(text: string): bigint | undefined {
   const v = BigInt(t);
   return v <= M64 ? v : undefined;
 }
+
+/**
+ * gRPC metadata a gated modeltap filter sends when it opens a stream (`modeltap envoy gate` writes
+ * it into grpc_service.initial_metadata). It tells the collector that Envoy's gate, this same hash,
+ * already sampled the exchange, so a not-sampled decision there means the two disagree (a stale
+ * gate, or another seed), and is counted in modeltap_gate_sampled_out_total.
+ */
+export const GATE_MARKER = { key: "x-modeltap-gate", value: "xxh64" } as const;

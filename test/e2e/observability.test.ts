@@ -37,6 +37,8 @@ let previousIrisBaseline: string | undefined;
 const NOT_YET_EXPORTED: Record<string, string> = {
   modeltap_capture_drops_total: "a labeled counter: exported at the first drop",
   modeltap_parse_errors_total: "a labeled counter: exported at the first parse error",
+  modeltap_gate_sampled_out_total:
+    "a labeled counter: exported at the first stream a gate and the collector disagree on",
   modeltap_monitor_errors_total: "a labeled counter: exported at the first failed monitor cycle",
   modeltap_monitor_series_dropped: "set only for a model over MODELTAP_MONITOR_MAX_SERIES",
 };

@@ -1,12 +1,14 @@
 /** src/collector/process-stream.ts: handleProcessStream against a fake ext_proc call: response discipline per mode, records, metrics, logs. */
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
+import { Metadata } from "@grpc/grpc-js";
 import zlib from "node:zlib";
 import { describe, expect, it } from "vitest";
 import type { ProcessCall, ProcessingRequest, ProcessingResponse } from "../../src/collector/ext-proc.js";
 import { createCollectorMetrics } from "../../src/collector/metrics.js";
 import { handleProcessStream } from "../../src/collector/process-stream.js";
 import { captureId, isCaptureId } from "../../src/core/capture-id.js";
+import { GATE_MARKER } from "../../src/core/sampler.js";
 import type { CaptureRecord } from "../../src/core/record.js";
 import { DEFAULT_SECRET_HEADERS } from "../../src/core/capture/redact-headers.js";
 import { RouteResolver } from "../../src/core/capture/route-resolver.js";
@@ -19,6 +21,8 @@ const registry = new PluginRegistry();
 
 class FakeCall extends EventEmitter {
   readonly written: ProcessingResponse[] = [];
+  /** The stream's gRPC metadata: what a gated filter sends (grpc_service.initial_metadata). */
+  metadata = new Metadata();
   ended = 0;
   write(msg: ProcessingResponse): boolean {
     this.written.push(msg);
@@ -29,8 +33,9 @@ class FakeCall extends EventEmitter {
   }
 }
 
-function harness(draws: number[] = []) {
+function harness(draws: number[] = [], gated = false) {
   const call = new FakeCall();
+  if (gated) call.metadata.set(GATE_MARKER.key, GATE_MARKER.value);
   const records: CaptureRecord[] = [];
   const { log, lines } = captureLog();
   const metrics = createCollectorMetrics();
@@ -231,6 +236,22 @@ describe("handleProcessStream", () => {
     expect(call.written[0]?.mode_override).toMatchObject({ request_body_mode: "NONE" });
     expect(call.written).toHaveLength(6);
     expect(await decisions(metrics)).toEqual(["no_metadata/normal=1"]);
+  });
+
+  it("counts a stream a gate let through that the sampler does not keep, and only behind a gate", async () => {
+    const disagreements = async (m: ReturnType<typeof createCollectorMetrics>) =>
+      (await m.gateDisagreements.get()).values.map((v) => `${v.labels.model}=${v.value}`);
+    const gated = harness([], true);
+    gated.send(requestHeaders({ metadata: UNSAMPLED, observability: true }));
+    expect(gated.call.ended).toBe(1);
+    expect(await disagreements(gated.metrics)).toEqual(["iris=1"]);
+    const kept = harness([], true);
+    kept.send(requestHeaders({ metadata: SAMPLED, observability: true }));
+    expect(await disagreements(kept.metrics)).toEqual([]);
+    const ungated = harness();
+    ungated.send(requestHeaders({ metadata: UNSAMPLED, observability: true }));
+    expect(await decisions(ungated.metrics)).toEqual(["not_sampled/observability=1"]);
+    expect(await disagreements(ungated.metrics)).toEqual([]);
   });
 
   it("a route with invalid metadata is not captured; it is logged once with its problems and request id", async () => {

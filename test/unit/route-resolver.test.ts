@@ -74,6 +74,16 @@ describe("RouteResolver", () => {
     expect(base.sampleRate).toBe(0.25);
   });
 
+  it("caches a route with overrides by its text and the overrides: a canary's version header compiles once", () => {
+    const r = new RouteResolver(catalog);
+    const first = r.resolve(IRIS, { version: "canary" }).result;
+    expect(r.resolve(IRIS, { version: "canary" }).result).toBe(first);
+    const other = r.resolve(IRIS, { version: "canary-2" }).result;
+    expect(other).not.toBe(first);
+    expect(validConfig(other).version).toBe("canary-2");
+    expect(validConfig(r.resolve(IRIS, { version: "canary" }).result).version).toBe("canary");
+  });
+
   it("keeps unreadable route metadata an error when overrides are present", () => {
     const result = new RouteResolver(catalog).resolve('filter_metadata { key: "modeltap" value { ', {
       sample_rate: 1,

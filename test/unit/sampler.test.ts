@@ -4,8 +4,10 @@ import { describe, expect, it } from "vitest";
 import {
   SAMPLING_MODULO,
   isSampled,
+  isSampledBytes,
   parseSamplingSeed,
   samplingBucket,
+  samplingBucketOfBytes,
   samplingThreshold,
   xxh64,
 } from "../../src/core/sampler.js";
@@ -156,6 +158,26 @@ describe("xxh64 against a BigInt reference", () => {
       const want = Number(referenceXxh64(utf8(id), seed) % BigInt(SAMPLING_MODULO));
       expect(samplingBucket(id, seed), `${JSON.stringify(id)} seed ${seed}`).toBe(want);
     }
+  });
+});
+
+describe("samplingBucketOfBytes", () => {
+  it("hashes a header's bytes as Envoy does: the UTF-8 bucket for UTF-8 bytes, and Latin-1 bytes as they are", () => {
+    for (const id of ["req-1", "aé€𝄞", "x".repeat(100)]) {
+      expect(samplingBucketOfBytes(utf8(id), SEED)).toBe(samplingBucket(id, SEED));
+    }
+    const latin1 = Buffer.from("\u00e9t\u00e9", "latin1"); // 3 bytes, not UTF-8
+    const want = Number(referenceXxh64(latin1, SEED) % BigInt(SAMPLING_MODULO));
+    expect(samplingBucketOfBytes(latin1, SEED)).toBe(want);
+    expect(samplingBucket("\u00e9t\u00e9", SEED)).not.toBe(want);
+  });
+
+  it("isSampledBytes is exact at the extremes and agrees with isSampled on UTF-8 ids", () => {
+    for (const id of ids.slice(0, 2000)) {
+      expect(isSampledBytes(utf8(id), 0.3, SEED)).toBe(isSampled(id, 0.3, SEED));
+    }
+    expect(isSampledBytes(utf8("a"), 0, SEED)).toBe(false);
+    expect(isSampledBytes(utf8("a"), 1, SEED)).toBe(true);
   });
 });
 

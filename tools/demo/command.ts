@@ -1,7 +1,7 @@
 import { PostgresCaptureRepository } from "../../src/adapters/postgres/capture-repository.js";
 import { createPool } from "../../src/adapters/postgres/pool.js";
 import { bodyLocation } from "../../src/core/storage/capture-json.js";
-import { isSampled } from "../../src/core/sampler.js";
+import { isSampledBytes } from "../../src/core/sampler.js";
 import { chatBody, irisBody, nerBody, pngImage, sentimentBody } from "./payloads.js";
 import { pool, send, type SentExchange } from "./traffic.js";
 import { demoGroundTruth } from "./ground-truth.js";
@@ -146,16 +146,24 @@ export const demoCommand: Command<StackConfig> = {
     const expected: string[] = [];
     const seed = stackSamplingSeed(config);
     let failed = 0;
+    let exchanges = 0;
+    const streamsBefore = await envoyStreams(config.ports.envoyAdmin);
     for (const step of plan) {
       const sent = await pool(step.count, 8, step.run);
+      exchanges += sent.length;
       failed += sent.filter((s) => s.status !== 200).length;
-      const sampled = sent.filter((s) => isSampled(s.id, step.rate, seed));
+      // The gate's hash, over the id's header bytes, with the collector's seed.
+      const sampled = sent.filter((s) => isSampledBytes(Buffer.from(s.id, "latin1"), step.rate, seed));
       expected.push(...sampled.map((s) => s.id));
       say(
         `  ${String(step.count).padStart(3)} x ${step.what}: ${sent.filter((s) => s.status === 200).length} ok, ${sampled.length} expected captured`,
       );
     }
     if (failed) say(`  !! ${failed} requests failed`);
+    const streams = (await envoyStreams(config.ports.envoyAdmin)) - streamsBefore;
+    say(
+      `  Envoy opened ${streams} ext_proc streams for ${exchanges} exchanges: its sampling gate skipped the other ${exchanges - streams} before any stream (docs/envoy.md, The sampling gate)`,
+    );
 
     say("\n== 3/6 waiting for the worker to persist captures ==");
     const pg = createPool(config.databaseUrl, 2);
@@ -240,3 +248,12 @@ export const demoCommand: Command<StackConfig> = {
     }
   },
 };
+
+/** Envoy's ext_proc streams_started, summed over the modeltap filter of every listener. */
+async function envoyStreams(adminPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${adminPort}/stats?filter=streams_started`)).text();
+  return [...text.matchAll(/^http\.[\w.]+\.ext_proc\.modeltap\.streams_started: (\d+)$/gm)].reduce(
+    (sum, m) => sum + Number(m[1]),
+    0,
+  );
+}

@@ -1,7 +1,7 @@
 /**
  * Turns what Envoy sends about a route (the printed xds.route_metadata attribute) plus the
  * per-request dynamic metadata into a compiled RouteConfig. Route metadata is the same string for
- * every request on a route, so compiled results are cached by it.
+ * every request on a route, so compiled results are cached by it, and by it plus the overrides.
  */
 import { errorMessage } from "../errors.js";
 import { compileRouteConfig, type PluginCatalog, type RouteConfigResult } from "../route-config.js";
@@ -19,6 +19,7 @@ export interface Resolution {
 
 export class RouteResolver {
   private readonly cache = new Map<string, RouteConfigResult | undefined>();
+  private readonly overridden = new Map<string, RouteConfigResult | undefined>();
 
   constructor(private readonly catalog: PluginCatalog) {}
 
@@ -34,11 +35,21 @@ export class RouteResolver {
       this.cache.set(text, base);
     }
     if (!dynamic || Object.keys(dynamic).length === 0) return { result: base, firstSeen };
-    // Overrides need the raw route values again; they are rare enough not to cache. An unreadable
-    // route stays an error: overrides cannot repair it.
+    // A version header on every request of a canary makes overrides as common as routes: they
+    // are cached too, by the route's text and the overrides (bounded like the routes).
+    const key = `${text}\u0000${JSON.stringify(dynamic)}`;
+    if (this.overridden.has(key)) return { result: this.overridden.get(key), firstSeen };
+    const result = this.compileOverridden(text, dynamic);
+    if (this.overridden.size >= CACHE_MAX) this.overridden.delete(this.overridden.keys().next().value!);
+    this.overridden.set(key, result);
+    return { result, firstSeen };
+  }
+
+  /** An unreadable route stays an error: overrides cannot repair it. */
+  private compileOverridden(text: string, dynamic: Record<string, unknown>): RouteConfigResult | undefined {
     const route = text ? safeRead(text) : undefined;
-    if (route && !route.ok) return { result: { ok: false, problems: [route.problem] }, firstSeen };
-    return { result: compileRouteConfig(this.catalog, route?.value, dynamic), firstSeen };
+    if (route && !route.ok) return { ok: false, problems: [route.problem] };
+    return compileRouteConfig(this.catalog, route?.value, dynamic);
   }
 
   private compileRoute(text: string): RouteConfigResult | undefined {
