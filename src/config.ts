@@ -415,6 +415,13 @@ export const SETTINGS = [
     readBy: ["collector"],
   },
   {
+    env: "MODELTAP_PUBLISH_WINDOW",
+    kind: "int",
+    default: "1024",
+    doc: "Capture records the collector has in flight to JetStream at once, each awaiting its ack. Acks slow down on a busy box; a window this wide keeps publishing in step with capture (with 64, a saturated 2-core box published a third of what it captured and the buffer grew without bound)",
+    readBy: ["collector"],
+  },
+  {
     env: "MODELTAP_PUBLISH_MAX_ATTEMPTS",
     kind: "int",
     default: "5",
@@ -510,7 +517,13 @@ export interface Config {
   /** MODELTAP_SAMPLING_SEED (0 when unset). */
   readonly samplingSeed: bigint;
   readonly plugins: readonly string[];
-  readonly buffer: { readonly maxRecords: number; readonly maxBytes: number; readonly maxAttempts: number };
+  readonly buffer: {
+    readonly maxRecords: number;
+    readonly maxBytes: number;
+    readonly maxAttempts: number;
+    /** Publishes awaiting their ack at once (MODELTAP_PUBLISH_WINDOW). */
+    readonly window: number;
+  };
   /** Bodies up to this size travel inside the JetStream message (MODELTAP_NATS_INLINE_MAX_BYTES). */
   readonly natsInlineMaxBytes: number;
   readonly worker: {
@@ -762,6 +775,7 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
       maxRecords: int("MODELTAP_BUFFER_MAX_RECORDS", 1, 10_000_000),
       maxBytes: int("MODELTAP_BUFFER_MAX_BYTES", 1024, 2 ** 40),
       maxAttempts: int("MODELTAP_PUBLISH_MAX_ATTEMPTS", 1, 1000),
+      window: int("MODELTAP_PUBLISH_WINDOW", 1, 65_536),
     },
     natsInlineMaxBytes: int("MODELTAP_NATS_INLINE_MAX_BYTES", 1024, 512 * 1024),
     worker: {

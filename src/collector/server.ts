@@ -21,7 +21,7 @@ export interface CollectorOptions {
   secretHeaders: ReadonlySet<string>;
   /** Query parameters redacted from captured paths (lower-case); default the built-in list. */
   secretQueryParams?: ReadonlySet<string>;
-  buffer: { maxRecords: number; maxBytes: number; maxAttempts: number };
+  buffer: { maxRecords: number; maxBytes: number; maxAttempts: number; window: number };
   /** Seed of the sampling hash (MODELTAP_SAMPLING_SEED). */
   samplingSeed: bigint;
 }
@@ -48,7 +48,12 @@ export async function startCollector(
   metrics: CollectorMetrics,
   log: Logger,
 ): Promise<Collector> {
-  const queue = new PublishQueue(publisher, { ...options.buffer, concurrency: 64 }, metrics, log);
+  const queue = new PublishQueue(
+    publisher,
+    { ...options.buffer, concurrency: options.buffer.window },
+    metrics,
+    log,
+  );
   const resolver = new RouteResolver(plugins);
   const parsers = plugins.detectionOrder();
   const server = new grpc.Server({

@@ -54,7 +54,12 @@ describe("loadConfig", () => {
     );
     expect([...c.secretQueryParams]).toEqual(["api_key", "key", "token", "access_token", "sig", "signature"]);
     expect(c.plugins).toEqual([]);
-    expect(c.buffer).toEqual({ maxRecords: 50_000, maxBytes: 256 * 1024 * 1024, maxAttempts: 5 });
+    expect(c.buffer).toEqual({
+      maxRecords: 50_000,
+      maxBytes: 256 * 1024 * 1024,
+      maxAttempts: 5,
+      window: 1024,
+    });
     expect(c.samplingSeed).toBe(0n);
     expect(c.natsInlineMaxBytes).toBe(256 * 1024);
     expect(c.worker).toEqual({
