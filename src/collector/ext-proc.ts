@@ -98,17 +98,26 @@ export function toHeaderList(map: HeaderMap | undefined): HeaderList {
   return out;
 }
 
-/** The x-request-id header's value, as its bytes and as text (Latin-1, one char per byte), if present. */
+/**
+ * The x-request-id header's value, as its bytes and as text (Latin-1, one char per byte), if present
+ * and not empty. Repeated, its values are joined with "," as Envoy's header match input joins them.
+ */
 export function requestIdHeader(map: HeaderMap | undefined): { bytes: Uint8Array; text: string } | undefined {
+  const parts: Buffer[] = [];
+  const texts: string[] = [];
   for (const h of map?.headers ?? []) {
     if (h.key !== "x-request-id") continue;
-    const bytes = h.raw_value ?? Buffer.from(h.value ?? "", "utf8");
-    return bytes.length > 0
-      ? { bytes, text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1") }
-      : undefined;
+    const raw = h.raw_value ?? Buffer.from(h.value ?? "", "utf8");
+    parts.push(raw);
+    texts.push(h.raw_value ? raw.toString("latin1") : (h.value ?? ""));
   }
-  return undefined;
+  if (parts.length === 0) return undefined;
+  const bytes =
+    parts.length === 1 ? parts[0]! : Buffer.concat(parts.flatMap((p, k) => (k === 0 ? [p] : [COMMA, p])));
+  return bytes.length > 0 ? { bytes, text: texts.join(",") } : undefined;
 }
+
+const COMMA = Buffer.from(",");
 
 function valueToJson(v: ProtoValue): unknown {
   switch (v.kind) {

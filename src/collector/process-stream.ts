@@ -130,7 +130,7 @@ export function handleProcessStream(call: ProcessCall, deps: StreamDeps): void {
     const id = requestIdHeader(req.request_headers?.headers);
     const requestId = id?.text ?? "";
     const dynamic = req.metadata_context?.filter_metadata?.[NAMESPACE];
-    const { result, firstSeen } = deps.resolver.resolve(
+    const { result, firstSeen, route } = deps.resolver.resolve(
       attribute(req, "xds.route_metadata"),
       dynamic ? structToJson(dynamic) : undefined,
     );
@@ -150,8 +150,15 @@ export function handleProcessStream(call: ProcessCall, deps: StreamDeps): void {
       // the route's rate (the record says which).
       const sampled = id ? isSampledBytes(id.bytes, rate, deps.samplingSeed) : deps.random() < rate;
       decision = sampled ? "sampled" : "not_sampled";
-      // Envoy's gate let this stream through: a gate and a collector that agree never get here.
-      if (!sampled && id && isGated(call)) deps.metrics.gateDisagreements.inc({ model: result.config.model });
+      // Envoy's gate, written from the route's own rate, let this stream through: a gate and a
+      // collector that agree never get here (a per-request override that lowers the rate is not
+      // a disagreement).
+      if (!sampled && id && isGated(call)) {
+        const gateRate = route?.ok ? route.config.sampleRate : rate;
+        if (!isSampledBytes(id.bytes, gateRate, deps.samplingSeed)) {
+          deps.metrics.gateDisagreements.inc({ model: result.config.model });
+        }
+      }
     }
     deps.metrics.exchanges.inc({ decision, mode });
 

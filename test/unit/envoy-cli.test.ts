@@ -89,6 +89,27 @@ describe("modeltap envoy", () => {
     expect(fs.readFileSync(f, "utf8")).toBe(gated);
   });
 
+  it("gate with no seed given keeps the seed the gates already hash with, never re-seeding them to 0", async () => {
+    const f = file(UNGATED);
+    expect(await runCli(PRODUCT, ["envoy", "gate", f, "--seed", "0x2a", "--write"])).toBe(0);
+    fs.writeFileSync(f, fs.readFileSync(f, "utf8").replace("sample_rate: 0.2", "sample_rate: 0.3"));
+    err = [];
+    expect(await runCli(PRODUCT, ["envoy", "gate", f, "--write"])).toBe(0);
+    expect(err.join("\n")).toContain("keeping the seed the file's gates already hash with");
+    expect(err.join("\n")).not.toContain("42");
+    expect(fs.readFileSync(f, "utf8")).toContain('threshold: 300000, modulo: 1000000, seed: "42"');
+    expect(fs.readdirSync(dir).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+    // Two seeds in one file and none given: refused.
+    const mixed = path.join(dir, "mixed.yaml");
+    const twoRoutes = fs
+      .readFileSync(f, "utf8")
+      .replace("                      routes:\n", "                      routes:\n" + routeWithSeed("43"));
+    fs.writeFileSync(mixed, twoRoutes);
+    err = [];
+    expect(await runCli(PRODUCT, ["envoy", "gate", mixed, "--write"])).toBe(1);
+    expect(err.join("\n")).toContain("its gates hash with 2 different seeds and no seed was given");
+  });
+
   it("gate without --write prints the gated config and leaves the file alone", async () => {
     const f = file(UNGATED);
     expect(await runCli(PRODUCT, ["envoy", "gate", f, "--seed", "7"])).toBe(0);
@@ -105,6 +126,7 @@ describe("modeltap envoy", () => {
     err = [];
     expect(await runCli(PRODUCT, ["envoy", "gate", file(UNGATED), "--seed", "0xZZ"])).toBe(1);
     expect(err.join("\n")).toContain("--seed: must be a 64-bit unsigned integer");
+    expect(err.join("\n")).not.toContain("0xZZ");
     err = [];
     const bad = file(UNGATED.replace("sample_rate: 0.2", "sample_rate: 3"));
     expect(await runCli(PRODUCT, ["envoy", "gate", bad, "--seed", "1", "--write"])).toBe(1);
@@ -116,3 +138,26 @@ describe("modeltap envoy", () => {
     expect(err.join("\n")).toContain("envoy gate: give the Envoy config file (YAML)");
   });
 });
+
+/** A second gated route, hashing with `seed`. */
+function routeWithSeed(seed: string): string {
+  const pad = " ".repeat(24);
+  return [
+    `${pad}- name: other`,
+    `${pad}  match: { prefix: "/other" }`,
+    `${pad}  route: { cluster: models }`,
+    `${pad}  metadata: { filter_metadata: { modeltap: { model: other, sample_rate: 0.5 } } }`,
+    `${pad}  typed_per_filter_config:`,
+    `${pad}    modeltap:`,
+    `${pad}      "@type": type.googleapis.com/envoy.extensions.common.matching.v3.ExtensionWithMatcherPerRoute`,
+    `${pad}      xds_matcher:`,
+    `${pad}        matcher_list:`,
+    `${pad}          matchers:`,
+    `${pad}            - predicate:`,
+    `${pad}                single_predicate:`,
+    `${pad}                  input: { name: x-request-id, typed_config: { "@type": type.googleapis.com/envoy.type.matcher.v3.HttpRequestHeaderMatchInput, header_name: x-request-id } }`,
+    `${pad}                  custom_match: { name: modeltap-sample, typed_config: { "@type": type.googleapis.com/envoy.extensions.matching.input_matchers.consistent_hashing.v3.ConsistentHashing, threshold: 500000, modulo: 1000000, seed: "${seed}" } }`,
+    `${pad}              on_match: { action: { name: skip, typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.common.matcher.action.v3.SkipFilter } } }`,
+    "",
+  ].join("\n");
+}

@@ -4,7 +4,7 @@ import path from "node:path";
 import { parse, parseDocument } from "yaml";
 import { describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/config.js";
-import { checkGate, GATE_TYPES, planGate, YAML_OUTPUT } from "../../src/core/envoy/gate.js";
+import { checkGate, GATE_TYPES, gateSeeds, planGate, YAML_OUTPUT } from "../../src/core/envoy/gate.js";
 import { GATE_MARKER, SAMPLING_MODULO } from "../../src/core/sampler.js";
 
 const SHIPPED = fs.readFileSync(path.join(PACKAGE_ROOT, "envoy", "envoy.yaml"), "utf8");
@@ -216,16 +216,62 @@ describe("planGate", () => {
     expect(doc.toString(YAML_OUTPUT)).toBe(parseDocument(one).toString(YAML_OUTPUT));
   });
 
-  it("turns a route's ExtProcPerRoute disabled: true into a gate that skips every exchange", () => {
+  it("refuses a route whose ExtProcPerRoute says disabled: true while its metadata samples: the metadata is the one source", () => {
     const text = USER.replace(
       "metadata: { filter_metadata: { modeltap: { model: ranker } } }",
       'metadata: { filter_metadata: { modeltap: { model: ranker } } }\n                          typed_per_filter_config: { modeltap: { "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute, disabled: true } }',
     );
-    const out = gated(text);
-    expect(out.changes).toContain(
-      "route ranker: its ExtProcPerRoute (disabled: true) became a gate that skips every exchange",
+    const plan = planGate(parseDocument(text), { seed: SEED });
+    expect(plan.changed).toBe(false);
+    expect(plan.problems).toEqual([
+      "route ranker: its ExtProcPerRoute says disabled: true but its modeltap metadata says sample_rate 1; the metadata is the one source of the rate, so set sample_rate: 0 there (the gate then skips every exchange) or remove the metadata, and remove the ExtProcPerRoute",
+    ]);
+  });
+
+  it("refuses a typed_per_filter_config shared through a YAML anchor, which would give every sharer one route's gate", () => {
+    const shared = USER.replace(
+      "                          typed_per_filter_config:\n                            envoy.filters.http.cors:",
+      "                          typed_per_filter_config: &common\n                            envoy.filters.http.cors:",
+    ).replace(
+      "metadata: { filter_metadata: { modeltap: { model: ranker } } }",
+      "metadata: { filter_metadata: { modeltap: { model: ranker } } }\n                          typed_per_filter_config: *common",
     );
-    expect(hashingOf(routesOf(out.text)[2]!).threshold).toBe(0);
+    const doc = parseDocument(shared);
+    expect(doc.errors).toEqual([]);
+    const plan = planGate(doc, { seed: SEED });
+    expect(plan.problems).toEqual([
+      "route fraud: its typed_per_filter_config is shared with other places through a YAML anchor; each route's gate is its own, so give the route a typed_per_filter_config of its own",
+      "route ranker: its typed_per_filter_config is shared with other places through a YAML anchor; each route's gate is its own, so give the route a typed_per_filter_config of its own",
+    ]);
+    expect(plan.changed).toBe(false);
+  });
+
+  it("wraps a filter list shared by two connection managers once, and reads the gates' seeds back", () => {
+    const two = USER.replace(
+      "                http_filters:\n",
+      "                http_filters: &filters\n",
+    ).replace(
+      "static_resources:\n  listeners:\n",
+      `static_resources:\n  listeners:\n    - name: second\n      filter_chains:\n        - filters:\n            - name: envoy.filters.network.http_connection_manager\n              typed_config:\n                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager\n                stat_prefix: second\n                rds: { route_config_name: main }\n                http_filters: *filters\n`,
+    );
+    // The alias comes first in the document: move the anchored listener before it.
+    const doc = parseDocument(
+      two.replace(/( {4}- name: second[\s\S]*?http_filters: \*filters\n)([\s\S]*)/, "$2$1"),
+    );
+    expect(doc.errors).toEqual([]);
+    const plan = planGate(doc, { seed: SEED });
+    expect(plan.problems).toEqual([]);
+    expect(plan.changes.filter((c) => c.startsWith("filter modeltap: wrapped"))).toHaveLength(1);
+    const out = doc.toString(YAML_OUTPUT);
+    expect(out.match(/x-modeltap-gate/g)).toHaveLength(1);
+    const listeners = (parse(out) as Json).static_resources.listeners as Json[];
+    expect(listeners.map((l) => l.name)).toEqual(["edge", "second"]);
+    for (const l of listeners) {
+      const filters = l.filter_chains[0].filters[0].typed_config.http_filters as Json[];
+      expect(filters.find((f) => f.name === "modeltap")!.typed_config["@type"]).toBe(GATE_TYPES.withMatcher);
+    }
+    expect(gateSeeds(parseDocument(out))).toEqual([SEED.toString()]);
+    expect(gateSeeds(parseDocument(USER))).toEqual([]);
   });
 
   it("refuses, changing nothing, a bad sample_rate, a foreign per-route config, or no filter of that name", () => {

@@ -248,6 +248,15 @@ describe("handleProcessStream", () => {
     const kept = harness([], true);
     kept.send(requestHeaders({ metadata: SAMPLED, observability: true }));
     expect(await disagreements(kept.metrics)).toEqual([]);
+    // A per-request override that lowers the rate below the gate's is not a disagreement.
+    const lowered = harness([], true);
+    const overridden = requestHeaders({ metadata: SAMPLED, observability: true });
+    overridden.metadata_context = {
+      filter_metadata: { modeltap: { fields: { sample_rate: { kind: "stringValue", stringValue: "0" } } } },
+    };
+    lowered.send(overridden);
+    expect(await decisions(lowered.metrics)).toEqual(["not_sampled/observability=1"]);
+    expect(await disagreements(lowered.metrics)).toEqual([]);
     const ungated = harness();
     ungated.send(requestHeaders({ metadata: UNSAMPLED, observability: true }));
     expect(await decisions(ungated.metrics)).toEqual(["not_sampled/observability=1"]);

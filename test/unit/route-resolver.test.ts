@@ -84,6 +84,15 @@ describe("RouteResolver", () => {
     expect(validConfig(r.resolve(IRIS, { version: "canary" }).result).version).toBe("canary");
   });
 
+  it("does not cache overrides past 1 KB of JSON, so a client's headers cannot fill the cache", () => {
+    const r = new RouteResolver(catalog);
+    const big = { version: "v".repeat(2000) };
+    const first = r.resolve(IRIS, big);
+    expect(validConfig(first.result).version).toBe(big.version);
+    expect(r.resolve(IRIS, big).result).not.toBe(first.result);
+    expect(validConfig(first.route).sampleRate).toBe(0.25);
+  });
+
   it("keeps unreadable route metadata an error when overrides are present", () => {
     const result = new RouteResolver(catalog).resolve('filter_metadata { key: "modeltap" value { ', {
       sample_rate: 1,

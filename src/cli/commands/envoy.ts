@@ -4,10 +4,12 @@
  * docs/envoy.md "The sampling gate"). YAML in, YAML out; comments and anchors are kept.
  */
 import fs from "node:fs";
+import path from "node:path";
 import { parseDocument, type Document } from "yaml";
 import {
   checkGate,
   DEFAULT_FILTER_NAME,
+  gateSeeds,
   planGate,
   YAML_OUTPUT,
   type RouteGate,
@@ -29,7 +31,8 @@ const COMMON: Record<string, OptionSpec> = {
   seed: {
     type: "string",
     value: "SEED",
-    description: "the sampling seed, decimal or 0x hex (default MODELTAP_SAMPLING_SEED, the collector's)",
+    description:
+      "the sampling seed, decimal or 0x hex (default MODELTAP_SAMPLING_SEED, the collector's; gate given neither keeps the seed the file's gates have)",
   },
 };
 
@@ -50,7 +53,10 @@ function readDocument(file: string | undefined, command: string): Document {
   return doc;
 }
 
-/** --seed when given, else the collector's MODELTAP_SAMPLING_SEED; `given` says whether either was set. */
+/**
+ * --seed when given, else the collector's MODELTAP_SAMPLING_SEED; `given` says whether either was
+ * set. A bad value is not echoed: it is a secret.
+ */
 function seedOf(
   options: Record<string, string | boolean | undefined>,
   config: Config,
@@ -59,12 +65,47 @@ function seedOf(
     const seed = parseSamplingSeed(options.seed);
     if (seed === undefined) {
       throw new ConfigError([
-        `--seed: must be a 64-bit unsigned integer (decimal or 0x hex), got ${JSON.stringify(options.seed)}`,
+        "--seed: must be a 64-bit unsigned integer, decimal or 0x hex (the value given is not shown: it is a secret)",
       ]);
     }
     return { seed, given: true };
   }
   return { seed: config.samplingSeed, given: config.samplingSeed !== 0n };
+}
+
+/**
+ * The seed to gate with when none is given: the one the file's gates already hash with, so that
+ * refreshing a rate never re-seeds a secret seed to 0; 0 when the file has no gates yet.
+ */
+function keptSeed(doc: Document, file: string, filter: string): bigint {
+  const seeds = gateSeeds(doc, filter);
+  if (seeds.length > 1) {
+    throw new ModeltapError(
+      "ENVOY_CONFIG_INVALID",
+      `${file}: its gates hash with ${seeds.length} different seeds and no seed was given; set MODELTAP_SAMPLING_SEED (the collector's) or pass --seed`,
+    );
+  }
+  if (seeds.length === 1) {
+    console.error("envoy gate: no seed given: keeping the seed the file's gates already hash with");
+    return BigInt(seeds[0]!);
+  }
+  console.error(
+    "envoy gate: MODELTAP_SAMPLING_SEED is not set and no --seed given: the gates hash with seed 0, like an unseeded collector (docs/config.md)",
+  );
+  return 0n;
+}
+
+/** Replaces the file at once (a temporary file beside it, renamed), so nothing reads it half-written. */
+function writeAtomically(file: string, text: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  const mode = fs.statSync(file).mode & 0o777;
+  fs.writeFileSync(tmp, text, { mode });
+  try {
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
 }
 
 function filterName(options: Record<string, string | boolean | undefined>): string {
@@ -89,18 +130,14 @@ const gate: Command = {
     },
   },
   examples: [
-    "MODELTAP_SAMPLING_SEED=0x5eed modeltap envoy gate envoy.yaml --write",
-    "modeltap envoy gate envoy.yaml --seed 0x5eed > envoy.gated.yaml",
+    "MODELTAP_SAMPLING_SEED=$(cat /run/secrets/sampling-seed) modeltap envoy gate envoy.yaml --write",
+    "modeltap envoy gate envoy.yaml > envoy.gated.yaml   # no seed given: keeps the one the gates have",
   ],
   async run({ config, options, positionals }) {
     const file = positionals[0];
     const doc = readDocument(file, "gate");
-    const { seed, given } = seedOf(options, config);
-    if (!given) {
-      console.error(
-        "envoy gate: MODELTAP_SAMPLING_SEED is not set and no --seed given: the gate hashes with seed 0, like an unseeded collector (docs/config.md)",
-      );
-    }
+    const chosen = seedOf(options, config);
+    const seed = chosen.given ? chosen.seed : keptSeed(doc, file!, filterName(options));
     const plan = planGate(doc, { seed, filterName: filterName(options) });
     if (plan.problems.length > 0) {
       throw new ModeltapError(
@@ -111,7 +148,7 @@ const gate: Command = {
     for (const line of plan.changes) console.error(`envoy gate: ${line}`);
     if (!plan.changed) console.error(`envoy gate: ${file} is already gated as its metadata says`);
     if (options.write !== true) process.stdout.write(doc.toString(YAML_OUTPUT));
-    else if (plan.changed) fs.writeFileSync(file!, doc.toString(YAML_OUTPUT));
+    else if (plan.changed) writeAtomically(file!, doc.toString(YAML_OUTPUT));
     console.error(`envoy gate: ${plan.routes.length} captured routes\n${routeLines(plan.routes).join("\n")}`);
     return 0;
   },
@@ -124,7 +161,10 @@ const check: Command = {
   args: "<envoy.yaml>",
   options: COMMON,
   exitCodes: { 3: "the gate and the metadata disagree (each disagreement is printed)" },
-  examples: ["modeltap envoy check envoy.yaml", "modeltap envoy check envoy.yaml --seed 0x5eed"],
+  examples: [
+    "modeltap envoy check envoy.yaml",
+    "MODELTAP_SAMPLING_SEED=$(cat /run/secrets/sampling-seed) modeltap envoy check envoy.yaml",
+  ],
   async run({ config, options, positionals }) {
     const file = positionals[0];
     const doc = readDocument(file, "check");

@@ -15,7 +15,12 @@ export interface Resolution {
   result: RouteConfigResult | undefined;
   /** True the first time this route metadata is seen (so an invalid one is logged once). */
   firstSeen: boolean;
+  /** The route's own config, without the per-request overrides (the one Envoy's gate was written from). */
+  route: RouteConfigResult | undefined;
 }
+
+/** Overrides longer than this (JSON) are compiled every time, not cached: a client's headers cannot fill the cache. */
+const CACHED_OVERRIDES_MAX = 1024;
 
 export class RouteResolver {
   private readonly cache = new Map<string, RouteConfigResult | undefined>();
@@ -34,15 +39,19 @@ export class RouteResolver {
       if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(text, base);
     }
-    if (!dynamic || Object.keys(dynamic).length === 0) return { result: base, firstSeen };
+    if (!dynamic || Object.keys(dynamic).length === 0) return { result: base, firstSeen, route: base };
     // A version header on every request of a canary makes overrides as common as routes: they
-    // are cached too, by the route's text and the overrides (bounded like the routes).
-    const key = `${text}\u0000${JSON.stringify(dynamic)}`;
-    if (this.overridden.has(key)) return { result: this.overridden.get(key), firstSeen };
+    // are cached too, by the route's text and the overrides (bounded in count and in key size).
+    const overrides = JSON.stringify(dynamic);
+    if (overrides.length > CACHED_OVERRIDES_MAX) {
+      return { result: this.compileOverridden(text, dynamic), firstSeen, route: base };
+    }
+    const key = `${text}\u0000${overrides}`;
+    if (this.overridden.has(key)) return { result: this.overridden.get(key), firstSeen, route: base };
     const result = this.compileOverridden(text, dynamic);
     if (this.overridden.size >= CACHE_MAX) this.overridden.delete(this.overridden.keys().next().value!);
     this.overridden.set(key, result);
-    return { result, firstSeen };
+    return { result, firstSeen, route: base };
   }
 
   /** An unreadable route stays an error: overrides cannot repair it. */

@@ -117,10 +117,14 @@ function filterEntries(
   const entries: Obj[] = [];
   const extProcNames: string[] = [];
   let chains = 0;
+  const seen = new Set<unknown>();
   for (const m of maps(doc)) {
     const filters = get(doc, m, "http_filters");
     if (!isSeq(filters)) continue;
     chains++;
+    // Two connection managers may share one list through an alias: its filters count once.
+    if (seen.has(filters)) continue;
+    seen.add(filters);
     for (const item of filters.items) {
       const f = deref(doc, item);
       if (!isMap(f)) continue;
@@ -236,6 +240,12 @@ export function readGate(doc: Document, node: unknown): ReadGate {
   };
 }
 
+/** True when the route's typed_per_filter_config is an alias, or anchored (so aliases elsewhere share it). */
+function sharedPerFilter(route: Obj): boolean {
+  const raw = route.get("typed_per_filter_config", true);
+  return isAlias(raw) || (isMap(raw) && raw.anchor !== undefined);
+}
+
 function perFilter(doc: Document, owner: unknown, filterName: string): unknown {
   return path(doc, owner, "typed_per_filter_config", filterName);
 }
@@ -279,8 +289,8 @@ function sameJs(a: unknown, b: unknown): boolean {
  * its wrapper), and gives every route with modeltap metadata a gate at its sample_rate. A route
  * whose own ExtProcPerRoute holds `overrides` has it moved to its virtual host (Envoy allows one
  * per-route config per filter name and level) when every captured route there has the same one;
- * `disabled: true` becomes a gate that skips every exchange. Idempotent: a gated document is left
- * unchanged. When there are problems, nothing is changed.
+ * one with `disabled: true`, or a typed_per_filter_config shared through an anchor, is refused.
+ * Idempotent: a gated document is left unchanged. When there are problems, nothing is changed.
  */
 export function planGate(doc: Document, options: GateOptions): GatePlan {
   const name = options.filterName ?? DEFAULT_FILTER_NAME;
@@ -323,13 +333,18 @@ export function planGate(doc: Document, options: GateOptions): GatePlan {
     }
     const threshold = samplingThreshold(rate);
     gates.push({ route: site.name, sampleRate: rate, threshold });
+    if (sharedPerFilter(site.route)) {
+      problems.push(
+        `route ${site.name}: its typed_per_filter_config is shared with other places through a YAML anchor; each route's gate is its own, so give the route a typed_per_filter_config of its own`,
+      );
+      continue;
+    }
     const gate = perRouteGate(threshold, options.seed);
     if (current !== undefined && str(doc, current, TYPE) === GATE_TYPES.extProcPerRoute) {
       const own = toJs(doc, current) as Record<string, unknown>;
       if (own.disabled === true) {
-        edits.push(() => setPerFilter(doc, site.route, name, perRouteGate(0, options.seed)));
-        changes.push(
-          `route ${site.name}: its ExtProcPerRoute (disabled: true) became a gate that skips every exchange`,
+        problems.push(
+          `route ${site.name}: its ExtProcPerRoute says disabled: true but its modeltap metadata says sample_rate ${rate}; the metadata is the one source of the rate, so set sample_rate: 0 there (the gate then skips every exchange) or remove the metadata, and remove the ExtProcPerRoute`,
         );
         continue;
       }
@@ -457,6 +472,17 @@ function planMoves(
     changes.push(`virtual host ${vname}: holds the ExtProcPerRoute its captured routes carried`);
     if (existing === undefined) edits.unshift(() => setPerFilter(doc, vhost, name, config));
   }
+}
+
+/** The distinct seeds the document's modeltap gates hash with (as written, decimal). */
+export function gateSeeds(doc: Document, filterName: string = DEFAULT_FILTER_NAME): string[] {
+  const seeds = new Set<string>();
+  for (const site of routes(doc)) {
+    const current = perFilter(doc, site.route, filterName);
+    const read = current === undefined ? undefined : readGate(doc, current);
+    if (read && !("foreign" in read)) seeds.add(read.seed);
+  }
+  return [...seeds];
 }
 
 export interface GateCheck {
