@@ -40,8 +40,12 @@ afterAll(async () => {
   await pg.end();
 });
 
+/** Unique to this run, so ids never meet the captures of an earlier run in the same database. */
+const RUN = randomUUID().slice(0, 8);
+
 /** Ids of every shape the hash must agree on: UUIDs, Latin-1 bytes, longer than a 32-byte stripe, short. */
-function ids(n: number, tag: string): string[] {
+function ids(n: number, name: string): string[] {
+  const tag = `${name}-${RUN}`;
   return Array.from({ length: n }, (_, i) => {
     switch (i % 4) {
       case 0:

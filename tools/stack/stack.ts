@@ -88,7 +88,29 @@ export function installServices(config: StackConfig, progress: (l: string) => vo
 
 async function startOne(svc: Service, ctx: StackContext, progress: (l: string) => void): Promise<void> {
   const logs = path.join(paths(ctx.config).logs, `${svc.name}.log`);
-  if (svc.pid(ctx) !== undefined && (await svc.ready(ctx))) {
+  if (svc.pid(ctx) !== undefined) {
+    // Alive but not answering yet (starting, or busy under load): wait for it. Starting a second
+    // one would fail to bind and leave its pid in the pid file, orphaning the first.
+    if (!(await svc.ready(ctx))) {
+      progress(`${svc.name.padEnd(12)} running (pid ${svc.pid(ctx)}) but not ready; waiting for it`);
+      try {
+        await waitFor(
+          svc.name,
+          () => svc.ready(ctx),
+          300_000,
+          logs,
+          (s) => progress(`${svc.name.padEnd(12)} still not ready after ${s}s (log ${logs})`),
+        );
+      } catch (err) {
+        throw new ModeltapError(
+          "STACK_FAILED",
+          `${svc.name} is running but never became ready: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
+      }
+    }
     progress(`${svc.name.padEnd(12)} already running (pid ${svc.pid(ctx)})`);
     return;
   }
