@@ -89,14 +89,15 @@ export function installServices(config: StackConfig, progress: (l: string) => vo
 async function startOne(svc: Service, ctx: StackContext, progress: (l: string) => void): Promise<void> {
   const logs = path.join(paths(ctx.config).logs, `${svc.name}.log`);
   if (svc.pid(ctx) !== undefined) {
-    // Alive but not answering yet (starting, or busy under load): wait for it. Starting a second
-    // one would fail to bind and leave its pid in the pid file, orphaning the first.
+    // Alive but not answering yet (starting, or busy under load): wait until it is ready, or gone
+    // (then it is started below). Starting a second one beside it would fail to bind and leave its
+    // pid in the pid file, orphaning the first.
     if (!(await svc.ready(ctx))) {
       progress(`${svc.name.padEnd(12)} running (pid ${svc.pid(ctx)}) but not ready; waiting for it`);
       try {
         await waitFor(
           svc.name,
-          () => svc.ready(ctx),
+          async () => svc.pid(ctx) === undefined || (await svc.ready(ctx)),
           300_000,
           logs,
           (s) => progress(`${svc.name.padEnd(12)} still not ready after ${s}s (log ${logs})`),
@@ -111,8 +112,10 @@ async function startOne(svc: Service, ctx: StackContext, progress: (l: string) =
         );
       }
     }
-    progress(`${svc.name.padEnd(12)} already running (pid ${svc.pid(ctx)})`);
-    return;
+    if (svc.pid(ctx) !== undefined) {
+      progress(`${svc.name.padEnd(12)} already running (pid ${svc.pid(ctx)})`);
+      return;
+    }
   }
   const port = svc.port(ctx.config);
   if (port && (await portOpen(port)) && svc.pid(ctx) === undefined) {

@@ -1,0 +1,13 @@
+import { loadStackConfig } from "./dist-tools/tools/stack/settings.js";
+import { restartService, stackContext, serviceByName } from "./dist-tools/tools/stack/stack.js";
+import { stopPid } from "./dist-tools/tools/stack/process.js";
+const config = loadStackConfig();
+const ctx = stackContext(config);
+const pid = serviceByName("worker").pid(ctx);
+console.log("pid before", pid);
+let t = Date.now();
+await stopPid(pid, "SIGKILL");
+console.log("stopped in", Date.now() - t);
+t = Date.now();
+await restartService("worker", ctx);
+console.log("restarted in", Date.now() - t, "pid", serviceByName("worker").pid(ctx));
