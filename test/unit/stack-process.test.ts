@@ -1,5 +1,9 @@
-/** tools/stack/process.ts isAlive: a killed process its parent has not reaped yet (a zombie) is gone. */
+/**
+ * tools/stack/process.ts isAlive: a killed process its parent has not reaped yet (a zombie) is gone,
+ * but not while another of its threads still runs (it still holds its files and ports).
+ */
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { isAlive } from "../../tools/stack/process.js";
 
@@ -23,5 +27,28 @@ describe("isAlive", () => {
     } finally {
       parent.kill("SIGKILL");
     }
+  });
+
+  it("is true while a thread outlives the zombie main thread", async () => {
+    // The main thread exits alone (the exit syscall, not exit_group); a second thread sleeps on.
+    const script = [
+      "import ctypes, threading, time",
+      "threading.Thread(target=lambda: time.sleep(1.5)).start()",
+      "print('ready', flush=True)",
+      "ctypes.CDLL(None).syscall(60, 0)",
+    ].join("\n");
+    const child = spawn("python3", ["-c", script], { stdio: ["ignore", "pipe", "ignore"] });
+    const exited = new Promise((r) => child.once("exit", r));
+    await new Promise((resolve) => child.stdout.once("data", resolve));
+    const pid = child.pid!;
+    const deadline = Date.now() + 1000;
+    const leaderState = () => {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      return stat[stat.lastIndexOf(")") + 2];
+    };
+    while (leaderState() !== "Z" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(leaderState()).toBe("Z");
+    expect(isAlive(pid)).toBe(true);
+    await exited;
   });
 });

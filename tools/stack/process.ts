@@ -15,15 +15,26 @@ export function isAlive(pid: number): boolean {
 
 /**
  * A killed process whose parent has not reaped it yet (the stack's services are reparented to this
- * machine's init, which reaps them seconds later) still answers kill(pid, 0), but it is gone.
+ * machine's init, which reaps them seconds later) still answers kill(pid, 0), but it is gone once
+ * every one of its threads has exited. The main thread turns zombie first; until the others are
+ * gone too (slow on a loaded box) the process still holds its files and listening sockets.
  */
 function isZombie(pid: number): boolean {
+  let tasks: string[];
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
   } catch {
-    return false;
+    tasks = [String(pid)];
   }
+  return tasks.every((tid) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+      return state === "Z" || state === "X";
+    } catch {
+      return true; // this thread has exited since the listing
+    }
+  });
 }
 
 export function readPid(file: string): number | undefined {

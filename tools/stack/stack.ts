@@ -118,6 +118,8 @@ async function startOne(svc: Service, ctx: StackContext, progress: (l: string) =
     }
   }
   const port = svc.port(ctx.config);
+  // A service killed a moment ago can still hold its port while its last threads exit.
+  if (port && (await portOpen(port))) await waitGone(port, 10_000);
   if (port && (await portOpen(port)) && svc.pid(ctx) === undefined) {
     throw new ModeltapError(
       "STACK_FAILED",
