@@ -11,6 +11,7 @@ import {
   samplingThreshold,
   xxh64,
 } from "../../src/core/sampler.js";
+import { mulberry32 } from "../support/random.js";
 
 const ids = Array.from({ length: 20_000 }, () => randomUUID());
 const SEED = 0x1234567890abcdefn;
@@ -70,20 +71,9 @@ function referenceXxh64(data: Uint8Array, seed: bigint): bigint {
   return h ^ (h >> 32n);
 }
 
-/** A seeded generator (mulberry32), so a failing case reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe("xxh64 against a BigInt reference", () => {
-  const rand = prng(0x5eed);
+  // A seeded generator, so a failing case reproduces.
+  const rand = mulberry32(0x5eed);
   const u32 = () => BigInt(Math.floor(rand() * 4294967296));
   const fixedSeeds = [0n, 1n, 0xffff_ffffn, 0x1_0000_0000n, 1n << 63n, 0xffff_ffff_ffff_ffffn, SEED];
   const seedFor = (i: number) => fixedSeeds[i % 10] ?? (u32() << 32n) | u32();

@@ -5,6 +5,7 @@
  */
 import fs from "node:fs";
 import http from "node:http";
+import { mulberry32 } from "../../src/core/random.js";
 import { sleep } from "./common.js";
 
 /** /proc/<pid>/stat times are in clock ticks; CLK_TCK is 100 on Linux. */
@@ -174,18 +175,6 @@ export async function quiesce(collectorMetricsPort: number, ms = 120_000): Promi
     await sleep(250);
   }
   return false;
-}
-
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The shuffles for all rounds from one seed (Fisher-Yates), so a run's order can be replayed. */

@@ -12,6 +12,7 @@ import type { Program } from "../../src/cli/command.js";
 import { PRODUCT_COMMANDS, VERSION } from "../../src/cli/product.js";
 import { runCli } from "../../src/cli/program.js";
 import type { WindowResult } from "../../src/core/monitoring/window-result.js";
+import { draws } from "../../src/core/random.js";
 import type { StackConfig } from "../stack/settings.js";
 import { localSecrets } from "../stack/services.js";
 import { send } from "./traffic.js";
@@ -34,18 +35,8 @@ export const IRIS_FEATURES = [
 ] as const;
 export const IRIS_CLASSES = ["setosa", "versicolor", "virginica"] as const;
 
-/** Seeded uniform and standard-normal draws (mulberry32, Box-Muller), so a run is reproducible. */
-export function draws(seed: number): { uniform: () => number; normal: () => number } {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297;
-  };
-  return { uniform, normal: () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()) };
-}
+/** Seeded uniform and standard-normal draws (src/core/random.ts), so a run is reproducible; the benchmarks replay them. */
+export { draws };
 
 /** One iris row from standard-normal draws, petal_length moved by `shiftSd` of its sd; cm, 2 decimals, at least 0.1. */
 export function irisRow(normal: () => number, shiftSd: number): number[] {

@@ -6,6 +6,7 @@
  * versioned (BASELINE_FORMAT), documented in docs/monitoring.md with a schema in
  * schema/baseline-v1.schema.json.
  */
+import { mulberry32 } from "../random.js";
 import { countOnEdges, DEFAULT_BINS, quantileEdges } from "./bins.js";
 import {
   autoDriftMethod,
@@ -97,7 +98,8 @@ export class ValueCollector implements FieldSink {
   captures = 0;
   instances = 0;
   readonly fields = new Map<string, Collected>();
-  private rng = 0x9e3779b9;
+  /** A fixed seed, so the same input gives the same baseline. */
+  private readonly random = mulberry32(0x9e3779b9);
 
   constructor(private readonly maxValues = MAX_BASELINE_VALUES) {}
 
@@ -126,15 +128,6 @@ export class ValueCollector implements FieldSink {
       const j = Math.floor(this.random() * c.seen);
       if (j < this.maxValues) c.values[j] = value;
     }
-  }
-
-  /** mulberry32: a fixed seed, so the same input gives the same baseline. */
-  private random(): number {
-    this.rng = (this.rng + 0x6d2b79f5) | 0;
-    let t = this.rng;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 }
 
