@@ -422,6 +422,13 @@ export const SETTINGS = [
     readBy: ["collector"],
   },
   {
+    env: "MODELTAP_COLLECTOR_HTTP2_WINDOW",
+    kind: "int",
+    default: String(4 * 1024 * 1024),
+    doc: "Bytes Envoy may send the collector ahead of it, per ext_proc stream and per connection (HTTP/2 flow-control window; Node's default is 64 KiB). With 64 KiB shared by hundreds of streams, a loaded Envoy queued captures for the collector until deferred_close_timeout lost some",
+    readBy: ["collector"],
+  },
+  {
     env: "MODELTAP_PUBLISH_MAX_ATTEMPTS",
     kind: "int",
     default: "5",
@@ -509,6 +516,8 @@ export interface Config {
     readonly api: number;
   };
   readonly natsUrl: string;
+  /** The collector's HTTP/2 receive window, bytes (MODELTAP_COLLECTOR_HTTP2_WINDOW). */
+  readonly collectorHttp2Window: number;
   readonly databaseUrl: string;
   readonly s3: { readonly endpoint: string; readonly bucket: string; readonly region: string };
   readonly secretHeaders: ReadonlySet<string>;
@@ -747,6 +756,7 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
       api: port("MODELTAP_API_PORT"),
     },
     natsUrl: raw.MODELTAP_NATS_URL!,
+    collectorHttp2Window: int("MODELTAP_COLLECTOR_HTTP2_WINDOW", 65_535, 2 ** 31 - 1),
     databaseUrl: raw.MODELTAP_DATABASE_URL!,
     s3: {
       endpoint: raw.MODELTAP_S3_ENDPOINT!,

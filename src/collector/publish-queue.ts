@@ -70,6 +70,7 @@ export class PublishQueue {
   /** Successful publishes so far: tells a refused record from a broker that refuses everyone. */
   private successes = 0;
   private idleWaiters: Array<() => void> = [];
+  private pumpScheduled = false;
 
   constructor(
     private readonly publisher: RecordPublisher,
@@ -95,8 +96,23 @@ export class PublishQueue {
     this.ready.push({ record, bytes, enqueuedAt: performance.now(), attempts: 0, unjudged: undefined });
     this.bytes += bytes;
     this.updateGauges();
-    this.pump();
+    this.schedulePump();
     return true;
+  }
+
+  /**
+   * Pump once the current I/O callbacks have run (setImmediate), not per record: the records
+   * enqueued meanwhile (one socket read from Envoy finishes many exchanges) are then sent in one
+   * go, and their JetStream publishes leave in one socket write instead of one each (a write per
+   * publish was a fifth of the collector's CPU at 1.0 sampling).
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   private updateGauges(): void {
@@ -137,7 +153,7 @@ export class PublishQueue {
     } finally {
       this.inFlight--;
       this.updateGauges();
-      this.pump();
+      this.schedulePump();
     }
   }
 

@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   MIGRATIONS_PENDING: "the database schema is older than this build; run `modeltap migrate`",
   STORAGE_FAILED: "a write to object storage or the database failed",
   STACK_FAILED: "a local-stack service could not be installed or started",
+  DEPENDENCY_CHANGED:
+    "a dependency no longer has the internals modeltap works around (the message names them); keep the version in package-lock.json",
   NOT_FOUND: "the requested capture, or the body, image or mask asked of it, does not exist",
   AMBIGUOUS_ID:
     "a request id given where one capture is meant names several captures (the request's hops); give one of their capture ids",

@@ -69,6 +69,7 @@ export const collectorCommand: Command = {
         secretQueryParams: config.secretQueryParams,
         buffer: config.buffer,
         samplingSeed: config.samplingSeed,
+        http2Window: config.collectorHttp2Window,
       },
       lazy,
       plugins,
