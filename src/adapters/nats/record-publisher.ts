@@ -1,5 +1,6 @@
 /**
- * Publishes capture records to JetStream with msgID = capture id (server-side dedupe). Bodies (and
+ * Publishes capture records to JetStream with msgID = capture id (server-side dedupe), acks matched
+ * on the publisher's own inbox (pub-acks.ts). Bodies (and
  * input images) over the inline limit go first to the JetStream object store, and the record
  * carries their name. No message exceeds the server's max payload: a record still over it has its
  * analysis parked too, then every body whatever its size; one over it even then is refused.
@@ -9,6 +10,7 @@ import { PublishRejectedError } from "../../core/errors.js";
 import type { RecordPublisher } from "../../core/ports.js";
 import type { CaptureRecord, CapturedBody, InputImage } from "../../core/record.js";
 import { encodeRecord } from "../../core/storage/record-codec.js";
+import { JetStreamAcks } from "./pub-acks.js";
 import { BODY_BUCKET, CAPTURE_SUBJECT_PREFIX, subjectToken } from "./streams.js";
 
 /** NATS's default max payload, for a connection that has not reported its server's yet. */
@@ -33,6 +35,7 @@ function refusal(err: unknown): unknown {
 
 export class JetStreamRecordPublisher implements RecordPublisher {
   private readonly js: JetStreamClient;
+  private readonly acks: JetStreamAcks;
   private bodies: Promise<ObjectStore> | undefined;
 
   constructor(
@@ -43,6 +46,7 @@ export class JetStreamRecordPublisher implements RecordPublisher {
     private readonly onAnalysisParked: () => void = () => undefined,
   ) {
     this.js = nc.jetstream({ timeout: timeoutMs });
+    this.acks = new JetStreamAcks(nc);
   }
 
   private objectStore(): Promise<ObjectStore> {
@@ -129,10 +133,12 @@ export class JetStreamRecordPublisher implements RecordPublisher {
       );
     }
     try {
-      await this.js.publish(`${CAPTURE_SUBJECT_PREFIX}.${subjectToken(record.model)}`, bytes, {
-        msgID: record.id,
-        timeout: this.timeoutMs,
-      });
+      await this.acks.publish(
+        `${CAPTURE_SUBJECT_PREFIX}.${subjectToken(record.model)}`,
+        bytes,
+        record.id,
+        this.timeoutMs,
+      );
     } catch (err) {
       throw refusal(err);
     }
