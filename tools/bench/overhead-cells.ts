@@ -162,13 +162,20 @@ export async function timed(
 }
 
 /**
- * Until the collector has read every open exchange and published its buffer (at most `ms`).
- * The worker is not waited for: it is stopped during the latency cells.
+ * Until Envoy holds no ext_proc stream to the collector, and the collector has read every open
+ * exchange and published its buffer (at most `ms`): a cell's CPU is then its own, not a backlog
+ * the previous cell left. The worker is not waited for: it is stopped during the latency cells.
  */
-export async function quiesce(collectorMetricsPort: number, ms = 120_000): Promise<boolean> {
+export async function quiesce(
+  collectorMetricsPort: number,
+  envoyAdminPort: number,
+  ms = 120_000,
+): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     const busy =
+      (await envoyStat(envoyAdminPort, "cluster.modeltap_collector.upstream_rq_active")) +
+      (await envoyStat(envoyAdminPort, "cluster.modeltap_collector_inline.upstream_rq_active")) +
       (await metricSum(collectorMetricsPort, "modeltap_publish_buffer_records")) +
       (await metricSum(collectorMetricsPort, "modeltap_active_exchanges"));
     if (busy === 0) return true;

@@ -104,15 +104,19 @@ export async function saturation(s: SaturationSetup): Promise<SaturationResult> 
       connections: s.connections,
       duration: s.seconds,
     });
-    // After the load: until the collector's buffer is empty and no exchange is open (at most 120 s).
-    // The buffer's drain time is when it first reads 0; exchanges Envoy still holds open (up to
-    // deferred_close_timeout) are waited for too, so none is counted lost while still readable.
+    // After the load: until the collector's buffer is empty and no exchange is open, in the
+    // collector or still held in Envoy (at most 120 s). The buffer's drain time is when it first
+    // reads 0; streams Envoy still holds (up to deferred_close_timeout) are waited for too, so none
+    // is counted lost while still readable.
     const drainStart = Date.now();
     let bufferDrainSeconds: number | undefined;
     let drained = false;
     while (Date.now() - drainStart < 120_000) {
       const buffer = await metricSum(s.collectorMetricsPort, "modeltap_publish_buffer_records");
-      const open = await metricSum(s.collectorMetricsPort, "modeltap_active_exchanges");
+      // Streams Envoy still holds for the collector: not read yet, not lost either.
+      const open =
+        (await metricSum(s.collectorMetricsPort, "modeltap_active_exchanges")) +
+        (await envoyStat(s.envoyAdminPort, "cluster.modeltap_collector.upstream_rq_active"));
       if (buffer === 0) bufferDrainSeconds ??= (Date.now() - drainStart) / 1000;
       if (buffer + open === 0) {
         drained = true;

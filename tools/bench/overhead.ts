@@ -59,7 +59,7 @@ interface Cell {
   name: CellName;
   port: number;
   route: string;
-  /** Envoy, the capture server (if any) and NATS: the pids whose CPU this cell reports. */
+  /** Envoy (first), the capture server (if any) and NATS: the pids whose CPU this cell reports. */
   pids: () => number[];
   cpuOf: string;
 }
@@ -70,6 +70,8 @@ interface Acc {
   exchanges: number;
   errors: number;
   ticks: number;
+  /** Envoy's share of ticks (the first pid of every cell). */
+  envoyTicks: number;
 }
 
 const log = (line: string) => console.error(`[bench] ${line}`);
@@ -100,6 +102,7 @@ async function waitForWorker(ms: number): Promise<boolean> {
 async function runCell(cell: Cell, body: Body, acc: Acc): Promise<void> {
   const pids = cell.pids();
   const before = cpuTicks(pids);
+  const envoyBefore = cpuTicks(pids.slice(0, 1));
   const samples: number[] = [];
   const { completed, errors } = await timed(
     `http://127.0.0.1:${cell.port}${cell.route}`,
@@ -109,6 +112,7 @@ async function runCell(cell: Cell, body: Body, acc: Acc): Promise<void> {
     samples,
   );
   acc.ticks += cpuTicks(pids) - before;
+  acc.envoyTicks += cpuTicks(pids.slice(0, 1)) - envoyBefore;
   acc.exchanges += completed;
   acc.errors += errors;
   acc.roundP99s.push(
@@ -118,7 +122,7 @@ async function runCell(cell: Cell, body: Body, acc: Acc): Promise<void> {
     ),
   );
   acc.samples.push(...samples);
-  if (!(await quiesce(config.ports.collectorMetrics)))
+  if (!(await quiesce(config.ports.collectorMetrics, config.ports.envoyAdmin)))
     log("the collector's buffer did not empty within 120 s; measuring anyway");
 }
 
@@ -169,14 +173,17 @@ async function main(): Promise<void> {
     ];
     const byName = new Map(cells.map((c) => [c.name, c]));
     const accs = new Map<CellName, Acc>(
-      cells.map((c) => [c.name, { samples: [], roundP99s: [], exchanges: 0, errors: 0, ticks: 0 }]),
+      cells.map((c) => [
+        c.name,
+        { samples: [], roundP99s: [], exchanges: 0, errors: 0, ticks: 0, envoyTicks: 0 },
+      ]),
     );
     // Latency cells with the worker stopped: persistence (Postgres, SeaweedFS) out of the picture
     // for modeltap and the peer alike; JetStream keeps what is published.
     log("stopping the worker for the latency cells");
     await worker.stop(ctx);
     for (const cell of cells) await timed(`http://127.0.0.1:${cell.port}${cell.route}`, body, 2, 1, []);
-    await quiesce(config.ports.collectorMetrics);
+    await quiesce(config.ports.collectorMetrics, config.ports.envoyAdmin);
     orders = seededOrders(
       cells.map((c) => c.name),
       ROUNDS,
@@ -200,6 +207,7 @@ async function main(): Promise<void> {
         errors: a.errors,
         cpuSeconds: a.ticks / CLK_TCK,
         cpuUsPerExchange: a.exchanges ? ((a.ticks / CLK_TCK) * 1e6) / a.exchanges : 0,
+        envoyCpuUsPerExchange: a.exchanges ? ((a.envoyTicks / CLK_TCK) * 1e6) / a.exchanges : 0,
         p50: percentile(sorted, 50),
         p99: percentile(sorted, 99),
         p999: percentile(sorted, 99.9),
@@ -211,7 +219,7 @@ async function main(): Promise<void> {
     log("starting the worker for the saturation cell");
     await restartService("worker", ctx);
     if (!(await waitForWorker(180_000))) log("the worker's backlog did not drain within 180 s; going on");
-    await quiesce(config.ports.collectorMetrics);
+    await quiesce(config.ports.collectorMetrics, config.ports.envoyAdmin);
     log(`saturation: sample rate 1.0, ${SAT_CONNECTIONS} connections for ${SAT_SECONDS} s`);
     const s3 = requirePid("s3", ctx);
     sat = await saturation({
