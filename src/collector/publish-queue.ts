@@ -71,6 +71,8 @@ export class PublishQueue {
   private successes = 0;
   private idleWaiters: Array<() => void> = [];
   private pumpScheduled = false;
+  /** Set by drain: the collector is shutting down, and nothing is sent or retried any more. */
+  private closed = false;
 
   constructor(
     private readonly publisher: RecordPublisher,
@@ -84,6 +86,15 @@ export class PublishQueue {
   }
 
   enqueue(record: CaptureRecord): boolean {
+    if (this.closed) {
+      // An exchange that ended after the drain (its stream outlived the server's shutdown).
+      this.metrics.drops.inc({ reason: "shutdown" });
+      this.log.error(
+        { capture_id: record.id, request_id: record.requestId },
+        "capture after shutdown; dropped",
+      );
+      return false;
+    }
     const bytes = recordBytes(record);
     if (this.depth >= this.options.maxRecords || this.bytes + bytes > this.options.maxBytes) {
       this.metrics.drops.inc({ reason: "buffer_full" });
@@ -121,7 +132,7 @@ export class PublishQueue {
   }
 
   private pump(): void {
-    if (this.outageTimer) return;
+    if (this.outageTimer || this.closed) return;
     while (this.inFlight < this.options.concurrency && this.ready.length > 0) {
       const item = this.ready.shift()!;
       if (item.unjudged !== undefined && this.successes > item.unjudged) {
@@ -158,6 +169,12 @@ export class PublishQueue {
   }
 
   private failed(item: Item, err: unknown): void {
+    if (this.closed) {
+      // Counted as a shutdown drop by drain already; no retry outlives it.
+      this.bytes -= item.bytes;
+      this.discard(item.record);
+      return;
+    }
     if (err instanceof PublishRejectedError && err.permanent) {
       this.drop(item, "too_large", err);
       return;
@@ -245,7 +262,11 @@ export class PublishQueue {
     for (const w of waiters) w();
   }
 
-  /** Wait until the buffer is empty, or the timeout passes; drops what is left and counts it. */
+  /**
+   * Wait until the buffer is empty, or the timeout passes; drops what is left and counts it. The
+   * queue is closed afterwards: what is enqueued later is dropped and counted, nothing is retried,
+   * and no timer of its own keeps the process alive.
+   */
   async drain(timeoutMs: number): Promise<number> {
     if (this.depth > 0) {
       await Promise.race([
@@ -253,6 +274,7 @@ export class PublishQueue {
         new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref()),
       ]);
     }
+    this.closed = true;
     const left = this.depth;
     if (left > 0) {
       this.metrics.drops.inc({ reason: "shutdown" }, left);

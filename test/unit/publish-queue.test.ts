@@ -203,4 +203,23 @@ describe("PublishQueue", () => {
     expect(await queue.drain(0)).toBe(2);
     expect(await drops("shutdown")).toBe(2);
   });
+
+  it("is closed after the drain: a later record is dropped as shutdown, and a failing one is not retried", async () => {
+    const publisher = new FakePublisher();
+    const { queue, drops } = setup(publisher, { retryBaseMs: 5, retryMaxMs: 5 });
+    queue.enqueue(record("early"));
+    await until("the early record", () => publisher.published.length === 1);
+    publisher.down = true;
+    queue.enqueue(record("in-flight"));
+    await until("the in-flight try", () => publisher.tries.has("in-flight"));
+    expect(await queue.drain(0)).toBe(1);
+    expect(queue.enqueue(record("late"))).toBe(false);
+    expect(await drops("shutdown")).toBe(2);
+    await new Promise((r) => setTimeout(r, 50));
+    // The in-flight record failed after the drain: not retried, not counted twice.
+    expect(publisher.tries.get("in-flight")).toBe(1);
+    expect(publisher.tries.has("late")).toBe(false);
+    expect(queue.depth).toBe(0);
+    expect(await drops("shutdown")).toBe(2);
+  });
 });
