@@ -170,9 +170,15 @@ export class PublishQueue {
 
   private failed(item: Item, err: unknown): void {
     if (this.closed) {
-      // Counted as a shutdown drop by drain already; no retry outlives it.
+      // In flight when the queue was drained: no retry outlives the drain. Its parked objects are
+      // kept unless the broker refused it outright (after a timeout it may be stored after all).
       this.bytes -= item.bytes;
-      this.discard(item.record);
+      this.metrics.drops.inc({ reason: "shutdown" });
+      if (err instanceof PublishRejectedError) this.discard(item.record);
+      this.log.error(
+        { err, capture_id: item.record.id, request_id: item.record.requestId },
+        "capture in flight at shutdown not published; dropped",
+      );
       return;
     }
     if (err instanceof PublishRejectedError && err.permanent) {
@@ -263,9 +269,9 @@ export class PublishQueue {
   }
 
   /**
-   * Wait until the buffer is empty, or the timeout passes; drops what is left and counts it. The
-   * queue is closed afterwards: what is enqueued later is dropped and counted, nothing is retried,
-   * and no timer of its own keeps the process alive.
+   * Wait until the buffer is empty, or the timeout passes; drops what is left unsent and counts it
+   * (returns how many). The queue is closed afterwards: what is enqueued later is dropped and
+   * counted, nothing is retried, and no timer of its own keeps the process alive.
    */
   async drain(timeoutMs: number): Promise<number> {
     if (this.depth > 0) {
@@ -275,16 +281,24 @@ export class PublishQueue {
       ]);
     }
     this.closed = true;
-    const left = this.depth;
+    // Records not sent, or waiting to be sent again, are dropped now. Those in flight are settled
+    // by their answer: published, or dropped and counted when it fails (send/failed).
+    const left = this.ready.length + this.waiting.size;
     if (left > 0) {
       this.metrics.drops.inc({ reason: "shutdown" }, left);
-      this.log.error({ dropped: left }, "shutdown with captures still buffered");
+      this.log.error(
+        { dropped: left, in_flight: this.inFlight },
+        "shutdown with captures still buffered; dropped",
+      );
     }
     if (this.outageTimer) clearTimeout(this.outageTimer);
     for (const timer of this.waiting.keys()) clearTimeout(timer);
     // Those that waited to retry may have parked objects already.
     for (const item of this.waiting.values()) this.discard(item.record);
+    for (const item of [...this.ready, ...this.waiting.values()]) this.bytes -= item.bytes;
+    this.ready.length = 0;
     this.waiting.clear();
+    this.updateGauges();
     return left;
   }
 }

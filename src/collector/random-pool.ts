@@ -5,7 +5,7 @@
  */
 import { randomFillSync } from "node:crypto";
 
-/** Returns a function that gives `size` new random bytes per call (valid until the next call). */
+/** Returns a function that gives `size` new random bytes per call, valid until the pool refills (copy them at once). */
 export function randomPool(size: number, draws = 256): () => Uint8Array {
   if (!Number.isInteger(size) || size < 1)
     throw new RangeError("randomPool: size must be a positive integer");

@@ -161,23 +161,28 @@ export async function timed(
   return { completed, errors };
 }
 
+/** An Envoy (its admin port) and the ext_proc cluster whose open streams it holds for a capture server. */
+export interface HeldStreams {
+  adminPort: number;
+  cluster: string;
+}
+
 /**
- * Until Envoy holds no ext_proc stream to the collector, and the collector has read every open
- * exchange and published its buffer (at most `ms`): a cell's CPU is then its own, not a backlog
- * the previous cell left. The worker is not waited for: it is stopped during the latency cells.
+ * Until no Envoy holds an ext_proc stream for its capture server, and the collector has read every
+ * open exchange and published its buffer (at most `ms`): a cell's work is then all done. The
+ * worker is not waited for: it is stopped during the latency cells.
  */
 export async function quiesce(
   collectorMetricsPort: number,
-  envoyAdminPort: number,
+  held: readonly HeldStreams[],
   ms = 120_000,
 ): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    const busy =
-      (await envoyStat(envoyAdminPort, "cluster.modeltap_collector.upstream_rq_active")) +
-      (await envoyStat(envoyAdminPort, "cluster.modeltap_collector_inline.upstream_rq_active")) +
+    let busy =
       (await metricSum(collectorMetricsPort, "modeltap_publish_buffer_records")) +
       (await metricSum(collectorMetricsPort, "modeltap_active_exchanges"));
+    for (const h of held) busy += await envoyStat(h.adminPort, `cluster.${h.cluster}.upstream_rq_active`);
     if (busy === 0) return true;
     await sleep(250);
   }

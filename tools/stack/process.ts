@@ -95,7 +95,9 @@ export async function stopPid(
     } catch {
       /* gone */
     }
-    while (isAlive(pid)) await sleep(20);
+    // A thread stuck in the kernel (D state) can hold a killed process a while; not forever here.
+    const killDeadline = Date.now() + waitMs;
+    while (isAlive(pid) && Date.now() < killDeadline) await sleep(20);
   }
 }
 

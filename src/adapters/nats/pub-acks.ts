@@ -28,14 +28,19 @@ const SWEEP_MS = 250;
 const text = StringCodec();
 
 export class JetStreamAcks {
-  private readonly prefix = createInbox();
+  /** The inbox acks come to; a new one if the subscription ever fails. */
+  private prefix = "";
   /** In publish order, so in deadline order: the sweep stops at the first one still in time. */
   private readonly pending = new Map<string, Pending>();
   private next = 0;
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly nc: NatsConnection) {
-    nc.subscribe(`${this.prefix}.*`, { callback: (err, msg) => this.onAck(err, msg) });
+  /** Every publish waits `timeoutMs` for its ack (one timeout for all keeps them in deadline order). */
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly timeoutMs: number,
+  ) {
+    this.subscribe();
     this.sweeper = setInterval(() => this.expire(performance.now()), SWEEP_MS).unref();
     void nc.closed().then(() => {
       clearInterval(this.sweeper);
@@ -48,13 +53,18 @@ export class JetStreamAcks {
     return this.pending.size;
   }
 
+  private subscribe(): void {
+    this.prefix = createInbox();
+    this.nc.subscribe(`${this.prefix}.*`, { callback: (err, msg) => this.onAck(err, msg) });
+  }
+
   /** Publish with JetStream's dedupe id; resolves on the stream's ack. */
-  publish(subject: string, data: Uint8Array, msgId: string, timeoutMs: number): Promise<void> {
+  publish(subject: string, data: Uint8Array, msgId: string): Promise<void> {
     const token = (this.next++).toString(36);
     const h = headers();
     h.set("Nats-Msg-Id", msgId);
     return new Promise<void>((resolve, reject) => {
-      this.pending.set(token, { resolve, reject, deadline: performance.now() + timeoutMs });
+      this.pending.set(token, { resolve, reject, deadline: performance.now() + this.timeoutMs });
       try {
         this.nc.publish(subject, data, { reply: `${this.prefix}.${token}`, headers: h });
       } catch (err) {
@@ -66,10 +76,13 @@ export class JetStreamAcks {
 
   private onAck(err: NatsError | null, msg: Msg): void {
     if (err) {
-      // The subscription itself failed (closed or denied): nothing more will be acked.
+      // The subscription itself failed (denied, say): nothing more is acked on it. What waits
+      // fails now, and later publishes use a new inbox.
       this.failAll(err);
+      if (!this.nc.isClosed()) this.subscribe();
       return;
     }
+    if (!msg.subject.startsWith(`${this.prefix}.`)) return; // an ack to a failed inbox
     const token = msg.subject.slice(this.prefix.length + 1);
     const waiting = this.pending.get(token);
     if (!waiting) return; // acked after its timeout: the retry's msgID dedupes it

@@ -41,12 +41,12 @@ export class JetStreamRecordPublisher implements RecordPublisher {
   constructor(
     private readonly nc: NatsConnection,
     private readonly inlineMaxBytes: number,
-    private readonly timeoutMs = 5000,
+    timeoutMs = 5000,
     /** Called when a record's analysis is parked (for a metric). */
     private readonly onAnalysisParked: () => void = () => undefined,
   ) {
     this.js = nc.jetstream({ timeout: timeoutMs });
-    this.acks = new JetStreamAcks(nc);
+    this.acks = new JetStreamAcks(nc, timeoutMs);
   }
 
   private objectStore(): Promise<ObjectStore> {
@@ -133,12 +133,7 @@ export class JetStreamRecordPublisher implements RecordPublisher {
       );
     }
     try {
-      await this.acks.publish(
-        `${CAPTURE_SUBJECT_PREFIX}.${subjectToken(record.model)}`,
-        bytes,
-        record.id,
-        this.timeoutMs,
-      );
+      await this.acks.publish(`${CAPTURE_SUBJECT_PREFIX}.${subjectToken(record.model)}`, bytes, record.id);
     } catch (err) {
       throw refusal(err);
     }

@@ -59,6 +59,8 @@ export const collectorCommand: Command = {
     const lazy: RecordPublisher = {
       publish: (r) =>
         publisher ? publisher.publish(r) : Promise.reject(new Error("NATS not connected yet")),
+      // Nothing is parked before the publisher exists.
+      discard: (r) => publisher?.discard(r) ?? Promise.resolve(),
     };
     const collector = await startCollector(
       {
