@@ -25,6 +25,7 @@ interface PubAckJson {
 }
 
 const SWEEP_MS = 250;
+const RESUBSCRIBE_MS = 1000;
 const text = StringCodec();
 
 export class JetStreamAcks {
@@ -77,9 +78,12 @@ export class JetStreamAcks {
   private onAck(err: NatsError | null, msg: Msg): void {
     if (err) {
       // The subscription itself failed (denied, say): nothing more is acked on it. What waits
-      // fails now, and later publishes use a new inbox.
+      // fails now, and publishes use a new inbox a second later (not at once: a subscription the
+      // server keeps refusing would loop).
       this.failAll(err);
-      if (!this.nc.isClosed()) this.subscribe();
+      setTimeout(() => {
+        if (!this.nc.isClosed()) this.subscribe();
+      }, RESUBSCRIBE_MS).unref();
       return;
     }
     if (!msg.subject.startsWith(`${this.prefix}.`)) return; // an ack to a failed inbox
