@@ -1,9 +1,9 @@
 /**
- * Publishes capture records to JetStream with msgID = capture id (server-side dedupe), acks matched
- * on the publisher's own inbox (pub-acks.ts). Bodies (and
- * input images) over the inline limit go first to the JetStream object store, and the record
- * carries their name. No message exceeds the server's max payload: a record still over it has its
- * analysis parked too, then every body whatever its size; one over it even then is refused.
+ * Publishes capture records to JetStream with msgID = capture id (server-side dedupe), their acks
+ * matched on the publisher's own inbox (pub-acks.ts). Bodies (and input images) over the inline
+ * limit go first to the JetStream object store, and the record carries their name. No message
+ * exceeds the server's max payload: a record still over it has its analysis parked too, then every
+ * body whatever its size; one over it even then is refused.
  */
 import { ErrorCode, NatsError, type JetStreamClient, type NatsConnection, type ObjectStore } from "nats";
 import { PublishRejectedError } from "../../core/errors.js";
